@@ -1,0 +1,48 @@
+"""Backend registry: ``get(name)`` and ``available()``.
+
+A backend turns a ``ClosedJaxpr`` into a callable (``compile``) and can show the
+source it generates (``lower_text``). ``numpy`` is the reference interpreter.
+The ``llvm`` (CPU) and ``cupy`` (GPU) code generators plug into this same
+interface; until they are built, asking for them raises a clear error.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_MODULES = {"numpy": "backends.numpy_backend"}
+_PLANNED = {
+    "llvm": "the LLVM CPU backend is not built yet (it is tracked in its own issue); "
+            "use backend='numpy'",
+    "cupy": "the CuPy GPU backend is not built yet (it is tracked in its own issue); "
+            "use backend='numpy'",
+}
+_loaded: dict = {}
+
+
+class BackendUnavailableError(RuntimeError):
+    pass
+
+
+def get(name: str):
+    """Return the backend object called ``name`` ("numpy" | "llvm" | "cupy")."""
+    if name in _loaded:
+        return _loaded[name]
+    if name in _MODULES:
+        mod = importlib.import_module(_MODULES[name])
+        _loaded[name] = mod.BACKEND
+        return mod.BACKEND
+    if name in _PLANNED:
+        raise BackendUnavailableError(_PLANNED[name])
+    choices = sorted(_MODULES) + sorted(_PLANNED)
+    raise ValueError(f"unknown backend {name!r}; choose one of {choices}")
+
+
+def available() -> list[str]:
+    """Names of the backends that work in this process."""
+    return [n for n in _MODULES]
+
+
+def default_cpu() -> str:
+    """The default jit backend for CPU inputs."""
+    return "numpy"

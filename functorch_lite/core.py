@@ -1,0 +1,410 @@
+"""The kernel of the library: abstract values, primitives, traces and tracers.
+
+Transforms are interpreters. There is always one *current trace* (a thread-local);
+``Primitive.bind`` hands the operation to it. Each transform's trace keeps its
+parent and runs its rules with the parent as the current trace ("stackless"
+design, as in JAX's newer core). A value belongs to a trace only if it is a
+tracer of *that* trace object; anything else is a constant to it. A trace is
+invalidated when its transform returns, so an escaped tracer is caught the
+first time it is used.
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+import threading
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from . import dtypes
+
+# --------------------------------------------------------------------------- avals
+
+
+class ShapedArray:
+    """Abstract value: shape, dtype and whether the dtype is weak (from a Python scalar)."""
+
+    __slots__ = ("shape", "dtype", "weak_type")
+
+    def __init__(self, shape, dtype, weak_type: bool = False):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = bool(weak_type)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def update(self, shape=None, dtype=None, weak_type=None) -> ShapedArray:
+        return ShapedArray(
+            self.shape if shape is None else shape,
+            self.dtype if dtype is None else dtype,
+            self.weak_type if weak_type is None else weak_type,
+        )
+
+    def strip_weak(self) -> ShapedArray:
+        return ShapedArray(self.shape, self.dtype) if self.weak_type else self
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, ShapedArray)
+            and self.shape == other.shape
+            and self.dtype == other.dtype
+            and self.weak_type == other.weak_type
+        )
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype, self.weak_type))
+
+    def str_short(self) -> str:
+        return f"{dtype_short(self.dtype)}[{','.join(map(str, self.shape))}]"
+
+    __str__ = str_short
+
+    def __repr__(self):
+        return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"
+
+
+_SHORT = {"float32": "f32", "float64": "f64", "float16": "f16", "int32": "i32", "int64": "i64",
+          "int8": "i8", "int16": "i16", "uint8": "u8", "uint16": "u16", "uint32": "u32",
+          "uint64": "u64", "bool": "bool", "complex64": "c64", "complex128": "c128"}
+
+
+def dtype_short(dtype) -> str:
+    name = np.dtype(dtype).name
+    return _SHORT.get(name, name)
+
+
+class ShapeDtypeStruct:
+    """An abstract argument: ``make_ir`` and ``jit(f).lower`` need no data.
+
+    >>> fl.make_ir(fnp.sin)(fl.ShapeDtypeStruct((3,), "float32"))  # doctest: +SKIP
+    """
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = dtypes.canonical(dtype)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
+
+
+def is_array_like(x) -> bool:
+    return isinstance(x, (np.ndarray, np.generic)) or (
+        hasattr(x, "__cuda_array_interface__") and hasattr(x, "dtype")
+    )
+
+
+def get_aval(x) -> ShapedArray:
+    if isinstance(x, Tracer):
+        return x.aval
+    if isinstance(x, (np.ndarray, np.generic)):
+        return ShapedArray(x.shape, x.dtype)
+    if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
+        return ShapedArray((), dtypes.scalar_dtype(x), weak_type=True)
+    if isinstance(x, ShapeDtypeStruct):
+        return ShapedArray(x.shape, x.dtype)
+    if hasattr(x, "shape") and hasattr(x, "dtype"):  # cupy arrays and other array duck types
+        return ShapedArray(x.shape, x.dtype)
+    raise TypeError(
+        f"functorch_lite cannot use a value of type {type(x).__name__} as an array; "
+        "pass numpy arrays, Python scalars or compat Tensors"
+    )
+
+
+# --------------------------------------------------------------------------- errors
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_SKIP_PREFIXES = (_HERE + os.sep,
+                  os.path.abspath(os.path.join(_HERE, "..", "backends")) + os.sep,
+                  os.path.abspath(os.path.join(_HERE, "..", "compat")) + os.sep,
+                  os.path.dirname(os.path.abspath(np.__file__)) + os.sep,
+                  os.path.dirname(os.path.abspath(contextmanager.__code__.co_filename)) + os.sep)
+
+
+def user_frame():
+    """(filename, lineno, function, source line) of the innermost frame in user code."""
+    f = sys._getframe(1)
+    while f is not None:
+        fn = os.path.abspath(f.f_code.co_filename)
+        if not fn.startswith(_SKIP_PREFIXES) and not fn.startswith("<frozen"):
+            line = linecache.getline(f.f_code.co_filename, f.f_lineno).strip()
+            return f.f_code.co_filename, f.f_lineno, f.f_code.co_name, line
+        f = f.f_back
+    return None
+
+
+def where_str(frame) -> str:
+    if frame is None:
+        return "<unknown location>"
+    file, line, fn, src = frame
+    return f"{os.path.basename(file)}:{line} in {fn}" + (f": `{src}`" if src else "")
+
+
+class ConcretizationError(TypeError):
+    """A traced value was used where a concrete Python value is needed."""
+
+
+class TracerBoolConversionError(ConcretizationError):
+    pass
+
+
+class TracerIntegerConversionError(ConcretizationError):
+    pass
+
+
+class TracerArrayConversionError(ConcretizationError):
+    pass
+
+
+class UnexpectedTracerError(RuntimeError):
+    """A tracer escaped the transform that created it (stored in a global, returned in aux...)."""
+
+
+_FIXES = {
+    "bool": "use fnp.where(cond, a, b) or fl.lax.cond(pred, true_fun, false_fun, *operands) "
+            "instead of a Python `if`/`while`, or mark the argument static "
+            "(jit(f, static_argnums=...))",
+    "int": "mark the argument static (jit(f, static_argnums=...)) or keep the value as an array "
+           "(fl.lax.fori_loop / fnp indexing accept traced integers)",
+    "array": "keep using functorch_lite.numpy (fnp) functions on traced values; numpy functions "
+             "need concrete data. Call them outside the transform or mark the argument static",
+}
+
+
+def concretization_error(tracer: Tracer, what: str, kind: str) -> ConcretizationError:
+    cls = {"bool": TracerBoolConversionError, "int": TracerIntegerConversionError,
+           "array": TracerArrayConversionError}[kind]
+    frame = user_frame()
+    desc = tracer._trace.describe()
+    return cls(
+        f"{what} needs a concrete value, but got a traced {tracer.aval.str_short()} "
+        f"while {desc}.\n  at {where_str(frame)}\n"
+        f"The value depends on the function's traced inputs, so it is not known during "
+        f"tracing. To fix: {_FIXES[kind]}."
+    )
+
+
+# --------------------------------------------------------------------------- primitives
+
+
+class Primitive:
+    """An operation with its rules, all found from this one object.
+
+    ``impl`` computes on concrete arrays, ``abstract_eval`` gives output avals,
+    ``jvp`` is the forward-mode rule, ``transpose`` the reverse rule of a primitive
+    that is linear in some inputs, ``batch`` the vmap rule, ``partial_eval`` an
+    optional rule for higher-order primitives under linearize, and ``lowerings``
+    holds per-backend code generators (filled by the backends themselves).
+    """
+
+    def __init__(self, name: str, multiple_results: bool = False):
+        self.name = name
+        self.multiple_results = multiple_results
+        self.impl = None
+        self.abstract_eval = None
+        self.jvp = None
+        self.transpose = None
+        self.batch = None
+        self.partial_eval = None
+        self.staging = None  # optional rule replacing plain staging (e.g. inlining)
+        self.lowerings: dict[str, Any] = {}
+        PRIMITIVES[name] = self
+
+    def bind(self, *args, **params):
+        return _state.trace.process_primitive(self, args, params)
+
+    def __repr__(self):
+        return self.name
+
+
+PRIMITIVES: dict[str, Primitive] = {}
+
+
+# --------------------------------------------------------------------------- traces
+
+
+class Trace:
+    """Base trace. Subclasses implement ``process_primitive``."""
+
+    kind = "trace"
+
+    def __init__(self, parent: Trace | None, fun_name: str | None = None):
+        self.parent = parent
+        self.alive = True
+        self.fun_name = fun_name
+        self.origin = user_frame() if fun_name is not None else None
+
+    def describe(self) -> str:
+        fn = f" of `{self.fun_name}`" if self.fun_name else ""
+        return f"tracing {self.kind}{fn}"
+
+    def invalidate(self):
+        self.alive = False
+
+    def process_primitive(self, prim, args, params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def check_foreign(self, x):
+        """Raise if ``x`` is a tracer of a trace that has already finished."""
+        if isinstance(x, Tracer) and not x._trace.alive:
+            raise escaped_tracer_error(x)
+
+
+def escaped_tracer_error(x: Tracer) -> UnexpectedTracerError:
+    t = x._trace
+    made = f" (transform entered at {where_str(t.origin)})" if t.origin else ""
+    origin = getattr(x, "_origin", None)
+    born = f"\n  the value was created at {where_str(origin)}" if origin else ""
+    return UnexpectedTracerError(
+        f"A traced {x.aval.str_short()} from {t.describe()}{made} escaped that transform and is "
+        f"used after it returned{born}.\n  used at {where_str(user_frame())}\n"
+        "Values computed inside jit/grad/vmap must be returned from the function, not stored in "
+        "globals or closures; return it (or use has_aux=True) instead."
+    )
+
+
+class EvalTrace(Trace):
+    """The root trace: runs each primitive's numpy (or cupy) implementation."""
+
+    kind = "eager evaluation"
+
+    def __init__(self):
+        super().__init__(None)
+
+    def process_primitive(self, prim, args, params):
+        for x in args:
+            if isinstance(x, Tracer):
+                if not x._trace.alive:
+                    raise escaped_tracer_error(x)
+                raise UnexpectedTracerError(
+                    f"A traced value from {x._trace.describe()} reached eager evaluation of "
+                    f"`{prim.name}` outside its transform.\n  at {where_str(user_frame())}"
+                )
+        return prim.impl(*args, **params)
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.trace = EVAL_TRACE
+
+
+EVAL_TRACE = EvalTrace()
+_state = _State()
+
+
+def current_trace() -> Trace:
+    return _state.trace
+
+
+@contextmanager
+def set_trace(trace: Trace):
+    prev = _state.trace
+    _state.trace = trace
+    try:
+        yield trace
+    finally:
+        _state.trace = prev
+
+
+@contextmanager
+def new_trace(trace: Trace):
+    """Make ``trace`` current for the body of a transform, and invalidate it afterwards."""
+    prev = _state.trace
+    _state.trace = trace
+    try:
+        yield trace
+    finally:
+        _state.trace = prev
+        trace.invalidate()
+
+
+def is_under_transform() -> bool:
+    return _state.trace is not EVAL_TRACE
+
+
+# --------------------------------------------------------------------------- tracers
+
+
+class Tracer:
+    """A value being traced by one trace. Operators come from functorch_lite.numpy."""
+
+    __slots__ = ("_trace", "__weakref__")
+    __array_priority__ = 1000
+    __array_ufunc__ = None  # make `ndarray + tracer` defer to Tracer.__radd__
+
+    @property
+    def aval(self) -> ShapedArray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def shape(self):
+        return self.aval.shape
+
+    @property
+    def dtype(self):
+        return self.aval.dtype
+
+    @property
+    def ndim(self):
+        return self.aval.ndim
+
+    @property
+    def size(self):
+        return self.aval.size
+
+    def __len__(self):
+        if not self.aval.shape:
+            raise TypeError("len() of unsized object (a 0-d traced array)")
+        return self.aval.shape[0]
+
+    def __iter__(self):
+        if not self.aval.shape:
+            raise TypeError("iteration over a 0-d traced array")
+        return (self[i] for i in range(self.aval.shape[0]))
+
+    def _concrete(self, what: str, kind: str):
+        """The concrete value behind this tracer, if there is one (JVP primals have one)."""
+        raise concretization_error(self, what, kind)
+
+    def __bool__(self):
+        return bool(self._concrete("Python `bool()` (an `if`, `while`, `and`/`or`)", "bool"))
+
+    def __int__(self):
+        return int(self._concrete("Python `int()`", "int"))
+
+    def __index__(self):
+        return int(self._concrete("use as a Python index (`__index__`)", "int"))
+
+    def __float__(self):
+        return float(self._concrete("Python `float()`", "int"))
+
+    def __complex__(self):
+        return complex(self._concrete("Python `complex()`", "int"))
+
+    def item(self):
+        return self._concrete("`.item()`", "int").item()
+
+    def tolist(self):
+        return np.asarray(self._concrete("`.tolist()`", "array")).tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        v = np.asarray(self._concrete("conversion to a numpy array (`np.asarray`)", "array"))
+        return v if dtype is None else v.astype(dtype)
+
+    __hash__ = None  # like arrays: `==` is elementwise
+
+    def __repr__(self):
+        return f"Traced<{self.aval.str_short()}> ({self._trace.describe()})"

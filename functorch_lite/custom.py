@@ -1,0 +1,344 @@
+"""User-defined derivatives: ``custom_jvp`` and ``custom_vjp`` (JAX semantics).
+
+Each is a primitive whose params carry the user's functions (flattened over pytrees).
+Under jit the primal function is staged as a jaxpr (``call_jaxpr``) so backends can
+compile it; the derivative rules stay Python callables and are traced when used.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from . import lax as L
+from . import tree as tree_util
+from .autodiff import _as_array, _fun_name
+from .batching import vmap_flat
+from .core import Primitive, get_aval, set_trace
+from .ir import eval_jaxpr
+from .rules import Zero, instantiate, is_undefined
+from .staging import trace_to_jaxpr
+
+
+def _stage_call(prim):
+    """Staging rule: trace the primal function once and keep it as ``call_jaxpr``."""
+
+    def rule(trace, args, params):
+        fun = params["fun"]
+        closed = trace_to_jaxpr(fun, [get_aval(a) for a in args], kind="custom rule")
+        nc = len(closed.consts)
+        jaxpr = closed
+
+        def run(*a):
+            return eval_jaxpr(jaxpr.jaxpr, a[:nc], a[nc:])
+
+        new = dict(params, fun=run, call_jaxpr=closed, num_consts=nc)
+        for k in ("jvp", "fwd", "bwd"):
+            if k in params:
+                new[k] = _skip_consts(params[k], nc, k)
+        return trace.stage(prim, list(closed.consts) + list(args), new)
+
+    return rule
+
+
+def _skip_consts(fn, nc, kind):
+    if nc == 0:
+        return fn
+    if kind == "jvp":  # args: consts, primals, const tangents, tangents
+        def jvp(*a):
+            n = (len(a) - 2 * nc) // 2
+            return fn(*a[nc:nc + n], *a[2 * nc + n:])
+        return jvp
+    if kind == "fwd":
+        return lambda *a: fn(*a[nc:])
+
+    def bwd(*a):  # residuals and cotangents are unchanged; consts get no cotangent
+        return [None] * nc + list(fn(*a))
+    return bwd
+
+
+def _out_avals(params, avals):
+    cj = params.get("call_jaxpr")
+    if cj is not None:
+        return list(cj.out_avals)
+    return list(trace_to_jaxpr(params["fun"], avals).out_avals)
+
+
+# --------------------------------------------------------------------------- custom_jvp
+
+custom_jvp_call_p = Primitive("custom_jvp_call", multiple_results=True)
+custom_jvp_call_p.impl = lambda *args, fun, jvp, **_: fun(*args)
+custom_jvp_call_p.abstract_eval = lambda *avals, **params: _out_avals(params, avals)
+custom_jvp_call_p.staging = _stage_call(custom_jvp_call_p)
+
+
+def _cjvp_jvp(primals, tangents, fun, jvp, **_):
+    ts = [instantiate(t) for t in tangents]
+    outs = jvp(*primals, *ts)
+    n = len(outs) // 2
+    return outs[:n], outs[n:]
+
+
+def _cjvp_pe(trace, args, params):
+    # a custom_jvp function applied to tangent values: its primal definition is linear then
+    with set_trace(trace):
+        return params["fun"](*args)
+
+
+def _cjvp_batch(vals, dims, fun, jvp, **params):
+    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+    fun_b = lambda *a: vmap_flat(fun, a, dims, size, 0)
+    jvp_b = lambda *a: vmap_flat(jvp, a, list(dims) + list(dims), size, 0)
+    outs = custom_jvp_call_p.bind(*vals, fun=fun_b, jvp=jvp_b)
+    return outs, [0] * len(outs)
+
+
+custom_jvp_call_p.jvp = _cjvp_jvp
+custom_jvp_call_p.partial_eval = _cjvp_pe
+custom_jvp_call_p.batch = _cjvp_batch
+
+
+class custom_jvp:
+    """A function with a user-defined JVP rule.
+
+    >>> @fl.custom_jvp
+    ... def f(x):
+    ...     return fnp.sin(x)
+    >>> @f.defjvp
+    ... def f_jvp(primals, tangents):
+    ...     (x,), (t,) = primals, tangents
+    ...     return f(x), fnp.cos(x) * t
+    """
+
+    def __init__(self, fun, nondiff_argnums=()):
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.jvp = None
+        functools.update_wrapper(self, fun)
+
+    def defjvp(self, jvp):
+        """``jvp(primals, tangents) -> (primal_out, tangent_out)``; nondiff args come first."""
+        self.jvp = jvp
+        return jvp
+
+    def defjvps(self, *tangent_fns):
+        """One ``fn(tangent, primal_out, *primals)`` per argument (``None``: no dependence)."""
+
+        def jvp(primals, tangents):
+            out = self(*primals)
+            acc = None
+            for fn, t in zip(tangent_fns, tangents):
+                if fn is None:
+                    continue
+                c = fn(t, out, *primals)
+                acc = c if acc is None else tree_util.map(L.add, acc, c)
+            return out, acc if acc is not None else tree_util.map(L.zeros_like, out)
+
+        self.jvp = jvp
+
+    def __call__(self, *args):
+        if self.jvp is None:
+            raise AttributeError(f"custom_jvp `{_fun_name(self.fun)}` has no JVP rule; define "
+                                 "one with @f.defjvp")
+        nd = {i % len(args) for i in self.nondiff_argnums}
+        static = [(i, a) for i, a in enumerate(args) if i in nd]
+        dyn = tuple(a for i, a in enumerate(args) if i not in nd)
+        leaves, in_tree = tree_util.flatten(dyn)
+        leaves = [_as_array(x) for x in leaves]
+        store = {}
+
+        def full_args(d):
+            it = iter(d)
+            sm = dict(static)
+            return [sm[i] if i in sm else next(it) for i in range(len(args))]
+
+        def flat_fun(*xs):
+            out = self.fun(*full_args(tree_util.unflatten(in_tree, xs)))
+            ol, store["tree"] = tree_util.flatten(out)
+            return [_as_array(o) for o in ol]
+
+        def flat_jvp(*xs):
+            n = len(xs) // 2
+            ps = tree_util.unflatten(in_tree, xs[:n])
+            ts = tree_util.unflatten(in_tree, xs[n:])
+            po, to = self.jvp(*[a for _, a in static], tuple(ps), tuple(ts))
+            ol, store["tree"] = tree_util.flatten(po)
+            tl, tt = tree_util.flatten(to)
+            if tt != store["tree"]:
+                raise TypeError(f"custom_jvp rule of `{_fun_name(self.fun)}` returned tangent "
+                                f"structure {tt} for primal structure {store['tree']}")
+            ol = [_as_array(o) for o in ol]
+            tl = [L.convert(_as_array(t), get_aval(o).dtype) for t, o in zip(tl, ol)]
+            for t, o in zip(tl, ol):
+                if get_aval(t).shape != get_aval(o).shape:
+                    raise ValueError(f"custom_jvp rule of `{_fun_name(self.fun)}`: tangent shape "
+                                     f"{get_aval(t).shape} differs from primal shape "
+                                     f"{get_aval(o).shape}")
+            return ol + tl
+
+        outs = custom_jvp_call_p.bind(*leaves, fun=flat_fun, jvp=flat_jvp)
+        return tree_util.unflatten(store["tree"], outs)
+
+
+# --------------------------------------------------------------------------- custom_vjp
+
+custom_vjp_call_p = Primitive("custom_vjp_call", multiple_results=True)
+custom_vjp_call_p.impl = lambda *args, fun, **_: fun(*args)
+custom_vjp_call_p.abstract_eval = lambda *avals, **params: _out_avals(params, avals)
+custom_vjp_call_p.staging = _stage_call(custom_vjp_call_p)
+
+custom_lin_p = Primitive("custom_lin", multiple_results=True)
+custom_lin_p.abstract_eval = lambda *avals, bwd, num_res, out_avals, name: list(out_avals)
+
+
+def _custom_lin_impl(*args, bwd, num_res, out_avals, name):
+    raise TypeError(f"forward-mode differentiation (jvp, jacfwd, hessian) of the custom_vjp "
+                    f"function `{name}` is not supported: it only defines a VJP. Use "
+                    "reverse mode (grad, vjp, jacrev) or define it with custom_jvp.")
+
+
+def _custom_lin_transpose(cts, *args, bwd, num_res, out_avals, name):
+    res = args[:num_res]
+    cts = [instantiate(c) for c in cts]
+    in_cts = bwd(*res, *cts)
+    out = [None] * num_res
+    for a, c in zip(args[num_res:], in_cts):
+        if not is_undefined(a):
+            out.append(None)
+        elif c is None:
+            out.append(Zero(a.aval))
+        else:
+            out.append(c)
+    return out
+
+
+custom_lin_p.impl = _custom_lin_impl
+custom_lin_p.transpose = _custom_lin_transpose
+
+
+def _cvjp_jvp(primals, tangents, fun, fwd, bwd, num_out, name, **_):
+    outs = fwd(*primals)
+    out, res = outs[:num_out], outs[num_out:]
+    ts = [instantiate(t) for t in tangents]
+    t_out = custom_lin_p.bind(*res, *ts, bwd=bwd, num_res=len(res),
+                              out_avals=tuple(get_aval(o).strip_weak() for o in out), name=name)
+    return out, t_out
+
+
+def _cvjp_pe(trace, args, params):
+    with set_trace(trace):
+        return params["fun"](*args)
+
+
+def _cvjp_batch(vals, dims, fun, fwd, bwd, num_out, name, **_):
+    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+    fun_b = lambda *a: vmap_flat(fun, a, dims, size, 0)
+    fwd_b = lambda *a: vmap_flat(fwd, a, dims, size, 0)
+
+    in_avals = []
+    for v, d in zip(vals, dims):
+        a = get_aval(v)
+        in_avals.append(a if d is None else a.update(shape=a.shape[:d] + a.shape[d + 1:]))
+
+    def bwd_b(*a):
+        cts = vmap_flat(lambda *x: [instantiate(Zero(av) if c is None else c)
+                                    for c, av in zip(bwd(*x), in_avals)], a, [0] * len(a), size, 0)
+        out = []
+        for c, d in zip(cts, dims):
+            if d is None:
+                out.append(L.reduce_sum(c, (0,)))
+            else:
+                from .rules import moveaxis
+
+                out.append(moveaxis(c, 0, d))
+        return out
+
+    outs = custom_vjp_call_p.bind(*vals, fun=fun_b, fwd=fwd_b, bwd=bwd_b, num_out=num_out,
+                                  name=name)
+    return outs, [0] * len(outs)
+
+
+custom_vjp_call_p.jvp = _cvjp_jvp
+custom_vjp_call_p.partial_eval = _cvjp_pe
+custom_vjp_call_p.batch = _cvjp_batch
+
+
+class custom_vjp:
+    """A function with a user-defined VJP: ``f.defvjp(fwd, bwd)``.
+
+    ``fwd(*args) -> (out, residuals)``; ``bwd(*nondiff, residuals, cotangent) -> tuple`` with
+    one cotangent (or None) per differentiable argument.
+
+    >>> @fl.custom_vjp
+    ... def clip_grad(x):
+    ...     return x
+    >>> clip_grad.defvjp(lambda x: (x, None), lambda res, g: (fnp.clip(g, -1, 1),))
+    """
+
+    def __init__(self, fun, nondiff_argnums=()):
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.fwd = self.bwd = None
+        functools.update_wrapper(self, fun)
+
+    def defvjp(self, fwd, bwd):
+        self.fwd, self.bwd = fwd, bwd
+
+    def __call__(self, *args):
+        name = _fun_name(self.fun)
+        if self.fwd is None:
+            raise AttributeError(f"custom_vjp `{name}` has no VJP rule; define one with "
+                                 "f.defvjp(fwd, bwd)")
+        nd = {i % len(args) for i in self.nondiff_argnums}
+        static = [(i, a) for i, a in enumerate(args) if i in nd]
+        dyn = tuple(a for i, a in enumerate(args) if i not in nd)
+        leaves, in_tree = tree_util.flatten(dyn)
+        leaves = [_as_array(x) for x in leaves]
+        in_avals = [get_aval(x) for x in leaves]
+        store = {}
+
+        def full_args(d):
+            it = iter(d)
+            sm = dict(static)
+            return [sm[i] if i in sm else next(it) for i in range(len(args))]
+
+        def flat_fun(*xs):
+            out = self.fun(*full_args(tree_util.unflatten(in_tree, xs)))
+            ol, store["tree"] = tree_util.flatten(out)
+            return [_as_array(o) for o in ol]
+
+        def flat_fwd(*xs):
+            res = self.fwd(*full_args(tree_util.unflatten(in_tree, xs)))
+            if not (isinstance(res, tuple) and len(res) == 2):
+                raise TypeError(f"custom_vjp fwd of `{name}` must return (output, residuals)")
+            out, r = res
+            ol, store["tree"] = tree_util.flatten(out)
+            rl, store["res_tree"] = tree_util.flatten(r)
+            return [_as_array(o) for o in ol] + [_as_array(x) for x in rl]
+
+        def flat_bwd(*xs):
+            nres = store["res_tree"].num_leaves
+            r = tree_util.unflatten(store["res_tree"], xs[:nres])
+            ct = tree_util.unflatten(store["tree"], xs[nres:])
+            cts = self.bwd(*[a for _, a in static], r, ct)
+            if not isinstance(cts, (tuple, list)) or len(cts) != len(dyn):
+                raise TypeError(f"custom_vjp bwd of `{name}` must return a tuple with one entry "
+                                f"per differentiable argument ({len(dyn)}), got {cts!r:.80}")
+            flat = []
+            for c, d in zip(cts, dyn):
+                dl = tree_util.leaves(d)
+                if c is None:
+                    flat.extend([None] * len(dl))
+                else:
+                    cl = tree_util.leaves(c)
+                    if len(cl) != len(dl):
+                        raise TypeError(f"custom_vjp bwd of `{name}` returned a cotangent whose "
+                                        "structure differs from its argument")
+                    flat.extend(cl)
+            return [None if c is None else L.convert(_as_array(c), a.dtype)
+                    for c, a in zip(flat, in_avals)]
+
+        # the out tree is known after fun or fwd ran; count outputs with an abstract trace
+        probe = trace_to_jaxpr(flat_fun, in_avals, kind="custom_vjp")
+        outs = custom_vjp_call_p.bind(*leaves, fun=flat_fun, fwd=flat_fwd, bwd=flat_bwd,
+                                      num_out=len(probe.out_avals), name=name)
+        return tree_util.unflatten(store["tree"], outs)

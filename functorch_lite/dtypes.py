@@ -1,0 +1,75 @@
+"""Dtype rules: defaults, weak typing of Python scalars, and binary promotion.
+
+Python scalars are *weakly typed*: ``x * 2.0`` keeps a float32 ``x`` float32, as in
+JAX. A weak value only decides the result's *kind* (bool < int < float); the
+strong operand decides the width. Two strong operands promote as numpy does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+float0 = np.dtype(bool)  # stand-in dtype for tangents of integer values (never materialised)
+
+default_float = np.dtype(np.float32)
+default_int = np.dtype(np.int64)
+
+_KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def is_float(dtype) -> bool:
+    return np.dtype(dtype).kind in "fc"
+
+
+def is_int(dtype) -> bool:
+    return np.dtype(dtype).kind in "iu"
+
+
+def is_bool(dtype) -> bool:
+    return np.dtype(dtype).kind == "b"
+
+
+def scalar_dtype(x) -> np.dtype:
+    """Dtype a Python scalar gets when it stands alone (``fnp.array(1.0)``)."""
+    if isinstance(x, bool):
+        return np.dtype(bool)
+    if isinstance(x, int):
+        return default_int
+    if isinstance(x, float):
+        return default_float
+    if isinstance(x, complex):
+        return np.dtype(np.complex64)
+    raise TypeError(f"not a Python scalar: {type(x).__name__}")
+
+
+def canonical(dtype) -> np.dtype:
+    """Map user dtype spellings (``float``, ``'float32'``, ``np.float64``) to np.dtype.
+
+    Python's ``float`` and ``int`` mean the library defaults (float32 / int64), as in JAX.
+    """
+    if dtype is float:
+        return default_float
+    if dtype is int:
+        return default_int
+    if dtype is bool:
+        return np.dtype(bool)
+    return np.dtype(dtype)
+
+
+def promote(dtypes, weak) -> tuple[np.dtype, bool]:
+    """Result dtype and weakness of combining values with ``dtypes`` / ``weak`` flags."""
+    strong = [d for d, w in zip(dtypes, weak) if not w]
+    weaks = [d for d, w in zip(dtypes, weak) if w]
+    if strong:
+        out = np.result_type(*strong) if len(strong) > 1 else np.dtype(strong[0])
+        for d in weaks:
+            if _KIND_ORDER[d.kind] > _KIND_ORDER[out.kind]:
+                # a weak float meeting an int array gives the default float, not float64
+                out = default_float if d.kind == "f" else np.result_type(out, d)
+        return np.dtype(out), False
+    out = np.result_type(*weaks)
+    return np.dtype(out), True
+
+
+def finfo(dtype):
+    return np.finfo(np.dtype(dtype))

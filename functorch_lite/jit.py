@@ -1,0 +1,363 @@
+"""jit: stage a function into the IR once per signature, compile it with a backend, cache it.
+
+The signature (cache key) is the argument tree structure, each leaf's shape, dtype and
+weak type, the static arguments and the backend. With ``FUNCTORCH_LITE_LOG_COMPILES=1``
+every (re)trace is printed with what changed since the previous one; many retraces of
+one function warn.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import warnings
+import weakref
+
+import numpy as np
+
+from . import core
+from . import tree as tree_util
+from .autodiff import _as_array, _fun_name, define_call_rules
+from .batching import batch_jaxpr
+from .core import Primitive, ShapedArray, ShapeDtypeStruct, Tracer, get_aval
+from .ir import ClosedJaxpr, Jaxpr, eval_jaxpr
+from .staging import trace_to_jaxpr
+
+RETRACE_WARN_AFTER = 10
+
+# --------------------------------------------------------------------------- jit primitive
+
+jit_p = Primitive("jit", multiple_results=True)
+_compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _get_compiled(jaxpr: ClosedJaxpr, backend: str):
+    per = _compiled.setdefault(jaxpr, {})
+    fn = per.get(backend)
+    if fn is None:
+        import backends
+
+        fn = per[backend] = backends.get(backend).compile(jaxpr)
+    return fn
+
+
+def _jit_impl(*args, jaxpr, name, backend):
+    return _get_compiled(jaxpr, backend)(*args)
+
+
+def _jit_staging(trace, args, params):
+    # nested jit: inline, so the enclosing program is compiled (and fused) as a whole
+    from .core import set_trace
+
+    j = params["jaxpr"]
+    with set_trace(trace):
+        return eval_jaxpr(j.jaxpr, j.consts, args)
+
+
+def _jit_rebind(args, jaxpr, name, backend):
+    return jit_p.bind(*args, jaxpr=jaxpr, name=name, backend=backend)
+
+
+def _jit_batch(vals, dims, jaxpr, name, backend):
+    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+    bj = batch_jaxpr(jaxpr, dims, size)
+    outs = jit_p.bind(*vals, jaxpr=bj, name=name, backend=backend)
+    return outs, [0] * len(outs)
+
+
+jit_p.impl = _jit_impl
+jit_p.abstract_eval = lambda *avals, jaxpr, **_: list(jaxpr.out_avals)
+jit_p.staging = _jit_staging
+jit_p.batch = _jit_batch
+define_call_rules(jit_p, _jit_rebind)
+
+
+def _open(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list]:
+    """Constants become leading arguments, so the compiled program holds no data."""
+    j = closed.jaxpr
+    return ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), []), closed.consts
+
+
+# --------------------------------------------------------------------------- user API
+
+
+def default_backend(leaves=()) -> str:
+    env = os.environ.get("FUNCTORCH_LITE_BACKEND")
+    if env:
+        return env
+    for x in leaves:
+        if hasattr(x, "__cuda_array_interface__"):
+            return "cupy"
+    import backends
+
+    return backends.default_cpu()
+
+
+def _leaf_key(x):
+    if isinstance(x, Tracer):
+        a = x.aval
+        return (a.shape, a.dtype, a.weak_type)
+    if isinstance(x, np.ndarray):
+        return (x.shape, x.dtype, False)
+    if isinstance(x, ShapeDtypeStruct):
+        return (x.shape, x.dtype, False)
+    a = get_aval(x)
+    return (a.shape, a.dtype, a.weak_type)
+
+
+def _is_dynamic_leaf(x):
+    return isinstance(x, (Tracer, np.ndarray, np.generic, ShapeDtypeStruct, bool, int, float,
+                          complex)) or hasattr(x, "__fl_array__") or (
+        hasattr(x, "shape") and hasattr(x, "dtype"))
+
+
+class _Entry:
+    __slots__ = ("jaxpr", "consts", "out_tree", "compiled", "n_consts")
+
+
+class Jitted:
+    """A jit-compiled function. Call it, or inspect it with ``lower(*args)``."""
+
+    def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(),
+                 backend=None):
+        self.fun = fun
+        self.name = _fun_name(fun)
+        self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
+                               else tuple(static_argnums))
+        self.static_argnames = ((static_argnames,) if isinstance(static_argnames, str)
+                                else tuple(static_argnames))
+        self.donate_argnums = donate_argnums
+        self.backend = backend
+        self._cache: dict = {}
+        self._last_key = None
+        self.trace_count = 0
+        functools.update_wrapper(self, fun)
+
+    # -- signature --------------------------------------------------------------
+    def _split(self, args, kwargs):
+        n = len(args)
+        statics = []
+        for i in self.static_argnums:
+            j = i % n if -n <= i < n else None
+            if j is None:
+                raise ValueError(f"jit of `{self.name}`: static_argnums {i} out of range for "
+                                 f"{n} positional arguments")
+            statics.append((j, args[j]))
+        static_kw = {k: kwargs[k] for k in self.static_argnames if k in kwargs}
+        for where, v in statics + list(static_kw.items()):
+            try:
+                hash(v)
+            except TypeError:
+                raise TypeError(f"jit of `{self.name}`: static argument {where!r} of type "
+                                f"{type(v).__name__} is not hashable; pass a tuple or another "
+                                "hashable value") from None
+        static_idx = {j for j, _ in statics}
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in static_idx)
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_kw}
+        leaves, tree = tree_util.flatten((dyn_args, dyn_kwargs))
+        # non-array leaves (strings, callables...) are static automatically
+        auto_static = tuple((i, x) for i, x in enumerate(leaves) if not _is_dynamic_leaf(x))
+        for i, x in auto_static:
+            try:
+                hash(x)
+            except TypeError:
+                raise TypeError(f"jit of `{self.name}`: argument leaf {i} of type "
+                                f"{type(x).__name__} is neither an array nor hashable") from None
+        dyn_leaves = [x for x in leaves if _is_dynamic_leaf(x)]
+        return statics, static_kw, tree, leaves, dyn_leaves, auto_static
+
+    def _signature(self, args, kwargs):
+        statics, static_kw, tree, leaves, dyn, auto = self._split(args, kwargs)
+        backend = self.backend or default_backend(dyn)
+        key = (tree, tuple(_leaf_key(x) for x in dyn), tuple(statics),
+               tuple(sorted(static_kw.items())), auto, backend)
+        return key, statics, static_kw, tree, leaves, dyn, backend
+
+    # -- tracing ----------------------------------------------------------------
+    def _trace(self, key, statics, static_kw, tree, leaves, dyn, nargs):
+        dyn_pos = [i for i, x in enumerate(leaves) if _is_dynamic_leaf(x)]
+        store = {}
+
+        def flat(*xs):
+            full = list(leaves)
+            for i, x in zip(dyn_pos, xs):
+                full[i] = x
+            dyn_args, dyn_kwargs = tree_util.unflatten(tree, full)
+            args, it = [], iter(dyn_args)
+            static_map = dict(statics)
+            for i in range(nargs):
+                args.append(static_map[i] if i in static_map else next(it))
+            out = self.fun(*args, **dyn_kwargs, **static_kw)
+            ol, store["tree"] = tree_util.flatten(out)
+            return [_as_array(o) for o in ol]
+
+        avals = [ShapedArray(*_leaf_key(x)) for x in dyn]
+        self._log_retrace(key, avals)
+        closed = trace_to_jaxpr(flat, avals, fun_name=self.name, kind="jit")
+        self.trace_count += 1
+        entry = _Entry()
+        entry.jaxpr, entry.consts = _open(closed)
+        entry.out_tree = store["tree"]
+        entry.compiled = None
+        return entry
+
+    def _log_retrace(self, key, avals):
+        prev = self._last_key
+        self._last_key = key
+        if prev is not None and len(self._cache) + 1 >= RETRACE_WARN_AFTER and \
+                len(self._cache) + 1 == RETRACE_WARN_AFTER:
+            warnings.warn(f"jit of `{self.name}` has been traced {RETRACE_WARN_AFTER} times "
+                          "for different argument shapes/dtypes/static values; each retrace "
+                          "recompiles. Set FUNCTORCH_LITE_LOG_COMPILES=1 to see why, pad shapes "
+                          "to a few sizes, or mark changing Python values static.",
+                          stacklevel=4)
+        if os.environ.get("FUNCTORCH_LITE_LOG_COMPILES", "") in ("", "0"):
+            return
+        sig = ", ".join(a.str_short() for a in avals)
+        reason = "first call" if prev is None else explain_key_change(prev, key)
+        print(f"[functorch_lite] tracing jit of `{self.name}` for ({sig}): {reason}",
+              file=sys.stderr)
+
+    def _entry(self, args, kwargs):
+        key, statics, static_kw, tree, leaves, dyn, backend = self._signature(args, kwargs)
+        entry = self._cache.get(key)
+        if entry is None:
+            entry = self._trace(key, statics, static_kw, tree, leaves, dyn, len(args))
+            if not any(isinstance(c, Tracer) for c in entry.consts):
+                self._cache[key] = entry
+        return entry, dyn, backend
+
+    # -- calling ----------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        entry, dyn, backend = self._entry(args, kwargs)
+        dyn = [_as_array(x) for x in dyn]
+        if not core.is_under_transform():
+            if entry.compiled is None:
+                entry.compiled = _get_compiled(entry.jaxpr, backend)
+            outs = entry.compiled(*entry.consts, *dyn)
+        else:
+            outs = jit_p.bind(*entry.consts, *dyn, jaxpr=entry.jaxpr, name=self.name,
+                              backend=backend)
+        return tree_util.unflatten(entry.out_tree, outs)
+
+    def lower(self, *args, **kwargs) -> Lowered:
+        """Trace (no data needed: ``ShapeDtypeStruct`` works) and return the lowered program."""
+        key, statics, static_kw, tree, leaves, dyn, backend = self._signature(args, kwargs)
+        entry = self._cache.get(key) or self._trace(key, statics, static_kw, tree, leaves, dyn,
+                                                    len(args))
+        return Lowered(entry, backend, self.name)
+
+    def clear_cache(self):
+        self._cache.clear()
+
+
+class Lowered:
+    """A traced program for one signature: ``as_text()`` gives the backend's source."""
+
+    def __init__(self, entry, backend, name):
+        self._entry = entry
+        self.backend = backend
+        self.name = name
+
+    @property
+    def ir(self) -> ClosedJaxpr:
+        return self._entry.jaxpr
+
+    def as_text(self) -> str:
+        import backends
+
+        return backends.get(self.backend).lower_text(self._entry.jaxpr, name=self.name)
+
+    def compile(self):
+        fn = _get_compiled(self._entry.jaxpr, self.backend)
+        consts, out_tree = self._entry.consts, self._entry.out_tree
+
+        def run(*args, **kwargs):
+            leaves = tree_util.leaves((args, kwargs))
+            return tree_util.unflatten(out_tree, fn(*consts, *[_as_array(x) for x in leaves]))
+
+        return run
+
+
+def explain_key_change(prev, key) -> str:
+    ptree, pleaves, pstat, pkw, pauto, pback = prev
+    tree, leaves, stat, kw, auto, back = key
+    if ptree != tree:
+        return f"argument structure changed: {ptree} -> {tree}"
+    if pback != back:
+        return f"backend changed: {pback} -> {back}"
+    for i, (a, b) in enumerate(zip(pleaves, leaves)):
+        if a != b:
+            fa = ShapedArray(*a).str_short() + (" (weak)" if a[2] else "")
+            fb = ShapedArray(*b).str_short() + (" (weak)" if b[2] else "")
+            return f"array argument leaf {i} changed: {fa} -> {fb}"
+    if pstat != stat or pkw != kw:
+        return f"static arguments changed: {pstat or pkw} -> {stat or kw}"
+    if pauto != auto:
+        return f"non-array arguments changed: {pauto} -> {auto}"
+    return "new signature"
+
+
+def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), backend=None):
+    """Compile ``fun``: traced once per argument signature, then run by a backend.
+
+    >>> @fl.jit
+    ... def f(x):
+    ...     return fnp.tanh(x) * 2.0
+    >>> f(np.ones(3, np.float32))  # doctest: +SKIP
+    """
+    if fun is None:
+        return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames,
+                             donate_argnums=donate_argnums, backend=backend)
+    return Jitted(fun, static_argnums, static_argnames, donate_argnums, backend)
+
+
+def make_ir(fun, static_argnums=()):
+    """Returns a function that traces ``fun`` on its arguments (arrays or ShapeDtypeStruct)
+    and returns the printable IR (like ``jax.make_jaxpr``).
+
+    >>> print(fl.make_ir(lambda x: fnp.sin(x) * 2.0)(fl.ShapeDtypeStruct((3,), "float32")))
+    ... # doctest: +SKIP
+    """
+
+    def traced(*args, **kwargs):
+        j = Jitted(fun, static_argnums)
+        key, statics, static_kw, tree, leaves, dyn, backend = j._signature(args, kwargs)
+        avals = [ShapedArray(*_leaf_key(x)) for x in dyn]
+        entry = j._trace(key, statics, static_kw, tree, leaves, dyn, len(args))
+        del avals
+        return entry.jaxpr if not entry.consts else _reclose(entry)
+
+    return traced
+
+
+def _reclose(entry) -> ClosedJaxpr:
+    j = entry.jaxpr.jaxpr
+    n = len(entry.consts)
+    return ClosedJaxpr(Jaxpr(j.invars[:n], j.invars[n:], j.eqns, j.outvars), entry.consts)
+
+
+# --------------------------------------------------------------------------- devices
+
+
+def devices() -> list[str]:
+    """Available devices: ``["cpu"]``, plus ``"gpu"`` where CuPy sees a GPU."""
+    import backends
+
+    return ["cpu"] + (["gpu"] if "cupy" in backends.available() else [])
+
+
+def device_put(x, device: str | None = None):
+    """Move a pytree of arrays to ``device`` ("cpu" or "gpu")."""
+    if device in (None, "cpu"):
+        return tree_util.map(lambda v: v.get() if hasattr(v, "__cuda_array_interface__")
+                             else np.asarray(_as_array(v)), x)
+    if device == "gpu":
+        if "gpu" not in devices():
+            raise RuntimeError("device_put(..., 'gpu'): no GPU is available (CuPy with a CUDA "
+                               "device is needed; pip install functorch_lite[gpu])")
+        import cupy
+
+        return tree_util.map(lambda v: cupy.asarray(np.asarray(_as_array(v))), x)
+    raise ValueError(f"device_put: unknown device {device!r}; use 'cpu' or 'gpu'")

@@ -1,0 +1,142 @@
+"""Argument handling shared by every fnp function: conversion, promotion, broadcasting."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import core, dtypes
+from .. import lax as L
+from ..core import Tracer
+
+
+def is_pyscalar(x) -> bool:
+    return isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic)
+
+
+def asarray_like(x):
+    """Concrete numpy array (numpy defaults replaced by ours: float32, int64) or tracer."""
+    if isinstance(x, (Tracer, np.ndarray)):
+        return x
+    conv = getattr(x, "__fl_array__", None)
+    if conv is not None:
+        return conv()
+    if is_pyscalar(x):
+        return np.asarray(x, dtypes.scalar_dtype(x))
+    if isinstance(x, np.generic):
+        return np.asarray(x)
+    if isinstance(x, (list, tuple)):
+        if any(isinstance(e, Tracer) or (isinstance(e, (list, tuple)) and _has_tracer(e))
+               for e in x):
+            from ._shape import stack
+
+            return stack([asarray_like(e) for e in x])
+        a = np.asarray(x)
+        if a.dtype == np.float64 and not _has_float64(x):
+            a = a.astype(np.float32)
+        return a
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return x
+    raise TypeError(f"cannot convert {type(x).__name__} to an array")
+
+
+def _has_tracer(x):
+    return any(isinstance(e, Tracer) or (isinstance(e, (list, tuple)) and _has_tracer(e))
+               for e in x)
+
+
+def _has_float64(x):
+    for e in x:
+        if isinstance(e, (list, tuple)):
+            if _has_float64(e):
+                return True
+        elif isinstance(e, np.ndarray) and e.dtype == np.float64 or isinstance(e, np.float64):
+            return True
+    return False
+
+
+def info(x):
+    """(value, dtype, weak, shape) of an argument; Python scalars stay unconverted."""
+    if isinstance(x, Tracer):
+        a = x.aval
+        return x, a.dtype, a.weak_type, a.shape
+    if isinstance(x, np.ndarray):
+        return x, x.dtype, False, x.shape
+    if is_pyscalar(x):
+        return x, dtypes.scalar_dtype(x), True, ()
+    v = asarray_like(x)
+    a = core.get_aval(v)
+    return v, a.dtype, False, a.shape
+
+
+def broadcast_shapes(name, *shapes):
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ValueError(f"{name}: operands could not be broadcast together with shapes "
+                         + " ".join(str(tuple(s)) for s in shapes)) from None
+
+
+def cast(x, dtype, weak=False):
+    """Cast a value (scalar, array or tracer) to ``dtype``."""
+    dtype = np.dtype(dtype)
+    if is_pyscalar(x):
+        return np.asarray(x, dtype)
+    if isinstance(x, np.ndarray) and not core.is_under_transform():
+        return x if x.dtype == dtype else x.astype(dtype)
+    a = core.get_aval(x)
+    if a.dtype == dtype and a.weak_type == weak:
+        return x
+    return L.convert(x, dtype, weak)
+
+
+def promote(name, *xs, to_float=False, to_dtype=None, broadcast=True):
+    """Bring operands to one dtype (numpy rules, Python scalars weak) and one shape."""
+    infos = [info(x) for x in xs]
+    if to_dtype is not None:
+        dt, weak = np.dtype(to_dtype), False
+    else:
+        dt, weak = dtypes.promote([i[1] for i in infos], [i[2] for i in infos])
+    if to_float and not dtypes.is_float(dt):
+        dt = dtypes.default_float
+    shape = broadcast_shapes(name, *[i[3] for i in infos]) if broadcast else None
+    out = []
+    for v, _d, _w, s in infos:
+        v = cast(v, dt, weak)
+        if broadcast and tuple(s) != shape:
+            v = broadcast_to_shape(v, shape)
+        out.append(v)
+    return out
+
+
+def broadcast_to_shape(v, shape):
+    if isinstance(v, np.ndarray) and not core.is_under_transform():
+        return np.broadcast_to(v, shape)
+    a = core.get_aval(v)
+    nd = len(shape)
+    return L.broadcast_in_dim(v, shape, tuple(range(nd - a.ndim, nd)))
+
+
+def normalize_axis(axis, ndim, name="axis"):
+    axis = int(axis)
+    if not -ndim <= axis < max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
+        raise ValueError(f"{name} {axis} is out of bounds for array of dimension {ndim}")
+    return axis % max(ndim, 1)
+
+
+def normalize_axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(normalize_axis(a, ndim) for a in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"duplicate value in 'axis': {axis}")
+        return tuple(sorted(axes))
+    return (normalize_axis(axis, ndim),)
+
+
+def shape_of(x):
+    return core.get_aval(x).shape
+
+
+def dtype_of(x):
+    return core.get_aval(x).dtype

@@ -1,0 +1,333 @@
+"""numpy-style indexing on reads (``x[idx]``), functional updates (``x.at[idx].set(v)``),
+``take``, ``take_along_axis``, ``diagonal``, sorting.
+
+An index expression is normalised to the static *spec* of the gather/scatter
+primitives plus a list of integer index arrays (which may be traced).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from .. import lax as L
+from ..core import Tracer
+from ._core import asarray_like, broadcast_to_shape, cast, dtype_of, normalize_axis, shape_of
+
+
+def _is_int_scalar(i):
+    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
+def normalize_index(shape, idx, name="index"):
+    """Returns (spec, index arrays, is_basic) for ``x[idx]`` on an array of ``shape``."""
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    # expand boolean masks into integer index arrays (concrete masks only)
+    items = []
+    for i in idx:
+        if isinstance(i, list):
+            i = np.asarray(i)
+            if i.dtype == np.float64 and i.size == 0:
+                i = i.astype(np.int64)
+        if isinstance(i, Tracer) and i.dtype == np.bool_:
+            raise TypeError(
+                f"{name}: boolean mask indexing with a traced mask gives a data-dependent "
+                f"shape, which cannot be traced. Use fnp.where(mask, x, other) or "
+                f"x.at[mask].set(v) instead.")
+        if isinstance(i, (np.ndarray, np.bool_, bool)) and np.asarray(i).dtype == np.bool_:
+            i = np.asarray(i)
+            if i.ndim == 0:
+                items.append(None)
+                if not i:
+                    items.append(np.zeros((0,), np.int64))
+                continue
+            items.extend(np.nonzero(i))
+            continue
+        items.append(i)
+    n_consume = sum(1 for i in items if i is not None and i is not Ellipsis)
+    if n_consume > len(shape):
+        raise IndexError(f"{name}: too many indices for array of shape {shape}: "
+                         f"{n_consume} were given")
+    if sum(1 for i in items if i is Ellipsis) > 1:
+        raise IndexError(f"{name}: an index can only have a single ellipsis ('...')")
+    if Ellipsis in [i if i is Ellipsis else None for i in items]:
+        k = next(j for j, i in enumerate(items) if i is Ellipsis)
+        items = items[:k] + [slice(None)] * (len(shape) - n_consume) + items[k + 1:]
+    else:
+        items = items + [slice(None)] * (len(shape) - n_consume)
+    spec, arrays, dim = [], [], 0
+    for i in items:
+        if i is None:
+            spec.append(("n",))
+            continue
+        n = shape[dim]
+        if isinstance(i, slice):
+            start, stop, step = (_static(v, name) for v in (i.start, i.stop, i.step))
+            start, stop, step = slice(start, stop, step).indices(n)
+            spec.append(("s", start, stop, step))
+        elif _is_int_scalar(i):
+            j = int(i)
+            if not -n <= j < n:
+                raise IndexError(f"{name}: index {j} is out of bounds for axis {dim} with size "
+                                 f"{n}")
+            spec.append(("c", j % n))
+        else:
+            arr = asarray_like(i)
+            if not dtypes.is_int(dtype_of(arr)):
+                raise IndexError(f"{name}: arrays used as indices must be of integer (or "
+                                 f"boolean) type, got {dtype_of(arr)}")
+            if isinstance(arr, np.ndarray) and arr.size and (
+                    (arr >= n).any() or (arr < -n).any()):
+                bad = int(arr.max()) if (arr >= n).any() else int(arr.min())
+                raise IndexError(f"{name}: index {bad} is out of bounds for axis {dim} with "
+                                 f"size {n}")
+            spec.append(("i", len(arrays)))
+            arrays.append(arr)
+        dim += 1
+    return tuple(spec), arrays
+
+
+def _static(v, name):
+    if v is None:
+        return None
+    if isinstance(v, Tracer):
+        return int(v._concrete(f"{name}: a slice bound", "int"))
+    return int(v)
+
+
+def getitem(x, idx):
+    """``x[idx]`` with numpy semantics for basic and advanced (integer/boolean) indexing."""
+    x = asarray_like(x)
+    spec, arrays = normalize_index(shape_of(x), idx)
+    if not arrays:
+        if all(e[0] == "s" and e[1:] == (0, n, 1) for e, n in zip(spec, shape_of(x))):
+            return x
+        if all(e[0] in "sc" and (e[0] == "c" or e[3] > 0) for e in spec):
+            return _basic(x, spec)
+    return L.gather(x, arrays, spec)
+
+
+def _basic(x, spec):
+    """Static slices and integers: slice + reshape (cheaper to run and differentiate)."""
+    shape = shape_of(x)
+    starts, limits, strides, keep = [], [], [], []
+    for e, _n in zip(spec, shape):
+        if e[0] == "s":
+            start, stop, step = e[1:]
+            starts.append(start)
+            limits.append(max(start, stop))
+            strides.append(step)
+            keep.append(True)
+        else:
+            starts.append(e[1])
+            limits.append(e[1] + 1)
+            strides.append(1)
+            keep.append(False)
+    y = L.slice(x, starts, limits, strides)
+    ys = shape_of(y)
+    return L.reshape(y, tuple(n for n, k in zip(ys, keep) if k))
+
+
+class _AtIndexer:
+    __slots__ = ("x",)
+
+    def __init__(self, x):
+        self.x = x
+
+    def __getitem__(self, idx):
+        return _AtRef(self.x, idx)
+
+
+class _AtRef:
+    """Functional index update: ``x.at[idx].set(v)`` returns a new array."""
+
+    __slots__ = ("x", "idx")
+
+    def __init__(self, x, idx):
+        self.x = asarray_like(x)
+        self.idx = idx
+
+    def get(self):
+        return getitem(self.x, self.idx)
+
+    def _update(self, v, mode):
+        x = self.x
+        idx = self.idx if isinstance(self.idx, tuple) else (self.idx,)
+        shape = shape_of(x)
+        # traced boolean mask over the whole array: a select, no data-dependent shape
+        if len(idx) == 1 and isinstance(idx[0], Tracer) and idx[0].dtype == np.bool_:
+            return _masked_update(x, idx[0], v, mode)
+        spec, arrays = normalize_index(shape, self.idx, f"at[].{mode}")
+        out_shape = _gather_shape(shape, spec, arrays)
+        v = cast(asarray_like(v), dtype_of(x))
+        vs = shape_of(v)
+        if vs != out_shape:
+            try:
+                v = broadcast_to_shape(v, out_shape)
+            except ValueError:
+                raise ValueError(f"at[].{mode}: updates of shape {vs} cannot be broadcast to the "
+                                 f"indexed shape {out_shape}") from None
+            if np.broadcast_shapes(vs, out_shape) != out_shape:
+                raise ValueError(f"at[].{mode}: updates of shape {vs} cannot be broadcast to the "
+                                 f"indexed shape {out_shape}")
+        return L.scatter(x, v, arrays, spec, mode)
+
+    def set(self, values):
+        return self._update(values, "set")
+
+    def add(self, values):
+        return self._update(values, "add")
+
+    def multiply(self, values):
+        return self._update(values, "mul")
+
+    mul = multiply
+
+    def divide(self, values):
+        from ._math import divide
+
+        return self._update(divide(1, values), "mul")
+
+    def power(self, values):
+        from ._math import power
+
+        return self.set(power(self.get(), values))
+
+    def min(self, values):
+        return self._update(values, "min")
+
+    def max(self, values):
+        return self._update(values, "max")
+
+    def apply(self, fn):
+        return self.set(fn(self.get()))
+
+
+def _masked_update(x, mask, v, mode):
+    from ._math import maximum, minimum, multiply, where
+
+    if shape_of(mask) != shape_of(x):
+        mask = broadcast_to_shape(mask, shape_of(x))
+    v = cast(asarray_like(v), dtype_of(x))
+    new = {"set": lambda: v, "add": lambda: x + v, "mul": lambda: multiply(x, v),
+           "max": lambda: maximum(x, v), "min": lambda: minimum(x, v)}[mode]()
+    return where(mask, new, x)
+
+
+def _gather_shape(shape, spec, arrays):
+    from ..primitives.index import spec_layout
+
+    return spec_layout(shape, spec, [shape_of(a) for a in arrays])[0]
+
+
+def at(x) -> _AtIndexer:
+    """Functional updates on any array, concrete or traced: ``fnp.at(x)[0].set(1.0)``."""
+    return _AtIndexer(x)
+
+
+def take(a, indices, axis=None, mode=None):
+    """Elements of ``a`` at ``indices`` along ``axis`` (flattened when None). Out-of-range
+    indices are clamped (``mode='clip'``), as in JAX."""
+    from ._shape import ravel
+
+    x = asarray_like(a)
+    if axis is None:
+        x = ravel(x)
+        axis = 0
+    shape = shape_of(x)
+    ax = normalize_axis(axis, len(shape))
+    idx = asarray_like(indices)
+    if not dtypes.is_int(dtype_of(idx)):
+        raise IndexError(f"take: indices must be integers, got {dtype_of(idx)}")
+    spec = tuple(("i", 0) if d == ax else ("s", 0, n, 1) for d, n in enumerate(shape))
+    return L.gather(x, [idx], spec)
+
+
+def take_along_axis(arr, indices, axis):
+    x = asarray_like(arr)
+    idx = asarray_like(indices)
+    shape, ishape = shape_of(x), shape_of(idx)
+    if axis is None:
+        from ._shape import ravel
+
+        return take_along_axis(ravel(x), ravel(idx) if len(ishape) != 1 else idx, 0)
+    if len(shape) != len(ishape):
+        raise ValueError(f"take_along_axis: indices (shape {ishape}) and arr (shape {shape}) "
+                         "must have the same number of dimensions")
+    ax = normalize_axis(axis, len(shape))
+    bshape = tuple(ishape[d] if d == ax else np.broadcast_shapes((shape[d],), (ishape[d],))[0]
+                   for d in range(len(shape)))
+    arrays, spec = [], []
+    for d in range(len(shape)):
+        if d == ax:
+            a = idx if ishape == bshape else broadcast_to_shape(idx, bshape)
+        else:
+            a = L.iota(np.int64, bshape, d)
+        spec.append(("i", len(arrays)))
+        arrays.append(a)
+    return L.gather(x, arrays, tuple(spec))
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """Diagonal of the (axis1, axis2) planes, placed last (numpy's layout)."""
+    from ._shape import moveaxis
+
+    x = asarray_like(a)
+    shape = shape_of(x)
+    nd = len(shape)
+    a1, a2 = normalize_axis(axis1, nd), normalize_axis(axis2, nd)
+    x = moveaxis(x, (a1, a2), (nd - 2, nd - 1))
+    n, m = shape_of(x)[-2:]
+    k = max(0, min(n - max(-offset, 0), m - max(offset, 0)))
+    i = np.arange(k) + max(-offset, 0)
+    j = np.arange(k) + max(offset, 0)
+    spec = tuple(("s", 0, s, 1) for s in shape_of(x)[:-2]) + (("i", 0), ("i", 1))
+    return L.gather(x, [i, j], spec)
+
+
+def diag(v, k=0):
+    x = asarray_like(v)
+    s = shape_of(x)
+    if len(s) == 2:
+        return diagonal(x, k)
+    if len(s) != 1:
+        raise ValueError("diag: input must be 1-d or 2-d")
+    n = s[0] + abs(k)
+    z = L.full((n, n), 0, dtype_of(x))
+    i = np.arange(s[0]) + max(-k, 0)
+    j = np.arange(s[0]) + max(k, 0)
+    return L.scatter(z, x, [i, j], (("i", 0), ("i", 1)), "set")
+
+
+def nonzero(a):
+    """Indices of non-zero elements. The result shape depends on the data, so ``a`` must be
+    concrete (use ``fnp.where(cond, x, y)`` inside transforms)."""
+    x = asarray_like(a)
+    if isinstance(x, Tracer):
+        x._concrete("fnp.nonzero / one-argument fnp.where (data-dependent output shape)", "array")
+    return tuple(np.nonzero(np.asarray(x)))
+
+
+def argwhere(a):
+    return np.stack(nonzero(a), axis=-1)
+
+
+def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+    x = asarray_like(a)
+    if axis is None:
+        from ._shape import ravel
+
+        x, axis = ravel(x), 0
+    return L.argsort(x, normalize_axis(axis, len(shape_of(x))), descending)
+
+
+def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+    """Sorted copy; differentiable (a gather of the sorting permutation)."""
+    x = asarray_like(a)
+    if axis is None:
+        from ._shape import ravel
+
+        x, axis = ravel(x), 0
+    ax = normalize_axis(axis, len(shape_of(x)))
+    return take_along_axis(x, L.argsort(x, ax, descending), ax)

@@ -1,0 +1,160 @@
+"""Reductions with ``axis`` and ``keepdims`` (numpy semantics; integer sums give int64)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from .. import lax as L
+from ._core import asarray_like, cast, dtype_of, normalize_axes, normalize_axis, shape_of
+
+
+def _keep(x, axes, shape, keepdims):
+    if not keepdims:
+        return x
+    return L.reshape(x, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+
+
+def _prep(a, axis, name):
+    x = asarray_like(a)
+    shape = shape_of(x)
+    return x, shape, normalize_axes(axis, len(shape))
+
+
+def sum(a, axis=None, dtype=None, keepdims=False):  # noqa: A001 - numpy name
+    """Sum over ``axis``. Integer and bool inputs sum in int64 (numpy/PyTorch rule)."""
+    x, shape, axes = _prep(a, axis, "sum")
+    if dtype is not None:
+        x = cast(x, dtypes.canonical(dtype))
+    elif not dtypes.is_float(dtype_of(x)):
+        x = cast(x, np.int64 if dtype_of(x).kind in "bi" else np.uint64)
+    return _keep(L.reduce_sum(x, axes), axes, shape, keepdims)
+
+
+def prod(a, axis=None, dtype=None, keepdims=False):
+    x, shape, axes = _prep(a, axis, "prod")
+    if dtype is not None:
+        x = cast(x, dtypes.canonical(dtype))
+    elif not dtypes.is_float(dtype_of(x)):
+        x = cast(x, np.int64)
+    return _keep(L.reduce_prod(x, axes), axes, shape, keepdims)
+
+
+def _count(shape, axes):
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+def mean(a, axis=None, dtype=None, keepdims=False):
+    """Arithmetic mean; integer inputs give float32 (the default float)."""
+    x, shape, axes = _prep(a, axis, "mean")
+    dt = dtypes.canonical(dtype) if dtype is not None else dtype_of(x)
+    if not dtypes.is_float(dt):
+        dt = dtypes.default_float
+    x = cast(x, dt)
+    s = L.reduce_sum(x, axes)
+    return _keep(L.div(s, L.full_like(s, _count(shape, axes))), axes, shape, keepdims)
+
+
+def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
+    """Variance ``sum(|x - mean|^2) / (N - ddof)``."""
+    x, shape, axes = _prep(a, axis, "var")
+    dt = dtypes.canonical(dtype) if dtype is not None else dtype_of(x)
+    if not dtypes.is_float(dt):
+        dt = dtypes.default_float
+    x = cast(x, dt)
+    m = mean(x, axis=axes, keepdims=True)
+    d = L.sub(x, L.broadcast_in_dim(m, shape, tuple(range(len(shape)))))
+    s = L.reduce_sum(L.mul(d, d), axes)
+    n = _count(shape, axes) - ddof
+    return _keep(L.div(s, L.full_like(s, max(n, 0))), axes, shape, keepdims)
+
+
+def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
+    return L.sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
+
+
+def _minmax(name, reducer):
+    def fn(a, axis=None, keepdims=False, initial=None):
+        x, shape, axes = _prep(a, axis, name)
+        if any(shape[i] == 0 for i in axes) and initial is None:
+            raise ValueError(f"{name}: zero-size array to reduction operation {name} which has "
+                             "no identity (shape {shape}, axis {axis})")
+        out = reducer(x, axes)
+        if initial is not None:
+            out = (L.max if name in ("max", "amax") else L.min)(out, L.full_like(out, initial))
+        return _keep(out, axes, shape, keepdims)
+
+    fn.__name__ = name
+    fn.__doc__ = f"``{name}`` over ``axis`` (NaN propagates, like numpy)."
+    return fn
+
+
+max = amax = _minmax("max", L.reduce_max)  # noqa: A001
+min = amin = _minmax("min", L.reduce_min)  # noqa: A001
+
+
+def _arg(name, fn):
+    def f(a, axis=None, keepdims=False):
+        x = asarray_like(a)
+        shape = shape_of(x)
+        if axis is None:
+            x = L.reshape(x, (int(np.prod(shape, dtype=np.int64)),))
+            ax = 0
+        else:
+            ax = normalize_axis(axis, len(shape))
+        if shape_of(x)[ax] == 0:
+            raise ValueError(f"{name}: attempt to get {name} of an empty sequence")
+        out = fn(x, ax, np.int64)
+        if keepdims:
+            out = L.reshape(out, tuple(1 for _ in shape) if axis is None else
+                            tuple(1 if i == ax else n for i, n in enumerate(shape)))
+        return out
+
+    f.__name__ = name
+    return f
+
+
+argmax = _arg("argmax", L.argmax)
+argmin = _arg("argmin", L.argmin)
+
+
+def all(a, axis=None, keepdims=False):  # noqa: A001
+    from ._math import _to_bool
+
+    x, shape, axes = _prep(a, axis, "all")
+    return _keep(L.reduce_and(_to_bool(x), axes), axes, shape, keepdims)
+
+
+def any(a, axis=None, keepdims=False):  # noqa: A001
+    from ._math import _to_bool
+
+    x, shape, axes = _prep(a, axis, "any")
+    return _keep(L.reduce_or(_to_bool(x), axes), axes, shape, keepdims)
+
+
+def cumsum(a, axis=None, dtype=None):
+    x = asarray_like(a)
+    if axis is None:
+        x = L.reshape(x, (int(np.prod(shape_of(x), dtype=np.int64)),))
+        axis = 0
+    if dtype is not None:
+        x = cast(x, dtypes.canonical(dtype))
+    elif not dtypes.is_float(dtype_of(x)):
+        x = cast(x, np.int64)
+    return L.cumsum(x, normalize_axis(axis, len(shape_of(x))))
+
+
+def count_nonzero(a, axis=None, keepdims=False):
+    from ._math import _to_bool
+
+    return sum(_to_bool(asarray_like(a)), axis=axis, keepdims=keepdims)
+
+
+def average(a, axis=None, weights=None, keepdims=False):
+    if weights is None:
+        return mean(a, axis=axis, keepdims=keepdims)
+    from ._math import multiply
+
+    w = asarray_like(weights)
+    return L.div(sum(multiply(a, w), axis=axis, keepdims=keepdims),
+                 sum(w, axis=axis, keepdims=keepdims))

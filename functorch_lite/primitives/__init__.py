@@ -1,0 +1,4 @@
+"""The closed set of primitives, one module per family. Importing this package
+registers every primitive in ``functorch_lite.core.PRIMITIVES``."""
+
+from . import elementwise, index, linalg, reduce, shape  # noqa: F401

@@ -1,0 +1,135 @@
+"""Tracing Python functions into the IR, fully (for jit) or partially (for linearize).
+
+``JaxprTrace`` records equations. In *partial* mode only operations touching one
+of its own tracers ("unknowns") are recorded; operations on known values run in
+the parent trace right away. That is partial evaluation: linearize runs the JVP
+on top of a partial trace whose unknowns are the tangents, so the primal work
+happens now and the tangent work becomes a linear program.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import core
+from .core import ShapedArray, Trace, Tracer, get_aval, set_trace
+from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, dce
+
+
+class StagedTracer(Tracer):
+    __slots__ = ("var", "_origin")
+
+    def __init__(self, trace, var, origin=None):
+        self._trace = trace
+        self.var = var
+        self._origin = origin
+
+    @property
+    def aval(self):
+        return self.var.aval
+
+
+class JaxprTrace(Trace):
+    def __init__(self, parent, fun_name=None, partial=False, kind="jit"):
+        super().__init__(parent, fun_name)
+        self.kind = kind
+        self.partial = partial
+        self.eqns: list[Eqn] = []
+        self.invars: list[Var] = []
+        self.constvars: list[Var] = []
+        self.consts: list = []
+        self._const_ids: dict[int, Var] = {}
+        self._record_origin = not partial
+
+    # -- values ---------------------------------------------------------------
+    def new_arg(self, aval: ShapedArray) -> StagedTracer:
+        v = Var(aval)
+        self.invars.append(v)
+        return StagedTracer(self, v)
+
+    def is_own(self, x) -> bool:
+        return isinstance(x, StagedTracer) and x._trace is self
+
+    def to_var(self, x):
+        if isinstance(x, StagedTracer) and x._trace is self:
+            return x.var
+        self.check_foreign(x)
+        if not isinstance(x, Tracer):
+            if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+                a = get_aval(x)
+                return Literal(np.asarray(x, a.dtype), a)
+            if isinstance(x, (np.ndarray, np.generic)) and x.ndim == 0:
+                return Literal(np.array(x), get_aval(x))
+        v = self._const_ids.get(id(x))
+        if v is None:
+            v = Var(get_aval(x).strip_weak() if not isinstance(x, Tracer) else x.aval)
+            self._const_ids[id(x)] = v
+            self.constvars.append(v)
+            self.consts.append(x)
+        return v
+
+    def new_tracer(self, aval) -> StagedTracer:
+        origin = core.user_frame() if self._record_origin else None
+        return StagedTracer(self, Var(aval), origin)
+
+    # -- primitives -----------------------------------------------------------
+    def process_primitive(self, prim, args, params):
+        if self.partial:
+            if not any(isinstance(x, StagedTracer) and x._trace is self for x in args):
+                with set_trace(self.parent):
+                    return prim.bind(*args, **params)
+            if prim.partial_eval is not None:
+                return prim.partial_eval(self, args, params)
+        elif prim.staging is not None:
+            return prim.staging(self, args, params)
+        return self.stage(prim, args, params)
+
+    def stage(self, prim, args, params):
+        out_avals = prim.abstract_eval(*[get_aval(x) for x in args], **params)
+        invars = [self.to_var(x) for x in args]
+        outs = [self.new_tracer(a) for a in (out_avals if prim.multiple_results else [out_avals])]
+        self.eqns.append(Eqn(prim, invars, [t.var for t in outs], params))
+        return outs if prim.multiple_results else outs[0]
+
+    # -- result ---------------------------------------------------------------
+    def to_jaxpr(self, in_tracers, outs, keep_unused_consts=False) -> ClosedJaxpr:
+        outvars = [self.to_var(x) for x in outs]
+        invars = [self.to_var(t) for t in in_tracers]
+        jaxpr = Jaxpr(self.constvars, invars, self.eqns, outvars)
+        jaxpr, _ = dce(jaxpr)
+        jaxpr, consts = _prune_consts(jaxpr, self.consts)
+        return ClosedJaxpr(jaxpr, consts)
+
+
+def _prune_consts(jaxpr: Jaxpr, consts):
+    used = {id(v) for e in jaxpr.eqns for v in e.invars} | {id(v) for v in jaxpr.outvars}
+    keep = [(v, c) for v, c in zip(jaxpr.constvars, consts) if id(v) in used]
+    return (Jaxpr([v for v, _ in keep], jaxpr.invars, jaxpr.eqns, jaxpr.outvars),
+            [c for _, c in keep])
+
+
+def trace_to_jaxpr(fun, in_avals, fun_name=None, kind="jit") -> ClosedJaxpr:
+    """Stage ``fun`` (flat list of arrays -> flat list of arrays) on abstract inputs.
+
+    Constants the function closes over (arrays, or tracers of enclosing transforms)
+    become the ClosedJaxpr's consts.
+    """
+    trace = JaxprTrace(core.current_trace(), fun_name or getattr(fun, "__name__", None),
+                       kind=kind)
+    ins = [trace.new_arg(a) for a in in_avals]
+    with core.new_trace(trace):
+        outs = fun(*ins)
+    return trace.to_jaxpr(ins, list(outs))
+
+
+def closed_call(closed: ClosedJaxpr, *args):
+    """Evaluate a closed jaxpr under the current trace."""
+    from .ir import eval_jaxpr
+
+    return eval_jaxpr(closed.jaxpr, closed.consts, args)
+
+
+def convert_constvars(closed: ClosedJaxpr) -> tuple[Jaxpr, list]:
+    """Turn constvars into leading invars: returns (open jaxpr, consts)."""
+    j = closed.jaxpr
+    return Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), list(closed.consts)
