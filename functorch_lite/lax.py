@@ -301,3 +301,15 @@ def scatter(operand, updates, indices, spec, mode):
     from .primitives.index import scatter_p
 
     return scatter_p.bind(operand, updates, *indices, spec=tuple(spec), mode=mode)
+
+
+# ------------------------------------------------------------------ control flow
+# (defined in functorch_lite/control.py; re-exported here as the public fl.lax API)
+
+
+def __getattr__(name):
+    if name in ("cond", "while_loop", "fori_loop", "scan", "switch", "map"):
+        from . import control
+
+        return getattr(control, name)
+    raise AttributeError(f"module 'functorch_lite.lax' has no attribute {name!r}")
