@@ -215,9 +215,15 @@ def jvp_jaxpr(closed: ClosedJaxpr, nonzero: tuple[bool, ...]) -> ClosedJaxpr:
     return _cached("jvp", closed, tuple(nonzero), make)
 
 
-def partial_eval_jaxpr(closed: ClosedJaxpr, unknowns: tuple[bool, ...]):
+def partial_eval_jaxpr(closed: ClosedJaxpr, unknowns: tuple[bool, ...], instantiate=None):
     """Split into a known jaxpr (known ins -> known outs + residuals) and an unknown one
-    (residuals + unknown ins -> unknown outs). Returns (known, unknown, out_unknowns, n_res)."""
+    (residuals + unknown ins -> unknown outs).
+
+    ``instantiate[i]`` forces output i to be unknown (its known value then travels as a
+    residual). Returns (known, unknown, out_unknowns, n_res, res_src) where ``res_src[k]`` is
+    the position among the known inputs that residual k is identical to, or None.
+    """
+    inst = tuple(instantiate) if instantiate is not None else (False,) * len(closed.out_avals)
 
     def make():
         info = {}
@@ -236,10 +242,12 @@ def partial_eval_jaxpr(closed: ClosedJaxpr, unknowns: tuple[bool, ...]):
                     args.append(next(kit))
             with new_trace(pe):
                 outs = eval_jaxpr(closed.jaxpr, closed.consts, args)
-            out_unk = [pe.is_own(o) for o in outs]
+            out_unk = [pe.is_own(o) or f for o, f in zip(outs, inst)]
             unk = pe.to_jaxpr(unk_in, [o for o, u in zip(outs, out_unk) if u])
             info["out_unk"] = out_unk
             info["unk"] = unk
+            info["res_src"] = [next((j for j, k in enumerate(known_args) if k is r), None)
+                               for r in unk.consts]
             return [o for o, u in zip(outs, out_unk) if not u] + list(unk.consts)
 
         known = trace_to_jaxpr(known_fun, [a for a, u in zip(closed.in_avals, unknowns) if not u],
@@ -249,9 +257,9 @@ def partial_eval_jaxpr(closed: ClosedJaxpr, unknowns: tuple[bool, ...]):
 
         j = unk.jaxpr
         unknown = ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), [])
-        return known, unknown, info["out_unk"], len(unk.consts)
+        return known, unknown, info["out_unk"], len(unk.consts), info["res_src"]
 
-    return _cached("pe", closed, tuple(unknowns), make)
+    return _cached("pe", closed, (tuple(unknowns), inst), make)
 
 
 def transpose_jaxpr(closed: ClosedJaxpr, linear: tuple[bool, ...]) -> ClosedJaxpr:
@@ -293,7 +301,7 @@ def define_call_rules(prim: Primitive, rebind):
     def partial_eval(trace, args, params):
         jaxpr = params["jaxpr"]
         unknowns = tuple(trace.is_own(x) for x in args)
-        known, unknown, out_unk, _ = partial_eval_jaxpr(jaxpr, unknowns)
+        known, unknown, out_unk, _, _ = partial_eval_jaxpr(jaxpr, unknowns)
         rest = {k: v for k, v in params.items() if k != "jaxpr"}
         with set_trace(trace.parent):
             kres = rebind([x for x, u in zip(args, unknowns) if not u], known, **rest)
@@ -340,7 +348,7 @@ def _remat_partial_eval(trace, args, params):
     # recomputes the primal work from the inputs during the backward pass.
     jaxpr = params["jaxpr"]
     unknowns = tuple(trace.is_own(x) for x in args)
-    _, _, out_unk, _ = partial_eval_jaxpr(jaxpr, unknowns)
+    _, _, out_unk, _, _ = partial_eval_jaxpr(jaxpr, unknowns)
     with set_trace(trace.parent):
         filled = [L.zeros_like_aval(get_aval(x)) if u else x for x, u in zip(args, unknowns)]
         known = remat_p.bind(*filled, jaxpr=jaxpr)
