@@ -367,8 +367,17 @@ def _remat_transpose(cts, *args, jaxpr):
     return [next(it) if is_undefined(a) else None for a in args]
 
 
+def _remat_batch(vals, dims, jaxpr):
+    from .batching import batch_jaxpr
+
+    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+    outs = remat_p.bind(*vals, jaxpr=batch_jaxpr(jaxpr, dims, size))
+    return outs, [0] * len(outs)
+
+
 remat_p.partial_eval = _remat_partial_eval
 remat_p.transpose = _remat_transpose
+remat_p.batch = _remat_batch
 
 
 def checkpoint(fun, *, prevent_cse: bool = True, static_argnums=()):
@@ -423,7 +432,9 @@ def _flatten_fun(fun, in_tree, has_aux=False):
                 raise TypeError(f"has_aux=True requires `{_fun_name(fun)}` to return a pair "
                                 f"(output, aux), got {type(out).__name__}")
             out, aux = out
-            store["aux"] = aux
+            # aux is not differentiated: unwrap it so no tracer of this transform escapes
+            store["aux"] = tree_util.map(
+                lambda v: L.stop_gradient(v) if isinstance(v, Tracer) else v, aux)
         ol, store["out_tree"] = tree_util.flatten(out)
         return [_as_array(x) for x in ol]
 

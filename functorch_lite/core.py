@@ -178,9 +178,10 @@ _FIXES = {
             "instead of a Python `if`/`while`, or mark the argument static "
             "(jit(f, static_argnums=...))",
     "int": "mark the argument static (jit(f, static_argnums=...)) or keep the value as an array "
-           "(fl.lax.fori_loop / fnp indexing accept traced integers)",
-    "array": "keep using functorch_lite.numpy (fnp) functions on traced values; numpy functions "
-             "need concrete data. Call them outside the transform or mark the argument static",
+           "(fnp functions, fnp.where, fl.lax.cond and fl.lax.fori_loop accept traced values)",
+    "array": "keep using functorch_lite.numpy (fnp) functions on traced values (fnp.where or "
+             "fl.lax.cond for data-dependent choices); numpy functions need concrete data. Call "
+             "them outside the transform or mark the argument static (jit(f, static_argnums=...))",
 }
 
 

@@ -113,7 +113,7 @@ class custom_jvp:
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.jvp = None
-        functools.update_wrapper(self, fun)
+        functools.update_wrapper(self, fun, updated=())
 
     def defjvp(self, jvp):
         """``jvp(primals, tangents) -> (primal_out, tangent_out)``; nondiff args come first."""
@@ -212,6 +212,7 @@ def _custom_lin_transpose(cts, *args, bwd, num_res, out_avals, name):
 
 
 custom_lin_p.impl = _custom_lin_impl
+custom_lin_p.batch = lambda vals, dims, **params: _custom_lin_impl(**params)  # jacfwd: same error
 custom_lin_p.transpose = _custom_lin_transpose
 
 
@@ -278,7 +279,7 @@ class custom_vjp:
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.fwd = self.bwd = None
-        functools.update_wrapper(self, fun)
+        functools.update_wrapper(self, fun, updated=())
 
     def defvjp(self, fwd, bwd):
         self.fwd, self.bwd = fwd, bwd

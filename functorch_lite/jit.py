@@ -132,7 +132,7 @@ class Jitted:
         self._cache: dict = {}
         self._last_key = None
         self.trace_count = 0
-        functools.update_wrapper(self, fun)
+        functools.update_wrapper(self, fun, updated=())  # not __dict__: it may hold `fun`
 
     # -- signature --------------------------------------------------------------
     def _split(self, args, kwargs):
@@ -211,7 +211,7 @@ class Jitted:
                           "for different argument shapes/dtypes/static values; each retrace "
                           "recompiles. Set FUNCTORCH_LITE_LOG_COMPILES=1 to see why, pad shapes "
                           "to a few sizes, or mark changing Python values static.",
-                          stacklevel=4)
+                          stacklevel=_user_stacklevel())
         if os.environ.get("FUNCTORCH_LITE_LOG_COMPILES", "") in ("", "0"):
             return
         sig = ", ".join(a.str_short() for a in avals)
@@ -278,6 +278,14 @@ class Lowered:
             return tree_util.unflatten(out_tree, fn(*consts, *[_as_array(x) for x in leaves]))
 
         return run
+
+
+def _user_stacklevel() -> int:
+    """``stacklevel`` for a warning raised from our caller, pointing at the user's call."""
+    f, n = sys._getframe(2), 2
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(core._HERE + os.sep):
+        f, n = f.f_back, n + 1
+    return n
 
 
 def explain_key_change(prev, key) -> str:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from collections.abc import Callable
 from typing import Any
@@ -115,6 +116,11 @@ def _children(x):
         return dict, tuple(keys), [x[k] for k in keys]
     if x is None:
         return type(None), None, ()
+    if t is collections.OrderedDict:  # insertion order, as in JAX
+        return t, tuple(x.keys()), list(x.values())
+    if t is collections.defaultdict:
+        keys = sorted(x.keys(), key=_sort_key)
+        return t, (x.default_factory, tuple(keys)), [x[k] for k in keys]
     if t in _registry:
         ch, aux = _registry[t][0](x)
         return t, aux, list(ch)
@@ -163,6 +169,10 @@ def unflatten(treedef: PyTreeDef, leaves):
             return dict(zip(td.aux, ch))
         if k is type(None):
             return None
+        if k is collections.OrderedDict:
+            return collections.OrderedDict(zip(td.aux, ch))
+        if k is collections.defaultdict:
+            return collections.defaultdict(td.aux[0], zip(td.aux[1], ch))
         if k in _registry:
             return _registry[k][1](td.aux, ch)
         return k(*ch)  # namedtuple
@@ -206,6 +216,9 @@ def map(f: Callable, tree, *rest, is_leaf=None):
     return unflatten(td, [f(*xs) for xs in zip(lv, *others)])
 
 
+_DICTS = (dict, collections.OrderedDict, collections.defaultdict)
+
+
 def prefix_broadcast(prefix, tree, what="in_axes", is_leaf=None):
     """Expand a pytree ``prefix`` of ``tree`` so it has one entry per leaf of ``tree``."""
     out: list = []
@@ -216,7 +229,7 @@ def prefix_broadcast(prefix, tree, what="in_axes", is_leaf=None):
             return
         pk, pa, pch = _children(p)
         node = _children(t)
-        if node is None or node[0] is not pk or (pk is dict and pa != node[1]) or \
+        if node is None or node[0] is not pk or (pk in _DICTS and pa != node[1]) or \
                 len(pch) != len(node[2]):
             raise ValueError(f"{what} {p!r} does not match the argument structure "
                              f"{structure(t, is_leaf)}")
