@@ -2,7 +2,8 @@
 
 Python scalars are *weakly typed*: ``x * 2.0`` keeps a float32 ``x`` float32, as in
 JAX. A weak value only decides the result's *kind* (bool < int < float); the
-strong operand decides the width. Two strong operands promote as numpy does.
+strong operand decides the width. Two strong operands promote as numpy does, except
+that integers never widen floats (float32 + int64 -> float32, as in JAX and PyTorch).
 """
 
 from __future__ import annotations
@@ -61,7 +62,11 @@ def promote(dtypes, weak) -> tuple[np.dtype, bool]:
     strong = [d for d, w in zip(dtypes, weak) if not w]
     weaks = [d for d, w in zip(dtypes, weak) if w]
     if strong:
-        out = np.result_type(*strong) if len(strong) > 1 else np.dtype(strong[0])
+        floats = [d for d in strong if d.kind in "fc"]
+        # like JAX and PyTorch (not numpy): an integer array never widens a float one,
+        # so float32 + int64 is float32
+        pool = floats or strong
+        out = np.result_type(*pool) if len(pool) > 1 else np.dtype(pool[0])
         for d in weaks:
             if _KIND_ORDER[d.kind] > _KIND_ORDER[out.kind]:
                 # a weak float meeting an int array gives the default float, not float64
