@@ -76,7 +76,7 @@ def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
 def _minmax(name, reducer):
     def fn(a, axis=None, keepdims=False, initial=None):
         x, shape, axes = _prep(a, axis, name)
-        if any(shape[i] == 0 for i in axes) and initial is None:
+        if 0 in [shape[i] for i in axes] and initial is None:
             raise ValueError(f"{name}: zero-size array to reduction operation {name} which has "
                              "no identity (shape {shape}, axis {axis})")
         out = reducer(x, axes)
