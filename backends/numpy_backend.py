@@ -30,9 +30,20 @@ class NumpyBackend:
             ins = [("lit", v.val) if isinstance(v, Literal) else ("var", slot(v))
                    for v in e.invars]
             outs = [slot(v) for v in e.outvars]
-            program.append((e.prim.impl, e.params, ins, outs, e.prim.multiple_results))
+            program.append([e.prim.impl, e.params, ins, outs, e.prim.multiple_results, ()])
         out_refs = [("lit", v.val) if isinstance(v, Literal) else ("var", slot(v))
                     for v in jaxpr.outvars]
+        # free each intermediate after its last use, so numpy can recycle the memory
+        # (fresh pages cost more than the arithmetic on them)
+        keep = {i for k, i in out_refs if k == "var"}
+        last: dict[int, int] = {}
+        for n_eq, (_, _, ins, _, _, _) in enumerate(program):
+            for k, i in ins:
+                if k == "var":
+                    last[i] = n_eq
+        for s_, n_eq in last.items():
+            if s_ not in keep:
+                program[n_eq][5] += (s_,)
         consts = list(closed.consts)
         n = len(slots)
         import numpy as np
@@ -43,9 +54,12 @@ class NumpyBackend:
                 env[s] = c
             for s, a in zip(in_slots, args):
                 env[s] = a
-            for impl, params, ins, outs, multi in program:
+            for impl, params, ins, outs, multi, dead in program:
                 vals = [env[i] if k == "var" else i for k, i in ins]
                 res = impl(*vals, **params)
+                del vals
+                for d in dead:
+                    env[d] = None
                 if multi:
                     for s, r in zip(outs, res):
                         env[s] = r

@@ -1,0 +1,289 @@
+"""Benchmarks: each workload runs in functorch_lite and in its peers in the same process,
+and the table reports ratios (peer time / our time; > 1 means we are faster), so a noisy
+machine still gives stable figures.
+
+    python benchmarks/run.py                 # pinned to one core (the stable setting)
+    python benchmarks/run.py --all-cores
+    python benchmarks/run.py --only W4 W7 --backend numpy
+
+Peers: numpy always; PyTorch and JAX when installed (never required).
+Workloads follow ../shared/DESIGN.md (W1, W2, W4, W6, W7, W8 here; W3/W5/C1 need the
+LLVM backend and compat, which are separate issues).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+
+def _pin(all_cores: bool):
+    if all_cores:
+        return
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                       "intra_op_parallelism_threads=1")
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+
+def timeit(fn, min_time=0.3, repeat=5):
+    """Best per-call time over ``repeat`` rounds of enough calls to last ``min_time``."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-7)
+    n = max(1, int(min_time / repeat / one))
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best
+
+
+def _opt(mod):
+    try:
+        return __import__(mod)
+    except Exception:
+        return None
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+def w1(fl, fnp, np, torch, jax, small):
+    n = 2 ** 20 if small else 2 ** 24
+    x = np.random.RandomState(0).randn(n).astype(np.float32)
+
+    sig = getattr(getattr(fl, "nn", None), "sigmoid", None) or (lambda x: 1 / (1 + fnp.exp(-x)))
+
+    def f(x):
+        return fnp.tanh(x) * sig(x) + 0.5 * x * x - fnp.exp(-fnp.abs(x))
+
+    jf = fl.jit(f)
+    res = {"ours": timeit(lambda: jf(x))}
+    res["numpy"] = timeit(lambda: np.tanh(x) * (1 / (1 + np.exp(-x))) + 0.5 * x * x
+                          - np.exp(-np.abs(x)))
+    if torch:
+        tx = torch.from_numpy(x)
+        res["torch"] = timeit(lambda: torch.tanh(tx) * torch.sigmoid(tx) + 0.5 * tx * tx
+                              - torch.exp(-tx.abs()))
+    if jax:
+        jnp = jax.numpy
+        jx = jnp.asarray(x)
+        g = jax.jit(lambda x: jnp.tanh(x) * jax.nn.sigmoid(x) + 0.5 * x * x
+                    - jnp.exp(-jnp.abs(x)))
+        res["jax"] = timeit(lambda: g(jx).block_until_ready())
+    return f"elementwise chain, 2**{20 if small else 24} f32, jit", res
+
+
+def w2(fl, fnp, np, torch, jax, small):
+    n = 1024 if small else 4096
+    x = np.random.RandomState(0).randn(n, n).astype(np.float32)
+
+    def lsm(x):
+        m = fnp.max(x, axis=1, keepdims=True)
+        s = x - m
+        return s - fnp.log(fnp.sum(fnp.exp(s), axis=1, keepdims=True))
+
+    jf = fl.jit(lsm)
+    res = {"ours": timeit(lambda: jf(x))}
+
+    def np_lsm(x):
+        s = x - x.max(axis=1, keepdims=True)
+        return s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+
+    res["numpy"] = timeit(lambda: np_lsm(x))
+    if torch:
+        tx = torch.from_numpy(x)
+        res["torch"] = timeit(lambda: torch.log_softmax(tx, dim=1))
+    if jax:
+        jx = jax.numpy.asarray(x)
+        g = jax.jit(lambda x: jax.nn.log_softmax(x, axis=1))
+        res["jax"] = timeit(lambda: g(jx).block_until_ready())
+    return f"row log_softmax {n}x{n}, jit", res
+
+
+def _mlp_params(np, sizes, seed=0):
+    r = np.random.RandomState(seed)
+    return [((r.randn(a, b) / np.sqrt(a)).astype(np.float32), np.zeros(b, np.float32))
+            for a, b in zip(sizes[:-1], sizes[1:])]
+
+
+def w4(fl, fnp, np, torch, jax, small):
+    batch = 64 if small else 256
+    params = _mlp_params(np, [784, 128, 10])
+    r = np.random.RandomState(1)
+    xb = r.randn(batch, 784).astype(np.float32)
+    yb = r.randint(0, 10, batch)
+
+    def loss(params, x, y):
+        h = x
+        for i, (w, b) in enumerate(params):
+            h = h @ w + b
+            if i < len(params) - 1:
+                h = fnp.maximum(h, 0.0)
+        m = fnp.max(h)
+        lse = m + fnp.log(fnp.sum(fnp.exp(h - m)))
+        return lse - h[y]
+
+    per_ex = fl.jit(fl.vmap(fl.grad(loss), in_axes=(None, 0, 0)))
+    res = {"ours": timeit(lambda: per_ex(params, xb, yb))}
+
+    def np_per_example():  # manual backprop, batched: the numpy peer
+        (w1, b1), (w2, b2) = params
+        z = xb @ w1 + b1
+        h = np.maximum(z, 0)
+        o = h @ w2 + b2
+        p = np.exp(o - o.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        p[np.arange(batch), yb] -= 1
+        gw2 = h[:, :, None] * p[:, None, :]
+        dh = (p @ w2.T) * (z > 0)
+        gw1 = xb[:, :, None] * dh[:, None, :]
+        return gw1, dh, gw2, p
+
+    res["numpy"] = timeit(np_per_example)
+    if torch:
+        from torch.func import functional_call, grad, vmap  # noqa: F401
+
+        tparams = [(torch.from_numpy(w), torch.from_numpy(b)) for w, b in params]
+
+        def tloss(p, x, y):
+            h = x
+            for i, (w, b) in enumerate(p):
+                h = h @ w + b
+                if i < len(p) - 1:
+                    h = torch.relu(h)
+            return torch.logsumexp(h, 0) - h.gather(0, y.reshape(1))[0]
+
+        tf = vmap(grad(tloss), in_dims=(None, 0, 0))
+        tx, ty = torch.from_numpy(xb), torch.from_numpy(yb)
+        res["torch"] = timeit(lambda: tf(tparams, tx, ty))
+    if jax:
+        jnp = jax.numpy
+
+        def jloss(p, x, y):
+            h = x
+            for i, (w, b) in enumerate(p):
+                h = h @ w + b
+                if i < len(p) - 1:
+                    h = jnp.maximum(h, 0)
+            return jax.nn.logsumexp(h) - h[y]
+
+        jf = jax.jit(jax.vmap(jax.grad(jloss), in_axes=(None, 0, 0)))
+        jp = jax.tree_util.tree_map(jnp.asarray, params)
+        jx, jy = jnp.asarray(xb), jnp.asarray(yb)
+        res["jax"] = timeit(lambda: jax.block_until_ready(jf(jp, jx, jy)))
+    return f"per-example grads MLP 784-128-10, batch {batch}", res
+
+
+def w6(fl, fnp, np, torch, jax, small):
+    a = np.ones(16, np.float32)
+    b = np.ones(16, np.float32)
+    res = {"ours": timeit(lambda: fnp.add(a, b)), "numpy": timeit(lambda: np.add(a, b))}
+    if torch:
+        ta, tb = torch.ones(16), torch.ones(16)
+        res["torch"] = timeit(lambda: ta + tb)
+    if jax:
+        ja, jb = jax.numpy.ones(16), jax.numpy.ones(16)
+        res["jax"] = timeit(lambda: (ja + jb).block_until_ready())
+    return "eager add of two 16-element arrays (dispatch overhead)", res
+
+
+def w7(fl, fnp, np, torch, jax, small):
+    r = np.random.RandomState(0)
+    W = r.randn(100, 100).astype(np.float32) / 10
+    x = r.randn(100).astype(np.float32)
+    h = fl.jit(fl.hessian(lambda x: fnp.sum(fnp.tanh(W @ x))))
+    res = {"ours": timeit(lambda: h(x))}
+
+    def np_hess():  # closed form: W^T diag(-2 t (1 - t^2)) W
+        t = np.tanh(W @ x)
+        return (W.T * (-2 * t * (1 - t * t))) @ W
+
+    res["numpy"] = timeit(np_hess)
+    if torch:
+        from torch.func import hessian
+
+        tW, tx = torch.from_numpy(W), torch.from_numpy(x)
+        th = hessian(lambda x: torch.tanh(tW @ x).sum())
+        res["torch"] = timeit(lambda: th(tx))
+    if jax:
+        jnp = jax.numpy
+        jW = jnp.asarray(W)
+        jh = jax.jit(jax.hessian(lambda x: jnp.sum(jnp.tanh(jW @ x))))
+        jx = jnp.asarray(x)
+        res["jax"] = timeit(lambda: jh(jx).block_until_ready())
+    return "jit(hessian) of sum(tanh(W@x)), 100-dim", res
+
+
+def w8(fl, fnp, np, torch, jax, small):
+    def imp(stmt):
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", stmt], check=True)
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    base = imp("pass")
+    res = {"ours": imp("import functorch_lite") - base, "numpy": imp("import numpy") - base}
+    if torch:
+        res["torch"] = imp("import torch") - base
+    if jax:
+        res["jax"] = imp("import jax") - base
+    return "fresh import time (interpreter start subtracted)", res
+
+
+WORKLOADS = {"W1": w1, "W2": w2, "W4": w4, "W6": w6, "W7": w7, "W8": w8}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--all-cores", action="store_true", help="do not pin to one core")
+    ap.add_argument("--only", nargs="*", help="workload ids to run (default: all)")
+    ap.add_argument("--small", action="store_true", help="smaller sizes (quick check)")
+    ap.add_argument("--backend", default=None, help="jit backend (default: library default)")
+    args = ap.parse_args(argv)
+    _pin(args.all_cores)
+    if args.backend:
+        os.environ["FUNCTORCH_LITE_BACKEND"] = args.backend
+    import numpy as np
+
+    import functorch_lite as fl
+    import functorch_lite.numpy as fnp
+
+    torch, jax = _opt("torch"), _opt("jax")
+    if torch:
+        torch.set_num_threads(1 if not args.all_cores else os.cpu_count())
+    import backends
+
+    backend = os.environ.get("FUNCTORCH_LITE_BACKEND") or backends.default_cpu()
+    print(f"functorch_lite {fl.__version__}, jit backend {backend}, "
+          f"{'all cores' if args.all_cores else 'pinned to 1 core'}; numpy {np.__version__}"
+          + (f", torch {torch.__version__}" if torch else "")
+          + (f", jax {jax.__version__}" if jax else ""))
+    print("ratio = peer time / our time (> 1: functorch_lite is faster)\n")
+    print(f"{'id':4} {'workload':58} {'ours':>10} {'vs numpy':>9} {'vs torch':>9} {'vs jax':>9}")
+    for wid in args.only or WORKLOADS:
+        desc, res = WORKLOADS[wid](fl, fnp, np, torch, jax, args.small)
+        ours = res["ours"]
+
+        def ratio(k, res=res, ours=ours):
+            return f"{res[k] / ours:9.2f}" if k in res else f"{'-':>9}"
+
+        unit = f"{ours * 1e3:8.3f}ms" if ours >= 1e-3 else f"{ours * 1e6:8.2f}us"
+        print(f"{wid:4} {desc:58} {unit:>10} {ratio('numpy')} {ratio('torch')} {ratio('jax')}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
