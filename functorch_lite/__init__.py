@@ -7,6 +7,7 @@ array([2., 4.], dtype=float32)
 
 from . import (  # noqa: F401
     lax,
+    nn,
     numpy,  # noqa: F401
     primitives,  # noqa: F401  (registers primitives)
     tree,

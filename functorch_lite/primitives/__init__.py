@@ -2,3 +2,4 @@
 registers every primitive in ``functorch_lite.core.PRIMITIVES``."""
 
 from . import elementwise, index, linalg, reduce, shape  # noqa: F401
+from .conv import window_overlap_add_p, window_patches_p  # noqa: F401
