@@ -348,12 +348,17 @@ def _remat_partial_eval(trace, args, params):
     # recomputes the primal work from the inputs during the backward pass.
     jaxpr = params["jaxpr"]
     unknowns = tuple(trace.is_own(x) for x in args)
-    _, _, out_unk, _, _ = partial_eval_jaxpr(jaxpr, unknowns)
-    with set_trace(trace.parent):
-        filled = [L.zeros_like_aval(get_aval(x)) if u else x for x, u in zip(args, unknowns)]
-        known = remat_p.bind(*filled, jaxpr=jaxpr)
+    known_j, _, out_unk, _, _ = partial_eval_jaxpr(jaxpr, unknowns)
     from .ir import dce
 
+    # run only the known part now (not the tangent work on zero-filled unknowns)
+    n_known = sum(1 for u in out_unk if not u)
+    kj, _ = dce(known_j.jaxpr, [i < n_known for i in range(len(known_j.jaxpr.outvars))])
+    with set_trace(trace.parent):
+        known = remat_p.bind(*[x for x, u in zip(args, unknowns) if not u],
+                             jaxpr=ClosedJaxpr(kj, known_j.consts)) if n_known else []
+    known = iter(known)
+    known = [None if u else next(known) for u in out_unk]
     j, _ = dce(jaxpr.jaxpr, out_unk)
     sub = ClosedJaxpr(j, jaxpr.consts)
     staged = trace.stage(remat_p, list(args), {"jaxpr": sub})

@@ -263,6 +263,22 @@ custom_vjp_call_p.partial_eval = _cvjp_pe
 custom_vjp_call_p.batch = _cvjp_batch
 
 
+def _ct_leaves(c, d, name):
+    """Cotangent leaves of ``c`` for argument ``d``; ``None`` anywhere means zeros for that
+    whole subtree (as in JAX)."""
+    if c is None:
+        return [None] * len(tree_util.leaves(d))
+    cn, dn = tree_util._children(c), tree_util._children(d)
+    if cn is None and dn is None:
+        return [c]
+    if cn is None or dn is None or cn[0] is not dn[0] or cn[1] != dn[1] or \
+            len(cn[2]) != len(dn[2]):
+        raise TypeError(f"custom_vjp bwd of `{name}` returned a cotangent of structure "
+                        f"{tree_util.structure(c)} for an argument of structure "
+                        f"{tree_util.structure(d)}")
+    return [x for a, b in zip(cn[2], dn[2]) for x in _ct_leaves(a, b, name)]
+
+
 class custom_vjp:
     """A function with a user-defined VJP: ``f.defvjp(fwd, bwd)``.
 
@@ -326,15 +342,7 @@ class custom_vjp:
                                 f"per differentiable argument ({len(dyn)}), got {cts!r:.80}")
             flat = []
             for c, d in zip(cts, dyn):
-                dl = tree_util.leaves(d)
-                if c is None:
-                    flat.extend([None] * len(dl))
-                else:
-                    cl = tree_util.leaves(c)
-                    if len(cl) != len(dl):
-                        raise TypeError(f"custom_vjp bwd of `{name}` returned a cotangent whose "
-                                        "structure differs from its argument")
-                    flat.extend(cl)
+                flat.extend(_ct_leaves(c, d, name))
             return [None if c is None else L.convert(_as_array(c), a.dtype)
                     for c, a in zip(flat, in_avals)]
 
