@@ -529,7 +529,7 @@ def _padding(padding, spatial, window, strides, dilation, name):
 
 def _promote_pair(x, w):
     x, w = _arr(x), _arr(w)
-    dt = np.result_type(L.aval(x).dtype, L.aval(w).dtype)
+    dt, _ = dtypes.promote([L.aval(x).dtype, L.aval(w).dtype], [False, False])
     return fnp.astype(x, dt), fnp.astype(w, dt)
 
 

@@ -193,6 +193,10 @@ def test_softmax_family_values():
                                    np.log(np.exp(x).sum(axis=axis, keepdims=True)), rtol=1e-12)
     np.testing.assert_allclose(nn.logsumexp(x), np.log(np.exp(x).sum()), rtol=1e-12)
     assert nn.softmax(x.astype(np.float32)).dtype == np.float32
+    # integer inputs compute in float32; conv promotes like the rest of the library
+    assert nn.log_softmax(np.arange(3)).dtype == np.float32
+    assert nn.conv(np.ones((1, 1, 4), np.int64), np.ones((1, 1, 2), np.float32)).dtype == \
+        np.float32
 
 
 def test_softmax_family_stability():
@@ -284,6 +288,12 @@ def test_cross_entropy_values():
     keep = lab2 != -100
     np.testing.assert_allclose(nn.cross_entropy(logits, lab2, ignore_index=-100),
                                ce_ref(logits[keep], lab2[keep]).mean(), rtol=1e-12)
+    ce_ign = lambda v: nn.cross_entropy(v, lab2, ignore_index=-100)
+    np.testing.assert_allclose(fl.jit(ce_ign)(logits), ce_ign(logits), rtol=1e-12)
+    g = fl.grad(ce_ign)(logits)
+    np.testing.assert_array_equal(g[~keep], 0.0)
+    np.testing.assert_allclose(g[keep], fl.grad(nn.cross_entropy)(logits[keep], lab2[keep]),
+                               rtol=1e-12)
 
 
 def test_cross_entropy_stability_and_errors():

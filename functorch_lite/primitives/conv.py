@@ -91,7 +91,7 @@ def _patches_impl(x, window_shape, strides, padding, dilation, pad_value=0.0):
         pads = [(0, 0)] * (x.ndim - n) + [tuple(p) for p in padding]
         xp = np.pad(x, pads, constant_values=np.asarray(pad_value).astype(x.dtype))
     else:
-        xp = np.ascontiguousarray(x)
+        xp = x  # as_strided follows any strides: no copy needed
     view = _strided_view(xp, n, window_shape, strides, dilation, out)
     return np.array(view, copy=True, order="C")
 
