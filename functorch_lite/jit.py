@@ -244,8 +244,11 @@ class Jitted:
     def lower(self, *args, **kwargs) -> Lowered:
         """Trace (no data needed: ``ShapeDtypeStruct`` works) and return the lowered program."""
         key, statics, static_kw, tree, leaves, dyn, backend = self._signature(args, kwargs)
-        entry = self._cache.get(key) or self._trace(key, statics, static_kw, tree, leaves, dyn,
-                                                    len(args))
+        entry = self._cache.get(key)
+        if entry is None:
+            entry = self._trace(key, statics, static_kw, tree, leaves, dyn, len(args))
+            if not any(isinstance(c, Tracer) for c in entry.consts):
+                self._cache[key] = entry  # a later call with this signature reuses the trace
         return Lowered(entry, backend, self.name)
 
     def clear_cache(self):
