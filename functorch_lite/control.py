@@ -118,6 +118,34 @@ def _same_types(a, b):
                                     for x, y in zip(a, b))
 
 
+def _weak_flags(raw_leaves):
+    """Which loop-carry leaves are weakly typed (Python scalars, weak tracers)."""
+    out = []
+    for x in raw_leaves:
+        if isinstance(x, Tracer):
+            out.append(bool(x.aval.weak_type))
+        else:
+            out.append(isinstance(x, (bool, int, float, complex))
+                       and not isinstance(x, np.generic))
+    return out
+
+
+def _promote_weak(avals, weak, out_avals):
+    """Like JAX: a weakly typed carry (``init=0.0``) adopts the dtype the body returns for
+    it, when the shape agrees and the kind does not narrow. Returns new avals or None."""
+    if len(avals) != len(out_avals):
+        return None
+    new, changed = [], False
+    for a, w, o in zip(avals, weak, out_avals):
+        if (w and o.shape == a.shape and o.dtype != a.dtype
+                and dtypes._KIND_ORDER[o.dtype.kind] >= dtypes._KIND_ORDER[a.dtype.kind]):
+            new.append(ShapedArray(a.shape, o.dtype))
+            changed = True
+        else:
+            new.append(a)
+    return new if changed else None
+
+
 # --------------------------------------------------------------------------- cond / switch
 
 cond_p = Primitive("cond", multiple_results=True)
@@ -442,12 +470,18 @@ def while_loop(cond_fun, body_fun, init_val):
     arg_tree = tree_util.structure((init_val,))
     leaves = [_as_array(x) for x in leaves]
     avals = [get_aval(x).strip_weak() for x in leaves]
+    weak = _weak_flags(tree_util.leaves(init_val))
+    for _ in range(3):
+        bj, btree = _trace_fn(body_fun, arg_tree, avals, "lax.while_loop body_fun")
+        promoted = _promote_weak(avals, weak, bj.out_avals) if btree == tree else None
+        if promoted is None:
+            break
+        avals = promoted
     cj, ctree = _trace_fn(cond_fun, arg_tree, avals, "lax.while_loop cond_fun")
     oa = cj.out_avals
     if ctree.num_leaves != 1 or oa[0].shape != () or oa[0].dtype != np.bool_:
         raise TypeError(f"while_loop: cond_fun must return a boolean scalar, got "
                         f"{_avals_str(oa)}")
-    bj, btree = _trace_fn(body_fun, arg_tree, avals, "lax.while_loop body_fun")
     if btree != tree or not _same_types(bj.out_avals, avals):
         raise TypeError(f"while_loop: body_fun must return the same structure and types as "
                         f"init_val: init_val is {tree} {_avals_str(avals)}, body_fun returns "
@@ -765,8 +799,16 @@ def scan(f, init, xs=None, length: int | None = None, reverse: bool = False, unr
         return [_as_array(v) for v in cl] + [_as_array(v) for v in yl]
 
     del in_tree
-    closed = trace_to_jaxpr(body, c_avals + x_avals, fun_name=_fun_name(f), kind="lax.scan body")
-    out_c_avals = closed.out_avals[:len(c_avals)]
+    weak = _weak_flags(tree_util.leaves(init))
+    for _ in range(3):
+        closed = trace_to_jaxpr(body, c_avals + x_avals, fun_name=_fun_name(f),
+                                kind="lax.scan body")
+        out_c_avals = closed.out_avals[:len(c_avals)]
+        promoted = (_promote_weak(c_avals, weak, out_c_avals) if store["c_tree"] == c_tree
+                    else None)
+        if promoted is None:
+            break
+        c_avals = promoted
     if store["c_tree"] != c_tree or not _same_types(out_c_avals, c_avals):
         raise TypeError(f"scan: `{_fun_name(f)}` must return a carry with the same structure and "
                         f"types as init: init is {c_tree} {_avals_str(c_avals)}, the carry "
