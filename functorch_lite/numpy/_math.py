@@ -76,12 +76,32 @@ def _int_pow(a, n):
 def floor_divide(x1, x2, /):
     a, b = promote("floor_divide", x1, x2)
     if dtypes.is_float(dtype_of(a)):
-        return L.floor(L.div(a, b))
+        return _float_floor_divide(a, b)
     q = L.div(a, b)  # truncating; fix toward -inf where signs differ and it is inexact
     r = L.rem(a, b)
     fix = L.bitwise_and(L.ne(r, L.zeros_like(r)), L.ne(L.lt(r, L.zeros_like(r)),
                                                         L.lt(b, L.zeros_like(b))))
     return L.sub(q, L.convert(fix, dtype_of(q)))
+
+
+def _float_floor_divide(a, b):
+    """numpy's float floor division (``npy_divmod``): derived from ``fmod`` so that, e.g.,
+    ``1.0 // 0.1 == 9.0`` as in numpy and Python (``floor(1.0 / 0.1)`` would give 10).
+    Piecewise constant, so its derivative is zero: computed on stopped gradients."""
+    a, b = L.stop_gradient(a), L.stop_gradient(b)
+    zero = L.zeros_like(a)
+    mod = L.rem(a, b)
+    div = L.div(L.sub(a, mod), b)
+    fix = L.bitwise_and(L.ne(mod, zero), L.ne(L.lt(b, zero), L.lt(mod, zero)))
+    div = L.select(fix, L.sub(div, L.full_like(div, 1)), div)
+    fl = L.floor(div)
+    fl = L.select(L.gt(L.sub(div, fl), L.full_like(div, 0.5)), L.add(fl, L.full_like(fl, 1)), fl)
+    quot = L.div(a, b)
+    # an exact zero quotient takes the sign of a / b; division by zero gives a / b (inf, nan)
+    # (1 / quot < 0 also catches quot == -0.0; lax.div does not warn on zero divisors)
+    neg = L.lt(L.div(L.full_like(quot, 1), quot), zero)
+    fl = L.select(L.eq(div, zero), L.select(neg, L.neg(zero), zero), fl)
+    return L.select(L.eq(b, zero), quot, fl)
 
 
 def remainder(x1, x2, /):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from .. import dtypes
@@ -66,7 +68,7 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     d = L.sub(x, L.broadcast_in_dim(m, shape, tuple(range(len(shape)))))
     s = L.reduce_sum(L.mul(d, d), axes)
     n = _count(shape, axes) - ddof
-    return _keep(L.div(s, L.full_like(s, max(n, 0))), axes, shape, keepdims)
+    return _keep(L.div(s, L.full_like(s, builtins.max(n, 0))), axes, shape, keepdims)
 
 
 def std(a, axis=None, dtype=None, ddof=0, keepdims=False):
@@ -79,6 +81,11 @@ def _minmax(name, reducer):
         if 0 in [shape[i] for i in axes] and initial is None:
             raise ValueError(f"{name}: zero-size array to reduction operation {name} which has "
                              "no identity (shape {shape}, axis {axis})")
+        if initial is not None and builtins.any(shape[i] == 0 for i in axes):
+            # nothing to reduce: every result is ``initial``
+            out_shape = tuple(n for i, n in enumerate(shape) if i not in axes)
+            out = L.full(out_shape, initial, dtype_of(x))
+            return _keep(out, axes, shape, keepdims)
         out = reducer(x, axes)
         if initial is not None:
             out = (L.max if name in ("max", "amax") else L.min)(out, L.full_like(out, initial))
