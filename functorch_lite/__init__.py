@@ -38,3 +38,5 @@ from .custom import custom_jvp, custom_vjp  # noqa: F401
 from .jit import device_put, devices, jit, make_ir  # noqa: F401
 
 __version__ = "0.1.0"
+
+from . import optim, random  # noqa: E402  (pure-function libraries over the core)
