@@ -28,7 +28,7 @@ from .autodiff import (
 )
 from .batching import BatchTrace, BatchTracer, _move_out
 from .core import Primitive, ShapedArray, Tracer, get_aval, new_trace, set_trace
-from .ir import ClosedJaxpr, Jaxpr, Var, eval_jaxpr
+from .ir import ClosedJaxpr, Jaxpr, Var, dce, eval_jaxpr
 from .rules import Zero, bdim_to_front, instantiate, is_undefined, moveaxis
 from .staging import trace_to_jaxpr
 
@@ -369,7 +369,7 @@ def _while_jvp(primals, tangents, cond_jaxpr, body_jaxpr, cond_nconsts, body_nco
             break
         carry_nz = new
     body_jvp, _ = _jvp_nz(body_jaxpr, bc_nz + carry_nz, carry_nz)
-    nbt, nct = sum(bc_nz), sum(carry_nz)
+    nbt = sum(bc_nz)
     bc_avals = body_jaxpr.in_avals[:nb]
     carry_avals = body_jaxpr.in_avals[nb:]
     bct_avals = [a.strip_weak() for a, z in zip(bc_avals, bc_nz) if z]
@@ -629,16 +629,18 @@ def _scan_partial_eval(trace, args, params):
         if new == caru:
             break
         caru = new
-    known, unknown, out_unk, n_res, res_src = partial_eval_jaxpr(
+    known, unknown, out_unk, n_res, _ = partial_eval_jaxpr(
         jaxpr, tuple(cu + caru + xu), tuple(caru + [False] * ny))
     kconsts = [x for x, u in zip(consts, cu) if not u]
     kinit = [x for x, u in zip(init, caru) if not u]
     kxs = [x for x, u in zip(xs, xu) if not u]
     n_kc = len(kconsts)
-    # residuals identical to a known const are loop-invariant: keep them as consts
-    invariant = [s is not None and s < n_kc for s in res_src]
     nkcar = len(kinit)
     nky = ny - sum(out_unk[ncar:])
+    # Residuals that depend only on known consts are loop-invariant: compute them once,
+    # outside the loop, and hand them to the unknown scan as consts (instead of stacking
+    # `length` copies). Residuals identical to a known const are simply that const.
+    invariant, hoist = _invariant_outputs(known, n_kc, nkcar + nky)
 
     def known_body(*a):
         outs = _call(known, a)
@@ -648,10 +650,10 @@ def _scan_partial_eval(trace, args, params):
     k_avals = [v.aval for v in known.jaxpr.invars]
     kj = trace_to_jaxpr(known_body, k_avals, kind="partial eval")
     with set_trace(trace.parent):
+        inv_vals = list(_call(hoist, kconsts)) if any(invariant) else []
         kouts = scan_p.bind(*kconsts, *kinit, *kxs, jaxpr=kj, length=length, reverse=reverse,
                             num_consts=n_kc, num_carry=nkcar)
     kcarry, kys, stacked = kouts[:nkcar], kouts[nkcar:nkcar + nky], kouts[nkcar + nky:]
-    inv_vals = [kconsts[s] for s, inv in zip(res_src, invariant) if inv]
     res_avals = [v.aval for v in unknown.jaxpr.invars[:n_res]]
     uconsts = [x for x, u in zip(consts, cu) if u]
     uinit = [x for x, u in zip(init, caru) if u]
@@ -681,19 +683,38 @@ def _scan_partial_eval(trace, args, params):
     return carry_out + ys_out
 
 
+def _invariant_outputs(closed: ClosedJaxpr, n_consts, first):
+    """Which outputs from position ``first`` on depend only on the first ``n_consts``
+    inputs (loop-invariant), and a jaxpr computing those from the consts."""
+    j = closed.jaxpr
+    varying = {id(v) for v in j.invars[n_consts:]}
+    for e in j.eqns:
+        if getattr(e.prim, "effectful", False) or any(
+                isinstance(v, Var) and id(v) in varying for v in e.invars):
+            varying.update(id(v) for v in e.outvars)
+    outs = j.outvars[first:]
+    inv = [not (isinstance(v, Var) and id(v) in varying) for v in outs]
+    eqns = [e for e in j.eqns if not any(id(v) in varying for v in e.outvars)]
+    hj, _ = dce(Jaxpr(list(j.constvars), list(j.invars[:n_consts]), eqns,
+                      [v for v, i in zip(outs, inv) if i]))
+    return inv, ClosedJaxpr(hj, list(closed.consts))
+
+
 def _scan_transpose(cts, *args, jaxpr, length, reverse, num_consts, num_carry):
     nc, ncar = num_consts, num_carry
     consts, init, xs = _split3(args, nc, ncar)
     c_lin = [is_undefined(c) for c in consts]
     x_lin = [is_undefined(x) for x in xs]
     ct_carry = [instantiate(c) for c in cts[:ncar]]
-    ct_ys = [instantiate(c) for c in cts[ncar:]]
+    # symbolic-zero cotangents of ys are not materialised as (length, ...) arrays
+    y_nz = [type(c) is not Zero for c in cts[ncar:]]
+    ct_ys = [c for c in cts[ncar:] if type(c) is not Zero]
     res_c = [c for c, lin in zip(consts, c_lin) if not lin]
     res_x = [x for x, lin in zip(xs, x_lin) if not lin]
     c_av, car_av, x_av = _split3(jaxpr.in_avals, nc, ncar)
     lin_c_av = [a.strip_weak() for a, lin in zip(c_av, c_lin) if lin]
     tj = transpose_jaxpr(jaxpr, tuple(c_lin + [True] * ncar + x_lin))
-    nlc, nrc, nrx = len(lin_c_av), len(res_c), len(res_x)
+    nlc, nrc, nyz = len(lin_c_av), len(res_c), len(ct_ys)
     y_av = [a.strip_weak() for a in jaxpr.out_avals[ncar:]]
 
     def body(*a):  # consts: res_c; carry: (acc, ct_carry); xs: (ct_y, res_x)
@@ -701,14 +722,16 @@ def _scan_transpose(cts, *args, jaxpr, length, reverse, num_consts, num_carry):
         acc = list(a[nrc:nrc + nlc])
         ctc = list(a[nrc + nlc:nrc + nlc + ncar])
         rest = a[nrc + nlc + ncar:]
-        cty, rx = list(rest[:len(y_av)]), list(rest[len(y_av):])
+        given, rx = iter(rest[:nyz]), list(rest[nyz:])
+        cty = [next(given) if nz else L.zeros_like_aval(a) for a, nz in zip(y_av, y_nz)]
         r = _call(tj, rc + rx + ctc + cty)
         d_c, d_car, d_x = r[:nlc], r[nlc:nlc + ncar], r[nlc + ncar:]
         return [L.add(x, y) for x, y in zip(acc, d_c)] + list(d_car) + list(d_x)
 
     res_x_slice_av = [a for a, lin in zip(x_av, x_lin) if not lin]
     bj = trace_to_jaxpr(body, [get_aval(c) for c in res_c] + lin_c_av
-                        + [a.strip_weak() for a in car_av] + y_av + res_x_slice_av,
+                        + [a.strip_weak() for a in car_av]
+                        + [a for a, nz in zip(y_av, y_nz) if nz] + res_x_slice_av,
                         kind="transpose")
     acc0 = [L.zeros_like_aval(a) for a in lin_c_av]
     outs = scan_p.bind(*res_c, *acc0, *ct_carry, *ct_ys, *res_x, jaxpr=bj, length=length,

@@ -200,7 +200,7 @@ def test_cond_pytree_operands_and_outputs():
     for p in (True, False):
         g = fl.grad(loss)(tree, p)
         close(g, fl.grad(loss_if)(tree, p))
-        ga = fd_grad(lambda a: loss_if({"a": a, "b": tree["b"]}, p), tree["a"])
+        ga = fd_grad(lambda a, p=p: loss_if({"a": a, "b": tree["b"]}, p), tree["a"])
         np.testing.assert_allclose(g["a"], ga, rtol=1e-6, atol=1e-8)
 
 
@@ -255,9 +255,9 @@ def test_cond_branches_with_different_residuals():
     x = rng_of(4).uniform(-1, 1, 4)
     for s in (1.0, -1.0):
         g = fl.grad(f)(x, s)
-        np.testing.assert_allclose(g, fd_grad(lambda x: f_np(x, s), x), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(g, fd_grad(lambda x, s=s: f_np(x, s), x), rtol=1e-6, atol=1e-8)
         h = fl.hessian(f)(x, s)
-        np.testing.assert_allclose(h, fd_jac(lambda x: fl.grad(f)(x, s), x), rtol=1e-6,
+        np.testing.assert_allclose(h, fd_jac(lambda x, s=s: fl.grad(f)(x, s), x), rtol=1e-6,
                                    atol=1e-7)
         np.testing.assert_allclose(h, h.T, rtol=1e-10, atol=1e-12)
 
@@ -286,8 +286,8 @@ def test_switch_eager_jit_grad_and_clamping():
         close(lax.switch(i, branches, x), np.asarray(np_b[k](x)))
         close(js(i, x), np.asarray(np_b[k](x)))
         close(js(np.int32(i), x), np.asarray(np_b[k](x)))
-        close(fl.grad(lambda x: lax.switch(i, branches, x))(x), np.asarray(d_b[k](x)))
-        close(fl.jacfwd(lambda x: lax.switch(i, branches, x))(x), np.asarray(d_b[k](x)))
+        close(fl.grad(lambda x, i=i: lax.switch(i, branches, x))(x), np.asarray(d_b[k](x)))
+        close(fl.jacfwd(lambda x, i=i: lax.switch(i, branches, x))(x), np.asarray(d_b[k](x)))
     # batched index (select over three branches, clamped per lane)
     idx = np.array([-1, 0, 1, 2, 7])
     xs = np.linspace(-1, 1, 5)
@@ -310,10 +310,11 @@ def test_cond_vmap_unbatched_predicate():
         out = fl.vmap(f, in_axes=(None, 0))(p, xs)
         close(out, np.stack([(W @ x) if p else np.tanh(x) for x in xs]))
         # the cond stays a single cond (no select) when only operands are batched
-        ir = fl.make_ir(lambda x: fl.vmap(f, in_axes=(None, 0))(p, x))(xs)
+        ir = fl.make_ir(lambda x, p=p: fl.vmap(f, in_axes=(None, 0))(p, x))(xs)
         assert "cond" in prims_of(ir) and "select_n" not in all_prims(ir)
     # an output that does not depend on the batch in one branch but does in the other
-    out = fl.vmap(lambda x: lax.cond(True, lambda x: fnp.zeros((), np.float64), lambda x: x[0], x))(xs)
+    out = fl.vmap(lambda x: lax.cond(True, lambda x: fnp.zeros((), np.float64),
+                                     lambda x: x[0], x))(xs)
     close(out, np.zeros(4))
 
 
@@ -377,7 +378,7 @@ def test_cond_grad_vmap_and_vmap_grad_unbatched_pred():
 
     for p in (True, False):
         d = (lambda x: np.cos(x) * c) if p else (lambda x: 3 * x ** 2)
-        gv = fl.grad(lambda xs: fnp.sum(fl.vmap(f, in_axes=(0, None))(xs, p)))(xs)
+        gv = fl.grad(lambda xs, p=p: fnp.sum(fl.vmap(f, in_axes=(0, None))(xs, p)))(xs)
         close(gv, d(xs))
         close(fl.vmap(fl.grad(f), in_axes=(0, None))(xs, p), d(xs))
 
@@ -446,13 +447,13 @@ def test_while_forward_mode_closed_form():
     for n in (0, 1, 3):
         p = 2 ** n
         v = np.array([1.0, -0.5, 2.0])
-        o, t = fl.jvp(lambda x: repeated_square(x, n), (x,), (v,))
+        o, t = fl.jvp(lambda x, n=n: repeated_square(x, n), (x,), (v,))
         close(o, x ** p, rtol=1e-12)
         close(t, p * x ** (p - 1) * v, rtol=1e-12)
-        close(fl.jacfwd(lambda x: repeated_square(x, n))(x), np.diag(p * x ** (p - 1)),
+        close(fl.jacfwd(lambda x, n=n: repeated_square(x, n))(x), np.diag(p * x ** (p - 1)),
               rtol=1e-12)
-        close(fl.jit(fl.jacfwd(lambda x: repeated_square(x, n)))(x), np.diag(p * x ** (p - 1)),
-              rtol=1e-12)
+        jf = fl.jit(fl.jacfwd(lambda x, n=n: repeated_square(x, n)))
+        close(jf(x), np.diag(p * x ** (p - 1)), rtol=1e-12)
     # data-dependent trip count: double until > 10; tangent scales the same way
     x0 = np.float64(0.3)
     o, t = fl.jvp(lambda x: lax.while_loop(lambda v: v < 10.0, lambda v: v * 2.0, x), (x0,),
@@ -1017,7 +1018,7 @@ def test_scan_inside_cond():
         close(f(W, h0, p), np.asarray(f_np(W, h0, p)), rtol=1e-12)
         close(fl.jit(f)(W, h0, p), np.asarray(f_np(W, h0, p)), rtol=1e-12)
         g = fl.grad(f, argnums=(0, 1))(W, h0, p)
-        close(g, fd_grads(lambda W, h: f_np(W, h, p), [W, h0]), rtol=1e-6, atol=1e-8)
+        close(g, fd_grads(lambda W, h, p=p: f_np(W, h, p), [W, h0]), rtol=1e-6, atol=1e-8)
         close(fl.jit(fl.grad(f, argnums=(0, 1)))(W, h0, p), g, rtol=1e-12)
     # batched predicate -> both branches (including the scan) run
     ps = np.array([True, False, True])
