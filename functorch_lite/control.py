@@ -35,16 +35,29 @@ from .staging import trace_to_jaxpr
 # --------------------------------------------------------------------------- jaxpr helpers
 
 
-def _trace_fn(fun, in_tree, avals, kind):
+def _leaf_weak(x):
+    if isinstance(x, Tracer):
+        return bool(x.aval.weak_type)
+    return isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic)
+
+
+def _trace_fn(fun, in_tree, avals, kind, out_dtypes=None):
+    """Trace ``fun`` on ``avals``; returns (closed jaxpr, output tree, which output leaves
+    are weakly typed). ``out_dtypes`` converts the outputs (joins weak branch outputs)."""
     store = {}
 
     def flat(*xs):
         out = fun(*tree_util.unflatten(in_tree, xs))
         ol, store["tree"] = tree_util.flatten(out)
-        return [_as_array(o) for o in ol]
+        store["weak"] = [_leaf_weak(o) for o in ol]
+        ol = [_as_array(o) for o in ol]
+        if out_dtypes is not None:
+            ol = [o if d is None or get_aval(o).dtype == d else L.convert(o, d)
+                  for o, d in zip(ol, out_dtypes)]
+        return ol
 
     closed = trace_to_jaxpr(flat, avals, fun_name=_fun_name(fun), kind=kind)
-    return closed, store["tree"]
+    return closed, store["tree"], store["weak"]
 
 
 def _open(closed: ClosedJaxpr):
@@ -272,6 +285,68 @@ cond_p.transpose = _cond_transpose
 cond_p.batch = _cond_batch
 
 
+def _join_weak(traced):
+    """Output dtypes that make branches agree when they differ only in weakly typed
+    leaves (a branch returning ``0.0`` next to one returning a float64 array), else None."""
+    outs = [t.out_avals for t, _, _ in traced]
+    weaks = [w for _, _, w in traced]
+    if len({tr for _, tr, _ in traced}) != 1 or len({len(o) for o in outs}) != 1:
+        return None
+    targets, changed = [], False
+    for k in range(len(outs[0])):
+        avs = [o[k] for o in outs]
+        if len({a.shape for a in avs}) != 1:
+            return None
+        if len({a.dtype for a in avs}) == 1:
+            targets.append(None)
+            continue
+        strong = {a.dtype for a, w in zip(avs, (w[k] for w in weaks)) if not w}
+        if len(strong) > 1:
+            return None
+        if strong:
+            target = strong.pop()
+        else:
+            target = dtypes.promote([a.dtype for a in avs], [True] * len(avs))[0]
+        if any(dtypes._KIND_ORDER[a.dtype.kind] > dtypes._KIND_ORDER[target.kind]
+               for a in avs):
+            return None  # never narrow the kind (e.g. float -> int)
+        targets.append(target)
+        changed = True
+    return targets if changed else None
+
+
+def _switch(idx, branches, operands, names):
+    leaves, in_tree = tree_util.flatten(operands)
+    leaves = [_as_array(x) for x in leaves]
+    avals = [get_aval(x) for x in leaves]
+    traced = [_trace_fn(b, in_tree, avals, "lax.cond branch") for b in branches]
+    if len(branches) > 1:
+        targets = _join_weak(traced)
+        if targets is not None:
+            traced = [_trace_fn(b, in_tree, avals, "lax.cond branch", targets)
+                      for b in branches]
+    t0, tree0, _ = traced[0]
+    for (ti, treei, _), nm in zip(traced[1:], names[1:]):
+        if treei != tree0 or not _same_types(t0.out_avals, ti.out_avals):
+            raise TypeError(
+                f"cond/switch: branch outputs must have the same structure, shapes and dtypes, "
+                f"but {names[0]} returns {tree0} {_avals_str(t0.out_avals)} and {nm} returns "
+                f"{treei} {_avals_str(ti.out_avals)}")
+    opened = [_open(t) for t, _, _ in traced]
+    const_avals = [[v.aval for v in t.jaxpr.constvars] for t, _, _ in traced]
+    all_consts = [c for _, cs in opened for c in cs]
+    jaxprs = []
+    for i, (j, _) in enumerate(opened):
+        pre = [Var(a) for k in range(i) for a in const_avals[k]]
+        post = [Var(a) for k in range(i + 1, len(opened)) for a in const_avals[k]]
+        jj = j.jaxpr
+        nci = len(const_avals[i])
+        jaxprs.append(ClosedJaxpr(Jaxpr([], pre + jj.invars[:nci] + post + jj.invars[nci:],
+                                        jj.eqns, jj.outvars), []))
+    outs = cond_p.bind(idx, *all_consts, *leaves, branches=tuple(jaxprs))
+    return tree_util.unflatten(tree0, outs)
+
+
 def switch(index, branches, *operands):
     """Apply ``branches[index](*operands)``; ``index`` is clamped into range.
 
@@ -287,32 +362,7 @@ def switch(index, branches, *operands):
         raise TypeError(f"switch: index must be a scalar, got {ia.str_short()}")
     if not dtypes.is_int(ia.dtype):
         idx = L.convert(idx, np.int32)
-    leaves, in_tree = tree_util.flatten(operands)
-    leaves = [_as_array(x) for x in leaves]
-    avals = [get_aval(x) for x in leaves]
-    traced = [_trace_fn(b, in_tree, avals, "lax.cond branch") for b in branches]
-    names = (["false_fun", "true_fun"] if len(branches) == 2 and getattr(switch, "_cond", False)
-             else [f"branch {i}" for i in range(len(branches))])
-    t0, tree0 = traced[0]
-    for (ti, treei), nm in zip(traced[1:], names[1:]):
-        if treei != tree0 or not _same_types(t0.out_avals, ti.out_avals):
-            raise TypeError(
-                f"cond/switch: branch outputs must have the same structure, shapes and dtypes, "
-                f"but {names[0]} returns {tree0} {_avals_str(t0.out_avals)} and {nm} returns "
-                f"{treei} {_avals_str(ti.out_avals)}")
-    opened = [_open(t) for t, _ in traced]
-    const_avals = [[v.aval for v in t.jaxpr.constvars] for t, _ in traced]
-    all_consts = [c for _, cs in opened for c in cs]
-    jaxprs = []
-    for i, (j, _) in enumerate(opened):
-        pre = [Var(a) for k in range(i) for a in const_avals[k]]
-        post = [Var(a) for k in range(i + 1, len(opened)) for a in const_avals[k]]
-        jj = j.jaxpr
-        nci = len(const_avals[i])
-        jaxprs.append(ClosedJaxpr(Jaxpr([], pre + jj.invars[:nci] + post + jj.invars[nci:],
-                                        jj.eqns, jj.outvars), []))
-    outs = cond_p.bind(idx, *all_consts, *leaves, branches=tuple(jaxprs))
-    return tree_util.unflatten(tree0, outs)
+    return _switch(idx, branches, operands, [f"branch {i}" for i in range(len(branches))])
 
 
 def cond(pred, true_fun, false_fun, *operands):
@@ -331,11 +381,7 @@ def cond(pred, true_fun, false_fun, *operands):
     if pa.dtype != np.bool_:
         p = L.ne(p, L.zeros_like(p))
     idx = L.convert(p, np.int32)
-    switch._cond = True
-    try:
-        return switch(idx, [false_fun, true_fun], *operands)
-    finally:
-        switch._cond = False
+    return _switch(idx, [false_fun, true_fun], operands, ["false_fun", "true_fun"])
 
 
 # --------------------------------------------------------------------------- while_loop
@@ -362,13 +408,12 @@ def _while_jvp(primals, tangents, cond_jaxpr, body_jaxpr, cond_nconsts, body_nco
     bct, initt = tangents[nc:nc + nb], tangents[nc + nb:]
     bc_nz = [type(t) is not Zero for t in bct]
     carry_nz = [type(t) is not Zero for t in initt]
-    while True:
-        _, out_nz = _jvp_nz(body_jaxpr, bc_nz + carry_nz, carry_nz)
+    while True:  # which carries get a tangent: a fixpoint over the body
+        body_jvp, out_nz = _jvp_nz(body_jaxpr, bc_nz + carry_nz, carry_nz)
         new = [a or b for a, b in zip(carry_nz, out_nz)]
         if new == carry_nz:
             break
         carry_nz = new
-    body_jvp, _ = _jvp_nz(body_jaxpr, bc_nz + carry_nz, carry_nz)
     nbt = sum(bc_nz)
     bc_avals = body_jaxpr.in_avals[:nb]
     carry_avals = body_jaxpr.in_avals[nb:]
@@ -472,12 +517,12 @@ def while_loop(cond_fun, body_fun, init_val):
     avals = [get_aval(x).strip_weak() for x in leaves]
     weak = _weak_flags(tree_util.leaves(init_val))
     for _ in range(3):
-        bj, btree = _trace_fn(body_fun, arg_tree, avals, "lax.while_loop body_fun")
+        bj, btree, _ = _trace_fn(body_fun, arg_tree, avals, "lax.while_loop body_fun")
         promoted = _promote_weak(avals, weak, bj.out_avals) if btree == tree else None
         if promoted is None:
             break
         avals = promoted
-    cj, ctree = _trace_fn(cond_fun, arg_tree, avals, "lax.while_loop cond_fun")
+    cj, ctree, _ = _trace_fn(cond_fun, arg_tree, avals, "lax.while_loop cond_fun")
     oa = cj.out_avals
     if ctree.num_leaves != 1 or oa[0].shape != () or oa[0].dtype != np.bool_:
         raise TypeError(f"while_loop: cond_fun must return a boolean scalar, got "
@@ -571,13 +616,12 @@ def _scan_jvp(primals, tangents, jaxpr, length, reverse, num_consts, num_carry):
     x_nz = [type(t) is not Zero for t in xt]
     carry_nz = [type(t) is not Zero for t in it_]
     ny = len(jaxpr.out_avals) - ncar
-    while True:
-        _, out_nz = _jvp_nz(jaxpr, c_nz + carry_nz + x_nz, carry_nz + [False] * ny)
+    while True:  # which carries get a tangent: a fixpoint over the body
+        jj, out_nz = _jvp_nz(jaxpr, c_nz + carry_nz + x_nz, carry_nz + [False] * ny)
         new = [a or b for a, b in zip(carry_nz, out_nz[:ncar])]
         if new == carry_nz:
             break
         carry_nz = new
-    jj, out_nz = _jvp_nz(jaxpr, c_nz + carry_nz + x_nz, carry_nz + [False] * ny)
     y_nz = out_nz[ncar:]
     c_av, car_av, x_av = _split3(jaxpr.in_avals, nc, ncar)
     sel = lambda avs, nz: [a.strip_weak() for a, z in zip(avs, nz) if z]

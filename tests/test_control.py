@@ -974,17 +974,13 @@ def test_scan_ir_is_single_equation():
 
 
 def test_scan_residuals_invariant_consts_not_stacked():
-    # W is loop-invariant: the backward scan must not receive T stacked copies of it
+    # W is loop-invariant: the backward scan gets it once, not T stacked copies of it
     W, h0, xs = rnn_data(0, n=4, T=30)
-    captured = []
-    orig = lax.scan
-
     irg = fl.make_ir(fl.grad(rnn_loss))(W, h0, xs)
-    for e in irg.jaxpr.eqns:
-        if e.prim.name == "scan":
-            captured.append([v.aval.shape for v in e.invars])
-    assert captured and orig is lax.scan
-    for shapes in captured:
+    scans = [e for e in irg.jaxpr.eqns if e.prim.name == "scan"]
+    assert len(scans) == 2
+    for e in scans:
+        shapes = [v.aval.shape for v in e.invars]
         assert (30, 4, 4) not in shapes, shapes
 
 
@@ -1159,3 +1155,192 @@ def test_cond_bad_branches():
         lax.switch(np.array([0, 1]), [lambda x: x, lambda x: x], x)
     with pytest.raises(ValueError, match="branch"):
         lax.switch(0, [], x)
+
+
+def test_cond_branch_errors_name_the_right_branches_when_nested():
+    x = np.zeros(3)
+    # an inner cond inside a branch must not change how the outer one names its branches
+    with pytest.raises(TypeError) as ei:
+        lax.cond(True, lambda x: lax.cond(True, lambda y: y, lambda y: y, x), lambda x: x[:2],
+                 x)
+    assert "true_fun" in str(ei.value) and "false_fun" in str(ei.value)
+    # and a two-branch switch inside a cond branch names its own branches "branch i"
+    with pytest.raises(TypeError) as ei:
+        lax.cond(True, lambda x: lax.switch(0, [lambda y: y, lambda y: y[:1]], x),
+                 lambda x: x, x)
+    assert "branch 0" in str(ei.value) and "branch 1" in str(ei.value)
+    assert "true_fun" not in str(ei.value)
+
+
+# =========================================================================== weak types
+
+
+def test_weakly_typed_values_adopt_the_strong_dtype():
+    x = np.array([0.5, 2.0])
+    # a branch returning a Python scalar joins the other branch's float64
+    for p in (True, False):
+        out = lax.cond(p, lambda x: 1.0, lambda x: x[0], x)
+        close(out, np.asarray(1.0 if p else 0.5))
+        out = lax.cond(p, lambda x: (x * 2.0, 0), lambda x: (x, fnp.sum(x)), x)
+        close(out, (x * 2.0, np.asarray(0.0)) if p else (x, np.asarray(2.5)))
+    close(fl.grad(lambda x: lax.cond(x[0] > 0, lambda x: 1.0, lambda x: x[0] ** 2, x))(-x),
+          np.array([-1.0, 0.0]))
+    # strong dtypes of different kinds still mismatch
+    with pytest.raises(TypeError, match="i64"):
+        lax.cond(True, lambda x: np.int64(1), lambda x: x[0], x)
+    # Python-scalar loop carries take the body's dtype (init=0.0 with float64 xs)
+    c, ys = lax.scan(lambda c, x: (c + x, c * x), 0.0, np.arange(1.0, 4.0))
+    close((c, ys), (np.asarray(6.0), np.array([0.0, 2.0, 9.0])))
+    close(lax.while_loop(lambda c: c < 4.0, lambda c: c + np.float64(1.5), 0),
+          np.asarray(4.5))
+    close(fl.jit(lambda xs: lax.scan(lambda c, x: (c + x, None), 0, xs)[0])(np.arange(3.0)),
+          np.asarray(3.0))
+    # a strongly typed init is not changed: the mismatch is an error naming both
+    with pytest.raises(TypeError, match=r"f32\[\].*f64\[\]"):
+        lax.scan(lambda c, x: (c + x, None), np.float32(0.0), np.arange(3.0))
+
+
+# =========================================================================== composition
+
+
+def test_scan_body_with_custom_rules_and_checkpoint():
+    W, h0, xs = rnn_data(13, n=3, T=4)
+
+    @fl.custom_vjp
+    def my_tanh(x):
+        return fnp.tanh(x)
+
+    my_tanh.defvjp(lambda x: (fnp.tanh(x), fnp.tanh(x)), lambda y, g: (g * (1 - y * y),))
+
+    @fl.custom_jvp
+    def my_sin(x):
+        return fnp.sin(x)
+
+    my_sin.defjvp(lambda p, t: (fnp.sin(p[0]), fnp.cos(p[0]) * t[0]))
+
+    def make(act, wrap=lambda f: f):
+        def loss(W):
+            step = wrap(lambda h, x: (act(W @ h + x), fnp.sum(h)))
+            h, ys = lax.scan(step, h0, xs)
+            return fnp.sum(h) + fnp.sum(ys ** 2)
+        return loss
+
+    def make_np(act):
+        def loss(W):
+            h, s = h0, 0.0
+            for x in xs:
+                s += np.sum(h) ** 2
+                h = act(W @ h + x)
+            return np.sum(h) + s
+        return loss
+
+    for act, act_np in ((my_tanh, np.tanh), (my_sin, np.sin)):
+        for wrap in (lambda f: f, fl.checkpoint):
+            loss = make(act, wrap)
+            close(loss(W), np.asarray(make_np(act_np)(W)), rtol=1e-12)
+            g = fl.grad(loss)(W)
+            np.testing.assert_allclose(g, fd_grad(make_np(act_np), W), rtol=1e-6, atol=1e-8)
+            close(fl.jit(fl.grad(loss))(W), g, rtol=1e-12)
+    # checkpoint inside the body
+    loss = make(lambda z: fl.checkpoint(fnp.sin)(z))
+    np.testing.assert_allclose(fl.grad(loss)(W), fd_grad(make_np(np.sin), W), rtol=1e-6,
+                               atol=1e-8)
+
+
+def test_cond_inside_while_forward_mode():
+    def f(x):
+        def body(c):
+            i, v = c
+            v = lax.cond(i % 2 == 0, lambda v: v * x, lambda v: v + x, v)
+            return i + 1, v
+        return lax.while_loop(lambda c: c[0] < 5, body, (0, x))[1]
+
+    def f_np(x):
+        v = x
+        for i in range(5):
+            v = v * x if i % 2 == 0 else v + x
+        return v
+
+    x = np.float64(1.5)
+    close(f(x), np.asarray(f_np(x)))
+    o, t = fl.jvp(f, (x,), (np.float64(1.0),))
+    np.testing.assert_allclose(t, fd_jvp(f_np, x, 1.0), rtol=1e-7)
+    close(fl.vmap(f)(np.array([1.5, -0.5])), np.array([f_np(1.5), f_np(-0.5)]))
+
+
+def test_cond_jacrev_vector_valued():
+    def f(x):
+        return lax.cond(x[0] > 0, lambda x: fnp.sin(x) * x[1], lambda x: fnp.cumsum(x) ** 2, x)
+
+    def f_np(x):
+        return np.sin(x) * x[1] if x[0] > 0 else np.cumsum(x) ** 2
+
+    for x in (np.array([0.4, 1.1, -0.6]), np.array([-0.4, 1.1, -0.6])):
+        jr = fl.jacrev(f)(x)
+        np.testing.assert_allclose(jr, fd_jac(f_np, x), rtol=1e-6, atol=1e-8)
+        close(fl.jacfwd(f)(x), jr, rtol=1e-10)
+        close(fl.jit(fl.jacrev(f))(x), jr, rtol=1e-12)
+
+
+def test_scan_reverse_vmap_grad():
+    xs = rng_of(14).standard_normal((3, 5))
+
+    def f(a, xs):
+        c, ys = lax.scan(lambda c, x: (fnp.sin(c) * a + x, c * x), np.float64(0.1), xs,
+                         reverse=True)
+        return c + fnp.sum(ys)
+
+    def f_np(a, xs):
+        c, s = 0.1, 0.0
+        for x in xs[::-1]:
+            s += c * x
+            c = np.sin(c) * a + x
+        return c + s
+
+    a = np.float64(0.8)
+    close(fl.vmap(f, in_axes=(None, 0))(a, xs), np.array([f_np(a, x) for x in xs]),
+          rtol=1e-12)
+    gv = fl.grad(lambda a, xs: fnp.sum(fl.vmap(f, in_axes=(None, 0))(a, xs)), argnums=(0, 1))
+    ga, gx = gv(a, xs)
+    np.testing.assert_allclose(ga, fd_grad(lambda a: sum(f_np(a, x) for x in xs), a),
+                               rtol=1e-6)
+    np.testing.assert_allclose(gx, np.stack([fd_grad(lambda x: f_np(a, x), x) for x in xs]),
+                               rtol=1e-6, atol=1e-8)
+    vg = fl.vmap(fl.grad(f), in_axes=(None, 0))(a, xs)
+    np.testing.assert_allclose(vg, [fd_grad(lambda a, x=x: f_np(a, x), a) for x in xs],
+                               rtol=1e-6)
+
+
+# =========================================================================== reverse-mode cost
+
+
+def test_scan_grad_hoists_loop_invariant_residuals():
+    # exp(W).T is computed from a const only: its residual is computed once outside the
+    # loop, not stacked per step
+    W, h0, xs = rnn_data(15, n=3, T=20)
+
+    def loss(W, h0, xs):
+        h, _ = lax.scan(lambda h, x: (fnp.tanh(fnp.exp(W).T @ h + x), None), h0, xs)
+        return fnp.sum(h ** 2)
+
+    def loss_np(W, h0, xs):
+        h = h0
+        for x in xs:
+            h = np.tanh(np.exp(W).T @ h + x)
+        return np.sum(h ** 2)
+
+    g = fl.grad(loss, argnums=(0, 1, 2))(W, h0, xs)
+    close(g, fd_grads(loss_np, [W, h0, xs]), rtol=1e-6, atol=1e-8)
+    ir = fl.make_ir(fl.grad(loss))(W, h0, xs)
+    shapes = [v.aval.shape for e in ir.jaxpr.eqns for v in e.invars + e.outvars
+              if hasattr(v, "aval")]
+    assert (20, 3, 3) not in shapes, str(ir)
+    scans = [e for e in ir.jaxpr.eqns if e.prim.name == "scan"]
+    assert len(scans) == 2
+    # only the final carry is used: no (T, ...) zero cotangent is materialised for ys
+    ir2 = fl.make_ir(fl.grad(lambda W: fnp.sum(rnn(W, h0, xs)[0])))(W)
+    bwd = [e for e in ir2.jaxpr.eqns if e.prim.name == "scan"][-1]
+    assert all(v.aval.shape != (20,) for v in bwd.invars), str(ir2)
+    np.testing.assert_allclose(fl.grad(lambda W: fnp.sum(rnn(W, h0, xs)[0]))(W),
+                               fd_grad(lambda W: np.sum(rnn_np(W, h0, xs)[0]), W), rtol=1e-6,
+                               atol=1e-8)
