@@ -60,11 +60,17 @@ class Optimizer(NamedTuple):
 
 
 class SGDState(NamedTuple):
+    """``count`` (int32 updates applied) and the momentum buffers (None without
+    momentum)."""
+
     count: Any
     momentum: Any = None
 
 
 class AdamState(NamedTuple):
+    """``count``, first and second moments, and the running max of the second moment
+    (``amsgrad`` only)."""
+
     count: Any
     exp_avg: Any
     exp_avg_sq: Any
@@ -72,6 +78,9 @@ class AdamState(NamedTuple):
 
 
 class RMSpropState(NamedTuple):
+    """``count``, mean square, mean gradient (``centered`` only) and momentum buffers
+    (``momentum`` > 0 only)."""
+
     count: Any
     square_avg: Any
     grad_avg: Any = None
@@ -79,6 +88,8 @@ class RMSpropState(NamedTuple):
 
 
 class AdagradState(NamedTuple):
+    """``count`` and the accumulated squared gradients."""
+
     count: Any
     sum: Any
 

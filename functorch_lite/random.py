@@ -10,14 +10,20 @@ so it works eagerly and under ``fl.jit``, ``fl.vmap`` (e.g. over a batch of keys
 The generator is Threefry-2x32 with 20 rounds (Salmon et al., "Parallel random numbers:
 as easy as 1, 2, 3", SC'11; Random123's rotation constants), checked against the
 Random123 known-answer vectors. Key derivation, splitting, ``fold_in``, bit generation and
-the float/int/bool/permutation samplers follow JAX's default ("threefry2x32",
-``jax_threefry_partitionable=False``) construction, and are checked bit-for-bit against
-``jax.random`` with 64-bit mode enabled (functorch_lite's default integer is int64, so
-seeds are split into two 32-bit words as JAX does with ``jax_enable_x64``; for seeds in
-``[0, 2**31)`` the key is the same as JAX's default 32-bit mode too). ``normal`` uses the
-same uniform-to-normal map as JAX (``sqrt(2) * erfinv(u)``) but its own ``erfinv``:
-Giles' single-precision polynomial for float16/float32 (the one XLA uses, so values agree
-with JAX to a few ulp) and Wichura's AS241 rational approximation for float64.
+the float/int/bool/permutation samplers follow JAX's original threefry construction, and
+the test suite checks them bit-for-bit against ``jax.random`` run with
+``jax_enable_x64=True`` and ``jax_threefry_partitionable=False`` (JAX's default before
+0.5; since then JAX defaults to the partitionable layout, which gives other bits). What
+matches exactly: ``PRNGKey`` (functorch_lite's default integer is int64, so seeds are split
+into two 32-bit words as JAX does in 64-bit mode; for seeds in ``[0, 2**31)`` that is also
+JAX's 32-bit-mode key), ``split``, ``fold_in``, ``bits``, ``uniform`` on [0, 1),
+``bernoulli``, ``randint``, ``permutation`` and ``choice`` without ``p``. ``uniform`` with
+other bounds can differ by one ulp (XLA fuses ``u * (max - min) + min`` into an FMA).
+``normal`` uses JAX's uniform-to-normal map (``sqrt(2) * erfinv(u)``) with its own
+``erfinv``: Giles' single-precision polynomial for float16/float32 (the one XLA uses;
+values agree with JAX to a few float32 ulp) and Wichura's AS241 rational approximation
+for float64 (agrees with JAX to ~1e-13). Note JAX's default float dtype in 64-bit mode
+is float64, functorch_lite's is float32: pass ``dtype`` when comparing.
 
 >>> import functorch_lite as fl
 >>> key = fl.random.PRNGKey(0)
@@ -334,7 +340,9 @@ def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
 
     Each value takes ``nmant`` random bits (23 for float32; 52 for float64, drawn from
     64-bit words, i.e. two Threefry words per value) as the mantissa of a number in
-    [1, 2), minus 1; then scaled. Bit-identical to ``jax.random.uniform``.
+    [1, 2), minus 1; then ``u * (maxval - minval) + minval`` (at least ``minval``).
+    Bit-identical to ``jax.random.uniform`` on [0, 1); other bounds may differ by 1 ulp
+    (XLA uses a fused multiply-add there).
 
     >>> u = uniform(PRNGKey(0), (1000,), minval=-1.0, maxval=1.0)
     >>> bool((u >= -1).all() and (u < 1).all())
