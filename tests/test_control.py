@@ -1344,3 +1344,125 @@ def test_scan_grad_hoists_loop_invariant_residuals():
     np.testing.assert_allclose(fl.grad(lambda W: fnp.sum(rnn(W, h0, xs)[0]))(W),
                                fd_grad(lambda W: np.sum(rnn_np(W, h0, xs)[0]), W), rtol=1e-6,
                                atol=1e-8)
+
+
+# =========================================================================== JAX oracle
+
+
+def test_against_jax_oracle():
+    jax = pytest.importorskip("jax")
+    jnp = pytest.importorskip("jax.numpy")
+    x64 = getattr(jax, "enable_x64", None)
+    if x64 is None:
+        pytest.skip("this jax has no jax.enable_x64 context manager")
+    W, h0, xs = rnn_data(16, n=3, T=5)
+
+    def make(np_, lax_):
+        def loss(W, h0, xs):
+            def step(h, x):
+                h = np_.tanh(W @ h + x)
+                h = lax_.cond(np_.sum(h) > 0, lambda h: h * 1.5, lambda h: np_.sin(h), h)
+                return h, np_.sum(h ** 2)
+            h, ys = lax_.scan(step, h0, xs, reverse=True)
+            return np_.sum(h) + np_.sum(ys * np_.arange(1.0, ys.shape[0] + 1))
+        return loss
+
+    def steps(np_, lax_):
+        def f(x):
+            return lax_.while_loop(lambda c: c[1] < 10.0, lambda c: (c[0] + 1, c[1] * 1.7 + 0.1),
+                                   (0, x))
+        return f
+
+    with x64(True):
+        ref = jax.grad(make(jnp, jax.lax), argnums=(0, 1, 2))(W, h0, xs)
+        ref_h = jax.hessian(lambda h: make(jnp, jax.lax)(W, h, xs))(h0)
+        ref_w = jax.vmap(steps(jnp, jax.lax))(np.array([0.3, 2.0, 11.0, 5.0]))
+        ref = [np.asarray(r) for r in ref]
+        ref_h, ref_w = np.asarray(ref_h), [np.asarray(r) for r in ref_w]
+    got = fl.grad(make(fnp, lax), argnums=(0, 1, 2))(W, h0, xs)
+    close(got, tuple(ref), rtol=1e-9, atol=1e-12)
+    close(fl.hessian(lambda h: make(fnp, lax)(W, h, xs))(h0), ref_h, rtol=1e-9, atol=1e-12)
+    got_w = fl.vmap(steps(fnp, lax))(np.array([0.3, 2.0, 11.0, 5.0]))
+    np.testing.assert_array_equal(got_w[0], ref_w[0])
+    np.testing.assert_allclose(got_w[1], ref_w[1], rtol=1e-12)
+
+
+def test_nested_derivatives_closing_over_outer_tracers():
+    # the inner derivative's body closes over the outer differentiated variable
+    x = np.float64(1.3)
+
+    def inner_scan(x):
+        return fl.grad(lambda y: lax.scan(lambda c, _: (c * x * y, None), np.float64(1.0), None,
+                                          length=3)[0])(x)  # 3 x^3 y^2 at y = x
+
+    def inner_cond(x):
+        return fl.grad(lambda y: lax.cond(y > 0, lambda y: fnp.sin(x * y), lambda y: x * y,
+                                          y))(x)  # x cos(x y) at y = x
+
+    def inner_while(x):
+        def f(y):
+            return lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * x * y),
+                                  (0, np.float64(1.0)))[1]
+        return fl.jvp(f, (x,), (np.float64(1.0),))[1]
+
+    close(fl.grad(inner_scan)(x), np.asarray(15 * x ** 4), rtol=1e-12)
+    close(fl.jacfwd(inner_scan)(x), np.asarray(15 * x ** 4), rtol=1e-12)
+    close(fl.vmap(fl.grad(inner_scan))(np.array([1.3, 0.5])), 15 * np.array([1.3, 0.5]) ** 4,
+          rtol=1e-12)
+    d = np.cos(x ** 2) - 2 * x ** 2 * np.sin(x ** 2)
+    close(fl.grad(inner_cond)(x), np.asarray(d), rtol=1e-12)
+    close(fl.jvp(inner_cond, (x,), (np.float64(1.0),))[1], np.asarray(d), rtol=1e-12)
+    close(fl.jacfwd(inner_while)(x), np.asarray(15 * x ** 4), rtol=1e-12)
+
+
+@settings(derandomize=True, deadline=None, max_examples=15)
+@given(seed=st.integers(0, 2**31 - 1), T=st.integers(0, 5), reverse=st.booleans(),
+       batched=st.sampled_from(["xs", "init", "consts", "all"]))
+def test_scan_property_vs_python_loop(seed, T, reverse, batched):
+    r = rng_of(seed)
+    B = 3
+    A = r.standard_normal((B, 2, 2)) * 0.7
+    c0 = r.standard_normal((B, 2))
+    xs = r.standard_normal((B, T, 2))
+
+    def f(A, c0, xs):
+        def step(c, x):
+            h, k = c
+            h = fnp.sin(A @ h) + x * fnp.cos(h[0])
+            return (h, k + 1), (fnp.sum(h * x), k)
+        return lax.scan(step, (c0, np.int32(0)), xs, reverse=reverse)
+
+    def f_np(A, c0, xs):
+        h, ys, ks = c0, [None] * T, [None] * T
+        order = range(T - 1, -1, -1) if reverse else range(T)
+        for k, t in enumerate(order):
+            h = np.sin(A @ h) + xs[t] * np.cos(h[0])
+            ys[t], ks[t] = np.sum(h * xs[t]), k
+        return (h, np.asarray(T, np.int32)), (np.array(ys, np.float64).reshape(T),
+                                               np.array(ks, np.int32).reshape(T))
+
+    axes = {"xs": (None, None, 0), "init": (None, 0, None), "consts": (0, None, None),
+            "all": (0, 0, 0)}[batched]
+    args = [a if ax is not None else a[0] for a, ax in zip((A, c0, xs), axes)]
+    out = fl.vmap(f, in_axes=axes)(*args)
+    per = [f_np(*[a if ax is None else a[b] for a, ax in zip(args, axes)]) for b in range(B)]
+    (h, k), (ys, ks) = out
+    close(h, np.stack([p[0][0] for p in per]), rtol=1e-12)
+    close(ys, np.stack([p[1][0] for p in per]), rtol=1e-12, atol=1e-12)
+    assert k.dtype == np.int32 and ks.dtype == np.int32
+    np.testing.assert_array_equal(np.broadcast_to(k, (B,)), T)
+    np.testing.assert_array_equal(np.broadcast_to(ks, (B, T)),
+                                  np.stack([p[1][1] for p in per]))
+
+    # reverse mode vs forward mode for the unbatched function
+    def loss(A, c0, xs):
+        (h, _), (ys, _) = f(A, c0, xs)
+        return fnp.sum(h ** 2) + fnp.sum(ys)
+
+    g = fl.grad(loss, argnums=(0, 1, 2))(A[0], c0[0], xs[0])
+    vs = (r.standard_normal((2, 2)), r.standard_normal(2), r.standard_normal((T, 2)))
+    _, t = fl.jvp(loss, (A[0], c0[0], xs[0]), vs)
+    np.testing.assert_allclose(t, sum(np.vdot(a, b) for a, b in zip(g, vs)), rtol=1e-9,
+                               atol=1e-12)
+    gf = fd_grads(lambda A, c, x: loss(A, c, x), [A[0], c0[0], xs[0]])
+    close(g, gf, rtol=1e-6, atol=1e-7)
