@@ -182,10 +182,12 @@ def _cond_jvp(primals, tangents, branches):
     nz = tuple(type(t) is not Zero for t in ts)
     n_out = len(branches[0].out_avals)
     out_nz = [False] * n_out
-    for b in branches:
-        _, bnz = _jvp_nz(b, nz, [False] * n_out)
+    first = [_jvp_nz(b, nz, [False] * n_out) for b in branches]
+    for _, bnz in first:
         out_nz = [x or y for x, y in zip(out_nz, bnz)]
-    new = tuple(_jvp_nz(b, nz, out_nz)[0] for b in branches)
+    # a branch whose tangent outputs already match is not traced again
+    new = tuple(j if bnz == out_nz else _jvp_nz(b, nz, out_nz)[0]
+                for b, (j, bnz) in zip(branches, first))
     outs = cond_p.bind(index, *ops, *[t for t in ts if type(t) is not Zero], branches=new)
     it = iter(outs[n_out:])
     touts = [next(it) if z else Zero(a.strip_weak()) for z, a in
@@ -205,33 +207,59 @@ def _cond_partial_eval(trace, args, params):
         out_unk = [x or y for x, y in zip(out_unk, partial_eval_jaxpr(b, unk)[2])]
     splits = [partial_eval_jaxpr(b, unk, out_unk) for b in branches]
     n_known = n_out - sum(out_unk)
-    res_avals = [[v.aval for v in known.jaxpr.outvars[n_known:]] for known, *_ in splits]
-    offsets = np.cumsum([0] + [len(r) for r in res_avals]).tolist()
-    all_res = [a for r in res_avals for a in r]
     known_ops = [x for x, u in zip(ops, unk) if not u]
     unk_ops = [x for x, u in zip(ops, unk) if u]
+    # Residuals identical to a known operand are forwarded to the unknown cond directly;
+    # the others travel out of the known cond in slots shared between branches by type
+    # (a branch fills the slots of the others with zeros).
+    fwd = sorted({s for *_, src in splits for s in src if s is not None})
+    slots: list[ShapedArray] = []
+    where = []  # per branch, per residual: ("f", position in fwd) or ("s", slot)
+    for known, _, _, _, src in splits:
+        used, w = set(), []
+        for v, s_ in zip(known.jaxpr.outvars[n_known:], src):
+            if s_ is not None:
+                w.append(("f", fwd.index(s_)))
+                continue
+            a = v.aval.strip_weak()
+            k = next((k for k, sa in enumerate(slots) if k not in used
+                      and sa.shape == a.shape and sa.dtype == a.dtype), None)
+            if k is None:
+                slots.append(a)
+                k = len(slots) - 1
+            used.add(k)
+            w.append(("s", k))
+        where.append(w)
+    fwd_ops = [known_ops[s_] for s_ in fwd]
 
     def known_branch(i):
         def f(*kin):
             outs = _call(splits[i][0], kin)
-            own = outs[n_known:]
-            pad = [L.zeros_like_aval(a) for a in all_res]
-            pad[offsets[i]:offsets[i + 1]] = own
+            vals: list = [None] * len(slots)
+            for (kind, k), r in zip(where[i], outs[n_known:]):
+                if kind == "s":
+                    vals[k] = r
+            pad = [L.zeros_like_aval(a) if v is None else v for v, a in zip(vals, slots)]
             return outs[:n_known] + pad
         return trace_to_jaxpr(f, [get_aval(x) for x in known_ops], kind="partial eval")
 
+    n_s, n_f = len(slots), len(fwd_ops)
+
     def unknown_branch(i):
         def f(*a):
-            own = list(a[offsets[i]:offsets[i + 1]])
-            return _call(splits[i][1], own + list(a[len(all_res):]))
-        return trace_to_jaxpr(f, all_res + [get_aval(x) for x in unk_ops], kind="partial eval")
+            sl, fw, rest = a[:n_s], a[n_s:n_s + n_f], list(a[n_s + n_f:])
+            res = [sl[k] if kind == "s" else fw[k] for kind, k in where[i]]
+            return _call(splits[i][1], res + rest)
+        return trace_to_jaxpr(f, slots + [get_aval(x) for x in fwd_ops]
+                              + [get_aval(x) for x in unk_ops], kind="partial eval")
 
     kb = tuple(known_branch(i) for i in range(len(branches)))
     ub = tuple(unknown_branch(i) for i in range(len(branches)))
     with set_trace(trace.parent):
         kouts = cond_p.bind(index, *known_ops, branches=kb)
     known_outs, residuals = kouts[:n_known], kouts[n_known:]
-    uouts = trace.stage(cond_p, [index] + list(residuals) + unk_ops, {"branches": ub})
+    uouts = trace.stage(cond_p, [index] + list(residuals) + fwd_ops + unk_ops,
+                        {"branches": ub})
     ki, ui = iter(known_outs), iter(uouts)
     return [next(ui) if u else next(ki) for u in out_unk]
 

@@ -1466,3 +1466,40 @@ def test_scan_property_vs_python_loop(seed, T, reverse, batched):
                                atol=1e-12)
     gf = fd_grads(lambda A, c, x: loss(A, c, x), [A[0], c0[0], xs[0]])
     close(g, gf, rtol=1e-6, atol=1e-7)
+
+
+def test_switch_grad_residual_slots_and_forwarding():
+    W = rng_of(17).standard_normal((4, 4))
+    branches = [
+        lambda x, s: fnp.sum(fnp.tanh(W @ x)) * s,                 # residuals: W (fwd), 1-tanh^2
+        lambda x, s: fnp.sum(fnp.sin(x) * fnp.exp(x)) + s ** 2,    # several vector residuals
+        lambda x, s: s * 3.0 + fnp.sum(x),                         # none
+        lambda x, s: fnp.prod(x) * fnp.log1p(s * s),               # scalars and vectors
+    ]
+    np_branches = [
+        lambda x, s: np.sum(np.tanh(W @ x)) * s,
+        lambda x, s: np.sum(np.sin(x) * np.exp(x)) + s ** 2,
+        lambda x, s: s * 3.0 + np.sum(x),
+        lambda x, s: np.prod(x) * np.log1p(s * s),
+    ]
+    x = rng_of(18).uniform(-1, 1, 4)
+    s = np.float64(0.6)
+    for i in range(-1, 5):
+        k = min(max(i, 0), 3)
+
+        def f(x, s, i=i):
+            return lax.switch(i, branches, x, s)
+
+        g = fl.grad(f, argnums=(0, 1))(x, s)
+        close(g, fd_grads(np_branches[k], [x, s]), rtol=1e-6, atol=1e-8)
+        close(fl.jit(fl.grad(f, argnums=(0, 1)))(x, s), g, rtol=1e-12)
+        h = fl.hessian(f)(x, s)
+        np.testing.assert_allclose(h, fd_jac(lambda x, s=s, f=f: fl.grad(f)(x, s), x),
+                                   rtol=1e-6, atol=1e-7)
+    # the closed-over matrix is forwarded to the backward cond, not routed through the
+    # forward cond (where the other branches would have to produce zeros of its shape)
+    ir = fl.make_ir(fl.grad(lambda x, s: lax.switch(1, branches, x, s)))(x, s)
+    fwd = [e for e in ir.jaxpr.eqns if e.prim.name == "cond"][0]
+    assert all(v.aval.shape != (4, 4) for v in fwd.outvars), str(ir)
+    # residuals of the same type share one slot: at most 3 vector residual outputs
+    assert sum(v.aval.shape == (4,) for v in fwd.outvars) <= 3, str(ir)
