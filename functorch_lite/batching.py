@@ -131,12 +131,13 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size: int | None = None):
             raise ValueError(f"vmap of `{name}`: in_axes has {len(ia)} entries but the function "
                              f"got {len(args)} positional arguments")
         leaves, in_tree = tree_util.flatten(args)
-        leaves = [_as_array(x) for x in leaves]
         try:
             axes = tree_util.prefix_broadcast(ia, args, "vmap in_axes")
         except ValueError as e:
             raise ValueError(f"vmap of `{name}`: {e}") from None
-        axes = [_normalize_axis(a, get_aval(x).ndim, i, name)
+        # unmapped leaves pass through as given (a Python int stays usable as a static arg)
+        leaves = [x if a is None else _as_array(x) for x, a in zip(leaves, axes)]
+        axes = [None if a is None else _normalize_axis(a, get_aval(x).ndim, i, name)
                 for i, (a, x) in enumerate(zip(axes, leaves))]
         sizes = {get_aval(x).shape[a] for x, a in zip(leaves, axes) if a is not None}
         if len(sizes) > 1:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 
+from . import core
 from . import lax as L
 from . import tree as tree_util
 from .autodiff import _as_array, _fun_name
 from .batching import vmap_flat
-from .core import Primitive, get_aval, set_trace
+from .core import Primitive, Tracer, get_aval, set_trace
 from .ir import eval_jaxpr
 from .rules import Zero, instantiate, is_undefined
 from .staging import trace_to_jaxpr
@@ -31,7 +32,8 @@ def _stage_call(prim):
         def run(*a):
             return eval_jaxpr(jaxpr.jaxpr, a[:nc], a[nc:])
 
-        new = dict(params, fun=run, call_jaxpr=closed, num_consts=nc)
+        new = dict(params, fun=run, call_jaxpr=closed,
+                   num_consts=params.get("num_consts", 0) + nc)
         for k in ("jvp", "fwd", "bwd"):
             if k in params:
                 new[k] = _skip_consts(params[k], nc, k)
@@ -56,6 +58,29 @@ def _skip_consts(fn, nc, kind):
     return bwd
 
 
+def _closure_convert(flat_fun, in_avals, probe=None):
+    """If ``flat_fun`` closes over tracers of enclosing transforms, return (consts, fun taking
+    the consts as leading arguments); else ``([], None)``. Explicit arguments let every trace
+    see those values (a Python closure would run them below their own trace)."""
+    if not core.is_under_transform():
+        return [], None
+    if probe is None:
+        probe = trace_to_jaxpr(flat_fun, in_avals, kind="custom rule")
+    if not any(isinstance(c, Tracer) for c in probe.consts):
+        return [], None
+    nc = len(probe.consts)
+    return list(probe.consts), lambda *a: eval_jaxpr(probe.jaxpr, a[:nc], a[nc:])
+
+
+def _check_closed_over_tangents(tangents, num_consts, kind, name):
+    if any(type(t) is not Zero for t in tangents[:num_consts]):
+        raise TypeError(
+            f"differentiation of the {kind} function `{name}` with respect to a value it closes "
+            f"over is not supported: its custom rule only covers its explicit arguments. Pass "
+            "that value to the function as an argument (and extend the rule), or wrap it in "
+            "fl.stop_gradient.")
+
+
 def _out_avals(params, avals):
     cj = params.get("call_jaxpr")
     if cj is not None:
@@ -71,7 +96,8 @@ custom_jvp_call_p.abstract_eval = lambda *avals, **params: _out_avals(params, av
 custom_jvp_call_p.staging = _stage_call(custom_jvp_call_p)
 
 
-def _cjvp_jvp(primals, tangents, fun, jvp, **_):
+def _cjvp_jvp(primals, tangents, fun, jvp, num_consts=0, name="?", **_):
+    _check_closed_over_tangents(tangents, num_consts, "custom_jvp", name)
     ts = [instantiate(t) for t in tangents]
     outs = jvp(*primals, *ts)
     n = len(outs) // 2
@@ -84,11 +110,11 @@ def _cjvp_pe(trace, args, params):
         return params["fun"](*args)
 
 
-def _cjvp_batch(vals, dims, fun, jvp, **params):
+def _cjvp_batch(vals, dims, fun, jvp, num_consts=0, name="?", **params):
     size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
     fun_b = lambda *a: vmap_flat(fun, a, dims, size, 0)
     jvp_b = lambda *a: vmap_flat(jvp, a, list(dims) + list(dims), size, 0)
-    outs = custom_jvp_call_p.bind(*vals, fun=fun_b, jvp=jvp_b)
+    outs = custom_jvp_call_p.bind(*vals, fun=fun_b, jvp=jvp_b, num_consts=num_consts, name=name)
     return outs, [0] * len(outs)
 
 
@@ -175,7 +201,14 @@ class custom_jvp:
                                      f"{get_aval(o).shape}")
             return ol + tl
 
-        outs = custom_jvp_call_p.bind(*leaves, fun=flat_fun, jvp=flat_jvp)
+        name = _fun_name(self.fun)
+        consts, fun_cc = _closure_convert(flat_fun, [get_aval(x) for x in leaves])
+        if fun_cc is not None:
+            outs = custom_jvp_call_p.bind(*consts, *leaves, fun=fun_cc,
+                                          jvp=_skip_consts(flat_jvp, len(consts), "jvp"),
+                                          num_consts=len(consts), name=name)
+        else:
+            outs = custom_jvp_call_p.bind(*leaves, fun=flat_fun, jvp=flat_jvp, name=name)
         return tree_util.unflatten(store["tree"], outs)
 
 
@@ -216,7 +249,8 @@ custom_lin_p.batch = lambda vals, dims, **params: _custom_lin_impl(**params)  # 
 custom_lin_p.transpose = _custom_lin_transpose
 
 
-def _cvjp_jvp(primals, tangents, fun, fwd, bwd, num_out, name, **_):
+def _cvjp_jvp(primals, tangents, fun, fwd, bwd, num_out, name, num_consts=0, **_):
+    _check_closed_over_tangents(tangents, num_consts, "custom_vjp", name)
     outs = fwd(*primals)
     out, res = outs[:num_out], outs[num_out:]
     ts = [instantiate(t) for t in tangents]
@@ -230,7 +264,7 @@ def _cvjp_pe(trace, args, params):
         return params["fun"](*args)
 
 
-def _cvjp_batch(vals, dims, fun, fwd, bwd, num_out, name, **_):
+def _cvjp_batch(vals, dims, fun, fwd, bwd, num_out, name, num_consts=0, **_):
     size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
     fun_b = lambda *a: vmap_flat(fun, a, dims, size, 0)
     fwd_b = lambda *a: vmap_flat(fwd, a, dims, size, 0)
@@ -254,7 +288,7 @@ def _cvjp_batch(vals, dims, fun, fwd, bwd, num_out, name, **_):
         return out
 
     outs = custom_vjp_call_p.bind(*vals, fun=fun_b, fwd=fwd_b, bwd=bwd_b, num_out=num_out,
-                                  name=name)
+                                  name=name, num_consts=num_consts)
     return outs, [0] * len(outs)
 
 
@@ -348,6 +382,14 @@ class custom_vjp:
 
         # the out tree is known after fun or fwd ran; count outputs with an abstract trace
         probe = trace_to_jaxpr(flat_fun, in_avals, kind="custom_vjp")
-        outs = custom_vjp_call_p.bind(*leaves, fun=flat_fun, fwd=flat_fwd, bwd=flat_bwd,
-                                      num_out=len(probe.out_avals), name=name)
+        consts, fun_cc = _closure_convert(flat_fun, in_avals, probe)
+        if fun_cc is not None:
+            nc = len(consts)
+            outs = custom_vjp_call_p.bind(*consts, *leaves, fun=fun_cc,
+                                          fwd=_skip_consts(flat_fwd, nc, "fwd"),
+                                          bwd=_skip_consts(flat_bwd, nc, "bwd"),
+                                          num_out=len(probe.out_avals), name=name, num_consts=nc)
+        else:
+            outs = custom_vjp_call_p.bind(*leaves, fun=flat_fun, fwd=flat_fwd, bwd=flat_bwd,
+                                          num_out=len(probe.out_avals), name=name)
         return tree_util.unflatten(store["tree"], outs)

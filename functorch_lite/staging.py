@@ -54,6 +54,13 @@ class JaxprTrace(Trace):
         if isinstance(x, StagedTracer) and x._trace is self:
             return x.var
         self.check_foreign(x)
+        if isinstance(x, Tracer) and not self._is_ancestor(x._trace):
+            raise core.UnexpectedTracerError(
+                f"A traced {x.aval.str_short()} from {x._trace.describe()} reached "
+                f"{self.describe()}, which runs below that transform, so it cannot use the "
+                f"value.\n  at {core.where_str(core.user_frame())}\nThis happens when a "
+                "function run by a transform rule (e.g. a custom_jvp/custom_vjp rule) closes "
+                "over a traced value; pass the value as an explicit argument instead.")
         if not isinstance(x, Tracer):
             if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
                 a = get_aval(x)
@@ -67,6 +74,14 @@ class JaxprTrace(Trace):
             self.constvars.append(v)
             self.consts.append(x)
         return v
+
+    def _is_ancestor(self, trace) -> bool:
+        t = self.parent
+        while t is not None:
+            if t is trace:
+                return True
+            t = t.parent
+        return False
 
     def new_tracer(self, aval) -> StagedTracer:
         origin = core.user_frame() if self._record_origin else None

@@ -715,6 +715,57 @@ def test_custom_vjp_bwd_wrong_arity_errors():
         fl.grad(f)(1.0, 2.0)
 
 
+def _make_closures(w):
+    """A custom_jvp and a custom_vjp function, both closing over ``w``; their rules are the
+    true derivative times 10 (so it is visible which rule ran)."""
+
+    @fl.custom_jvp
+    def cj(a):
+        return fnp.sin(a) * w
+
+    @cj.defjvp
+    def _cj_jvp(p, t):
+        return cj(p[0]), 10.0 * fnp.cos(p[0]) * w * t[0]
+
+    @fl.custom_vjp
+    def cv(a):
+        return fnp.sin(a) * w
+
+    cv.defvjp(lambda a: (cv(a), a), lambda a, g: (10.0 * fnp.cos(a) * w * g,))
+    return cj, cv
+
+
+@pytest.mark.parametrize("k", [0, 1], ids=["custom_jvp", "custom_vjp"])
+def test_custom_rules_closing_over_vmap_and_jit_tracers(k):
+    x = np.array([0.3, -0.7, 1.1], np.float32)
+    W = np.array([1.0, 2.0], np.float32)
+    close(fl.vmap(lambda w: _make_closures(w)[k](x))(W), np.outer(W, np.sin(x)))
+    close(fl.jit(lambda w: _make_closures(w)[k](x))(np.float32(2.0)), 2 * np.sin(x))
+    # differentiating w.r.t. the explicit argument inside vmap/jit uses the rule
+    g = fl.vmap(lambda w: fl.grad(lambda a: fnp.sum(_make_closures(w)[k](a)))(x))(W)
+    close(g, 10 * np.outer(W, np.cos(x)))
+    g = fl.jit(lambda w: fl.grad(lambda a: fnp.sum(_make_closures(w)[k](a)))(x))(
+        np.float32(2.0))
+    close(g, 20 * np.cos(x))
+    # closing over a value that is differentiated outside but stop_gradient-ed inside
+    g = fl.grad(lambda w: fnp.sum(_make_closures(fl.stop_gradient(w))[k](x)) * w)(
+        np.float32(2.0))
+    close(g, 2 * np.sum(np.sin(x)))
+
+
+@pytest.mark.parametrize("k,kind", [(0, "custom_jvp"), (1, "custom_vjp")])
+def test_differentiating_a_closed_over_value_is_a_clear_error(k, kind):
+    x = np.array([0.3, -0.7], np.float32)
+
+    def f(w):
+        return fnp.sum(_make_closures(w)[k](x))
+
+    with pytest.raises(TypeError, match=f"{kind}.*closes over"):
+        fl.grad(f)(np.float32(2.0))
+    with pytest.raises(TypeError, match=f"{kind}.*closes over"):
+        fl.jit(fl.grad(f))(np.float32(2.0))
+
+
 # --------------------------------------------------------------------------- checkpoint
 
 

@@ -115,6 +115,15 @@ def test_axis_size_without_mapped_inputs():
         fl.vmap(lambda a: a, axis_size=5)(np.ones(3))
 
 
+def test_unmapped_arguments_pass_through_unchanged():
+    x = rnd(3, 2)
+    # an unmapped Python int stays a Python int (usable as a jit static argument)
+    jf = fl.jit(lambda a, n: a * n, static_argnums=1)
+    close(fl.vmap(jf, in_axes=(0, None))(x, 3), 3 * x)
+    close(fl.vmap(lambda a, how: a * (2 if how == "double" else 3), in_axes=(0, None))(
+        x, "double"), 2 * x)
+
+
 def test_kwargs_pass_through_and_non_array_outputs():
     x = rnd(3, 2)
     close(fl.vmap(lambda a, scale=1.0: a * scale)(x, scale=3.0), x * 3)
