@@ -414,6 +414,11 @@ def cond(pred, true_fun, false_fun, *operands):
 
 # --------------------------------------------------------------------------- while_loop
 
+
+class _CarryTypeError(TypeError):
+    """A loop body returned a carry of another structure or type than its init."""
+
+
 while_p = Primitive("while", multiple_results=True)
 
 
@@ -556,9 +561,10 @@ def while_loop(cond_fun, body_fun, init_val):
         raise TypeError(f"while_loop: cond_fun must return a boolean scalar, got "
                         f"{_avals_str(oa)}")
     if btree != tree or not _same_types(bj.out_avals, avals):
-        raise TypeError(f"while_loop: body_fun must return the same structure and types as "
-                        f"init_val: init_val is {tree} {_avals_str(avals)}, body_fun returns "
-                        f"{btree} {_avals_str(bj.out_avals)}")
+        raise _CarryTypeError(
+            f"while_loop: body_fun `{_fun_name(body_fun)}` must return the same structure and "
+            f"types as init_val: init_val is {tree} {_avals_str(avals)}, body_fun returns "
+            f"{btree} {_avals_str(bj.out_avals)}")
     cj, cc = _open(cj)
     bj, bc = _open(bj)
     outs = while_p.bind(*cc, *bc, *[L.convert(x, a.dtype) for x, a in zip(leaves, avals)],
@@ -579,31 +585,51 @@ def fori_loop(lower, upper, body_fun, init_val):
     With concrete bounds it is a ``scan`` (so reverse-mode differentiable); with traced
     bounds a ``while_loop``.
     """
-    if _is_static_int(lower) and _is_static_int(upper):
-        lo, hi = int(lower), int(upper)
-        if hi <= lo:
-            return init_val
-        idt = np.asarray(lower).dtype if isinstance(lower, (np.ndarray, np.integer)) \
-            else dtypes.default_int
+    seen = {}
 
-        def step(carry, _):
-            i, val = carry
-            return (L.add(i, 1), body_fun(i, val)), None
-
-        (_, out), _ = scan(step, (np.asarray(lo, idt), init_val), None, length=hi - lo)
+    def run(val):
+        seen.pop("out", None)  # an error raised inside body_fun is not ours to reword
+        out = body_fun(*val)
+        seen["in"], seen["out"] = val[1], out
         return out
-    lo, hi = _as_array(lower), _as_array(upper)
-    dt = np.result_type(get_aval(lo).dtype, get_aval(hi).dtype)
-    lo, hi = L.convert(lo, dt), L.convert(hi, dt)
 
-    def wcond(c):
-        return L.lt(c[0], c[1])
+    try:
+        if _is_static_int(lower) and _is_static_int(upper):
+            lo, hi = int(lower), int(upper)
+            idt = np.asarray(lower).dtype if isinstance(lower, (np.ndarray, np.integer)) \
+                else dtypes.default_int
 
-    def wbody(c):
-        i, u, val = c
-        return (L.add(i, 1), u, body_fun(i, val))
+            def step(carry, _):
+                i, val = carry
+                return (L.add(i, 1), run((i, val))), None
 
-    return while_loop(wcond, wbody, (lo, hi, init_val))[2]
+            # an empty range is a zero-length scan: init_val comes back as arrays
+            (_, out), _ = scan(step, (np.asarray(lo, idt), init_val), None,
+                               length=max(hi - lo, 0))
+            return out
+        lo, hi = _as_array(lower), _as_array(upper)
+        dt = np.result_type(get_aval(lo).dtype, get_aval(hi).dtype)
+        lo, hi = L.convert(lo, dt), L.convert(hi, dt)
+
+        def wcond(c):
+            return L.lt(c[0], c[1])
+
+        def wbody(c):
+            i, u, val = c
+            return (L.add(i, 1), u, run((i, val)))
+
+        return while_loop(wcond, wbody, (lo, hi, init_val))[2]
+    except _CarryTypeError:
+        if "out" not in seen:
+            raise
+        il, it = tree_util.flatten(seen["in"])
+        ol, ot = tree_util.flatten(seen["out"])
+        ia = [get_aval(_as_array(x)).strip_weak() for x in il]
+        oa = [get_aval(_as_array(x)).strip_weak() for x in ol]
+        raise TypeError(
+            f"fori_loop: body_fun `{_fun_name(body_fun)}` must return the same structure and "
+            f"types as init_val: init_val is {it} {_avals_str(ia)}, body_fun returns {ot} "
+            f"{_avals_str(oa)}") from None
 
 
 # --------------------------------------------------------------------------- scan
@@ -905,9 +931,10 @@ def scan(f, init, xs=None, length: int | None = None, reverse: bool = False, unr
             break
         c_avals = promoted
     if store["c_tree"] != c_tree or not _same_types(out_c_avals, c_avals):
-        raise TypeError(f"scan: `{_fun_name(f)}` must return a carry with the same structure and "
-                        f"types as init: init is {c_tree} {_avals_str(c_avals)}, the carry "
-                        f"returned is {store['c_tree']} {_avals_str(out_c_avals)}")
+        raise _CarryTypeError(
+            f"scan: `{_fun_name(f)}` must return a carry with the same structure and types as "
+            f"init: init is {c_tree} {_avals_str(c_avals)}, the carry returned is "
+            f"{store['c_tree']} {_avals_str(out_c_avals)}")
     j, consts = _open(closed)
     outs = scan_p.bind(*consts, *[L.convert(x, a.dtype) for x, a in zip(c_leaves, c_avals)],
                        *x_leaves, jaxpr=j, length=n, reverse=bool(reverse),

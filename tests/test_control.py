@@ -1503,3 +1503,19 @@ def test_switch_grad_residual_slots_and_forwarding():
     assert all(v.aval.shape != (4, 4) for v in fwd.outvars), str(ir)
     # residuals of the same type share one slot: at most 3 vector residual outputs
     assert sum(v.aval.shape == (4,) for v in fwd.outvars) <= 3, str(ir)
+
+
+def test_fori_bad_body_and_empty_range():
+    x = np.zeros(2)
+    for lo, hi in ((0, 3), (np.int32(0), np.int32(3))):
+        with pytest.raises(TypeError, match=r"fori_loop.*init_val.*f64\[2\].*f64\[1\]"):
+            lax.fori_loop(lo, hi, lambda i, v: v[:1], x)
+    with pytest.raises(TypeError, match=r"fori_loop.*init_val.*\(\*, \*\)"):
+        fl.jit(lambda n: lax.fori_loop(0, n, lambda i, v: (v, v), x))(3)
+    # an error from a loop nested in the body is reported as that loop's own error
+    with pytest.raises(TypeError, match="^scan"):
+        lax.fori_loop(0, 2, lambda i, v: lax.scan(lambda c, _: (c[:1], None), v, None,
+                                                  length=2)[0], x)
+    # an empty static range returns init_val as arrays (a zero-length scan)
+    out = lax.fori_loop(3, 1, lambda i, v: v + 1, 0.0)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out == 0.0
