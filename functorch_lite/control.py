@@ -3,13 +3,19 @@
 Each is a primitive carrying its body as a jaxpr, with rules for every transform:
 
 * ``cond``: JVP and batching of the branches; reverse mode by partially evaluating each
-  branch (residuals of all branches travel through one known ``cond``) and transposing
-  the branches. A *batched* predicate turns the cond into a select: every branch runs.
+  branch: residuals equal to a known operand are forwarded, the others travel out of one
+  known ``cond`` in slots shared between branches by type; the unknown ``cond`` is then
+  transposed branch by branch. A *batched* predicate turns the cond into a select: every
+  branch runs.
 * ``while_loop``: JVP (tangents ride along in the carry) and batching (a batched predicate
   keeps looping while any lane is active, and finished lanes keep their value). Reverse
   mode needs a static trip count: use ``fori_loop`` with Python-int bounds or ``scan``.
-* ``scan``: JVP, partial evaluation (loop-invariant residuals stay constants, the others
-  are stacked per iteration), transpose (a reversed scan) and batching.
+* ``scan``: JVP, partial evaluation (residuals that depend only on consts are computed
+  once, outside the loop; the others are stacked per iteration), transpose (a reversed
+  scan; symbolic-zero ``ys`` cotangents are not materialised) and batching.
+
+Weakly typed loop carries (``init=0.0``) adopt the dtype the body returns for them, and
+weakly typed branch outputs join the other branches' dtype, as in JAX.
 """
 
 from __future__ import annotations
@@ -739,6 +745,8 @@ def _scan_partial_eval(trace, args, params):
     # outside the loop, and hand them to the unknown scan as consts (instead of stacking
     # `length` copies). Residuals identical to a known const are simply that const.
     invariant, hoist = _invariant_outputs(known, n_kc, nkcar + nky)
+    if length == 0:  # nothing runs: do not evaluate the body's const-only work either
+        invariant = [False] * len(invariant)
 
     def known_body(*a):
         outs = _call(known, a)
