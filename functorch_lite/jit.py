@@ -9,6 +9,7 @@ one function warn.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import sys
 import warnings
@@ -127,6 +128,7 @@ class Jitted:
                                else tuple(static_argnums))
         self.static_argnames = ((static_argnames,) if isinstance(static_argnames, str)
                                 else tuple(static_argnames))
+        self._statics_from_signature(fun)
         self.donate_argnums = donate_argnums
         self.backend = backend
         self._cache: dict = {}
@@ -134,17 +136,43 @@ class Jitted:
         self.trace_count = 0
         functools.update_wrapper(self, fun, updated=())  # not __dict__: it may hold `fun`
 
+    def _statics_from_signature(self, fun):
+        """As in JAX, a static parameter is static however it is passed: static_argnums also
+        cover the parameter passed by keyword, static_argnames the parameter passed by
+        position. static_argnums beyond the signature's positional parameters are an error."""
+        self._argnums, self._argnames = self.static_argnums, self.static_argnames
+        try:
+            sig = inspect.signature(fun)
+        except (TypeError, ValueError):
+            return
+        P = inspect.Parameter
+        params = list(sig.parameters.values())
+        pos = [p for p in params if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]
+        npos = len(pos)
+        if not any(p.kind == P.VAR_POSITIONAL for p in params):
+            for i in self.static_argnums:
+                if not -npos <= i < npos:
+                    raise ValueError(f"jit of `{self.name}`: static_argnums {i} is out of range "
+                                     f"for a function with {npos} positional parameters")
+        names = [p.name for p in pos]
+        extra_names = tuple(names[i] for i in self.static_argnums
+                            if -npos <= i < npos and pos[i].kind == P.POSITIONAL_OR_KEYWORD)
+        extra_nums = tuple(names.index(k) for k in self.static_argnames if k in names)
+        self._argnums = tuple(dict.fromkeys(self.static_argnums + extra_nums))
+        self._argnames = tuple(dict.fromkeys(self.static_argnames + extra_names))
+
+    def __get__(self, obj, objtype=None):
+        """Used as a method decorator: bind ``self`` (as a static argument if not an array)."""
+        return self if obj is None else functools.partial(self, obj)
+
     # -- signature --------------------------------------------------------------
     def _split(self, args, kwargs):
         n = len(args)
         statics = []
-        for i in self.static_argnums:
-            j = i % n if -n <= i < n else None
-            if j is None:
-                raise ValueError(f"jit of `{self.name}`: static_argnums {i} out of range for "
-                                 f"{n} positional arguments")
-            statics.append((j, args[j]))
-        static_kw = {k: kwargs[k] for k in self.static_argnames if k in kwargs}
+        for i in self._argnums:
+            if -n <= i < n:  # otherwise passed by keyword or left to its default
+                statics.append((i % n, args[i % n]))
+        static_kw = {k: kwargs[k] for k in self._argnames if k in kwargs}
         for where, v in statics + list(static_kw.items()):
             try:
                 hash(v)

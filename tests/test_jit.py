@@ -155,7 +155,35 @@ def test_static_argnums_and_argnames():
     same(js(x, "double"), x * 2)
     same(js(x, "triple"), x * 3)
     with pytest.raises(ValueError, match="static_argnums"):
-        fl.jit(lambda x: x, static_argnums=3)(x)
+        fl.jit(lambda x: x, static_argnums=3)
+
+
+def test_static_parameters_are_static_however_passed():
+    def f(x, n=2):
+        return x * n if n > 1 else -x  # Python control flow on n: needs n static
+
+    x = rnd(2)
+    by_name = fl.jit(f, static_argnames="n")
+    same(by_name(x, 3), x * 3)  # passed positionally
+    same(by_name(x, n=0), -x)
+    by_num = fl.jit(f, static_argnums=1)
+    same(by_num(x, n=3), x * 3)  # passed by keyword
+    same(by_num(x), x * 2)  # default value
+    same(fl.jit(lambda *a: a[0] * a[1], static_argnums=1)(x, 4), x * 4)
+
+
+def test_jit_as_method_decorator():
+    class Model:
+        def __init__(self, k):
+            self.k = k
+
+        @fl.jit
+        def apply(self, x):
+            return x * self.k
+
+    x = rnd(3)
+    same(Model(3.0).apply(x), x * 3)
+    same(Model(5.0).apply(x), x * 5)
 
 
 def test_unhashable_static_argument_is_a_clear_type_error():
