@@ -392,14 +392,20 @@ def checkpoint(fun, *, prevent_cse: bool = True, static_argnums=()):
     >>> fl.grad(lambda x: f(x).sum())(np.ones(3, np.float32))  # doctest: +SKIP
     """
 
+    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+
     @functools.wraps(fun)
-    def wrapped(*args):
-        leaves, in_tree = tree_util.flatten(args)
+    def wrapped(*args, **kwargs):
+        static = {i % len(args) for i in nums if -len(args) <= i < len(args)}
+        dyn = [a for i, a in enumerate(args) if i not in static]
+        leaves, in_tree = tree_util.flatten((dyn, kwargs))
         leaves = [_as_array(x) for x in leaves]
         out_tree = {}
 
         def flat(*xs):
-            out = fun(*tree_util.unflatten(in_tree, xs))
+            d, kw = tree_util.unflatten(in_tree, xs)
+            it = iter(d)
+            out = fun(*[args[i] if i in static else next(it) for i in range(len(args))], **kw)
             ol, out_tree["t"] = tree_util.flatten(out)
             return ol
 

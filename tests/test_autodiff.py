@@ -831,6 +831,23 @@ def test_checkpoint_compositions():
     close(g3, np.sum(np.cos(x * 0.7) * x), rtol=1e-12)
 
 
+def test_checkpoint_static_argnums_and_kwargs():
+    def layer(x, n, *, scale):
+        for _ in range(n):  # Python loop on a static value
+            x = fnp.sin(x) * scale
+        return x
+
+    f = fl.checkpoint(layer, static_argnums=(1,))
+    x = rnd(3)
+    ref_val = np.sin(np.sin(x) * 2.0) * 2.0
+    close(f(x, 2, scale=2.0), ref_val, rtol=1e-12)
+    g = fl.grad(lambda v, s: fnp.sum(f(v, 2, scale=s)), argnums=(0, 1))(x, 2.0)
+    gp = fl.grad(lambda v, s: fnp.sum(layer(v, 2, scale=s)), argnums=(0, 1))(x, 2.0)
+    close(g[0], gp[0], rtol=1e-12)
+    close(g[1], gp[1], rtol=1e-6)
+    close(g[0], 4.0 * np.cos(np.sin(x) * 2.0) * np.cos(x), rtol=1e-12)
+
+
 # --------------------------------------------------------------------------- jax cross-checks
 
 
