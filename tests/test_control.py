@@ -19,8 +19,6 @@ from functorch_lite import lax
 
 # --------------------------------------------------------------------------- helpers
 
-RTOL64 = 1e-10
-
 
 def rng_of(seed=0):
     return np.random.default_rng(seed)
@@ -262,6 +260,43 @@ def test_cond_branches_with_different_residuals():
         np.testing.assert_allclose(h, h.T, rtol=1e-10, atol=1e-12)
 
 
+def test_switch_grad_residual_slots_and_forwarding():
+    W = rng_of(17).standard_normal((4, 4))
+    branches = [
+        lambda x, s: fnp.sum(fnp.tanh(W @ x)) * s,                 # residuals: W (fwd), 1-tanh^2
+        lambda x, s: fnp.sum(fnp.sin(x) * fnp.exp(x)) + s ** 2,    # several vector residuals
+        lambda x, s: s * 3.0 + fnp.sum(x),                         # none
+        lambda x, s: fnp.prod(x) * fnp.log1p(s * s),               # scalars and vectors
+    ]
+    np_branches = [
+        lambda x, s: np.sum(np.tanh(W @ x)) * s,
+        lambda x, s: np.sum(np.sin(x) * np.exp(x)) + s ** 2,
+        lambda x, s: s * 3.0 + np.sum(x),
+        lambda x, s: np.prod(x) * np.log1p(s * s),
+    ]
+    x = rng_of(18).uniform(-1, 1, 4)
+    s = np.float64(0.6)
+    for i in range(-1, 5):
+        k = min(max(i, 0), 3)
+
+        def f(x, s, i=i):
+            return lax.switch(i, branches, x, s)
+
+        g = fl.grad(f, argnums=(0, 1))(x, s)
+        close(g, fd_grads(np_branches[k], [x, s]), rtol=1e-6, atol=1e-8)
+        close(fl.jit(fl.grad(f, argnums=(0, 1)))(x, s), g, rtol=1e-12)
+        h = fl.hessian(f)(x, s)
+        np.testing.assert_allclose(h, fd_jac(lambda x, s=s, f=f: fl.grad(f)(x, s), x),
+                                   rtol=1e-6, atol=1e-7)
+    # the closed-over matrix is forwarded to the backward cond, not routed through the
+    # forward cond (where the other branches would have to produce zeros of its shape)
+    ir = fl.make_ir(fl.grad(lambda x, s: lax.switch(1, branches, x, s)))(x, s)
+    fwd = [e for e in ir.jaxpr.eqns if e.prim.name == "cond"][0]
+    assert all(v.aval.shape != (4, 4) for v in fwd.outvars), str(ir)
+    # residuals of the same type share one slot: at most 3 vector residual outputs
+    assert sum(v.aval.shape == (4,) for v in fwd.outvars) <= 3, str(ir)
+
+
 def test_cond_integer_and_nondifferentiable_outputs():
     # an integer output alongside a float output; one branch ignores the operand
     def f(x):
@@ -334,6 +369,7 @@ def test_cond_vmap_batched_predicate_is_select():
     exp = [f_np(x) for x in xs]
     close(out, (np.stack([e[0] for e in exp]), np.array([e[1] for e in exp])))
     close(fl.jit(fl.vmap(f))(xs), out, rtol=1e-13)
+    close(fl.vmap(fl.jit(f))(xs), out, rtol=1e-13)
     ir = fl.make_ir(fl.vmap(f))(xs)
     assert "cond" not in all_prims(ir) and "select_n" in all_prims(ir)
     # batched predicate, unbatched operand
@@ -398,6 +434,20 @@ def test_cond_hessian():
         close(fl.jacrev(fl.jacrev(f))(x), h, rtol=1e-10)
         close(fl.jit(fl.hessian(f))(x), h, rtol=1e-10)
         close(fl.grad(lambda x: fl.grad(f)(x)[1])(x), h[1], rtol=1e-10)
+
+
+def test_cond_jacrev_vector_valued():
+    def f(x):
+        return lax.cond(x[0] > 0, lambda x: fnp.sin(x) * x[1], lambda x: fnp.cumsum(x) ** 2, x)
+
+    def f_np(x):
+        return np.sin(x) * x[1] if x[0] > 0 else np.cumsum(x) ** 2
+
+    for x in (np.array([0.4, 1.1, -0.6]), np.array([-0.4, 1.1, -0.6])):
+        jr = fl.jacrev(f)(x)
+        np.testing.assert_allclose(jr, fd_jac(f_np, x), rtol=1e-6, atol=1e-8)
+        close(fl.jacfwd(f)(x), jr, rtol=1e-10)
+        close(fl.jit(fl.jacrev(f))(x), jr, rtol=1e-12)
 
 
 def test_cond_float32_dtypes_preserved():
@@ -654,6 +704,22 @@ def test_fori_weak_typed_init():
     close(lax.fori_loop(0, 4, lambda i, v: v + i, 0), np.asarray(6))
 
 
+def test_fori_bad_body_and_empty_range():
+    x = np.zeros(2)
+    for lo, hi in ((0, 3), (np.int32(0), np.int32(3))):
+        with pytest.raises(TypeError, match=r"fori_loop.*init_val.*f64\[2\].*f64\[1\]"):
+            lax.fori_loop(lo, hi, lambda i, v: v[:1], x)
+    with pytest.raises(TypeError, match=r"fori_loop.*init_val.*\(\*, \*\)"):
+        fl.jit(lambda n: lax.fori_loop(0, n, lambda i, v: (v, v), x))(3)
+    # an error from a loop nested in the body is reported as that loop's own error
+    with pytest.raises(TypeError, match="^scan"):
+        lax.fori_loop(0, 2, lambda i, v: lax.scan(lambda c, _: (c[:1], None), v, None,
+                                                  length=2)[0], x)
+    # an empty static range returns init_val as arrays (a zero-length scan)
+    out = lax.fori_loop(3, 1, lambda i, v: v + 1, 0.0)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out == 0.0
+
+
 # =========================================================================== scan
 
 
@@ -748,8 +814,12 @@ def test_scan_pytrees_and_length():
     assert ys is None
     close(c, np.asarray(3.0))
     assert lax.scan(lambda c, x: ((), x * 2), (), np.arange(3.0))[1].tolist() == [0, 2, 4]
-    # lax.map
+    # lax.map: forward, reverse mode, vmap
     close(lax.map(lambda x: fnp.sum(x ** 2), xs[0]), np.sum(xs[0] ** 2, axis=1))
+    close(fl.grad(lambda m: fnp.sum(lax.map(lambda r: fnp.sin(r) * r, m)))(xs[0]),
+          np.sin(xs[0]) + xs[0] * np.cos(xs[0]))
+    close(fl.vmap(lambda m: lax.map(fnp.sum, m))(np.stack([xs[0], 2 * xs[0]])),
+          np.stack([xs[0].sum(1), 2 * xs[0].sum(1)]))
 
 
 def test_scan_rnn_gradients():
@@ -758,6 +828,10 @@ def test_scan_rnn_gradients():
     close(g, fl.grad(rnn_loss_py, argnums=(0, 1, 2))(W, h0, xs), rtol=1e-10, atol=1e-12)
     close(g, fd_grads(rnn_loss_np, [W, h0, xs]), rtol=1e-6, atol=1e-8)
     close(fl.jit(fl.grad(rnn_loss, argnums=(0, 1, 2)))(W, h0, xs), g, rtol=1e-12)
+    close(fl.grad(fl.jit(rnn_loss), argnums=(0, 1, 2))(W, h0, xs), g, rtol=1e-12)
+    for k in range(3):  # one argument at a time: different known/unknown splits
+        close(fl.grad(rnn_loss, argnums=k)(W, h0, xs), g[k], rtol=1e-12)
+        close(fl.grad(fl.jit(rnn_loss), argnums=k)(W, h0, xs), g[k], rtol=1e-12)
     # value_and_grad returns the same value as the forward pass
     v, _ = fl.value_and_grad(rnn_loss)(W, h0, xs)
     close(v, np.asarray(rnn_loss_np(W, h0, xs)), rtol=1e-12)
@@ -790,6 +864,59 @@ def test_scan_rnn_gradients_property(seed, n, T):
     _, t = fl.jvp(rnn_loss, (W, h0, xs), vs)
     np.testing.assert_allclose(t, sum(np.vdot(a, b) for a, b in zip(g, vs)), rtol=1e-9,
                                atol=1e-12)
+
+
+@settings(derandomize=True, deadline=None, max_examples=15)
+@given(seed=st.integers(0, 2**31 - 1), T=st.integers(0, 5), reverse=st.booleans(),
+       batched=st.sampled_from(["xs", "init", "consts", "all"]))
+def test_scan_property_vs_python_loop(seed, T, reverse, batched):
+    r = rng_of(seed)
+    B = 3
+    A = r.standard_normal((B, 2, 2)) * 0.7
+    c0 = r.standard_normal((B, 2))
+    xs = r.standard_normal((B, T, 2))
+
+    def f(A, c0, xs):
+        def step(c, x):
+            h, k = c
+            h = fnp.sin(A @ h) + x * fnp.cos(h[0])
+            return (h, k + 1), (fnp.sum(h * x), k)
+        return lax.scan(step, (c0, np.int32(0)), xs, reverse=reverse)
+
+    def f_np(A, c0, xs):
+        h, ys, ks = c0, [None] * T, [None] * T
+        order = range(T - 1, -1, -1) if reverse else range(T)
+        for k, t in enumerate(order):
+            h = np.sin(A @ h) + xs[t] * np.cos(h[0])
+            ys[t], ks[t] = np.sum(h * xs[t]), k
+        return (h, np.asarray(T, np.int32)), (np.array(ys, np.float64).reshape(T),
+                                               np.array(ks, np.int32).reshape(T))
+
+    axes = {"xs": (None, None, 0), "init": (None, 0, None), "consts": (0, None, None),
+            "all": (0, 0, 0)}[batched]
+    args = [a if ax is not None else a[0] for a, ax in zip((A, c0, xs), axes)]
+    out = fl.vmap(f, in_axes=axes)(*args)
+    per = [f_np(*[a if ax is None else a[b] for a, ax in zip(args, axes)]) for b in range(B)]
+    (h, k), (ys, ks) = out
+    close(h, np.stack([p[0][0] for p in per]), rtol=1e-12)
+    close(ys, np.stack([p[1][0] for p in per]), rtol=1e-12, atol=1e-12)
+    assert k.dtype == np.int32 and ks.dtype == np.int32
+    np.testing.assert_array_equal(np.broadcast_to(k, (B,)), T)
+    np.testing.assert_array_equal(np.broadcast_to(ks, (B, T)),
+                                  np.stack([p[1][1] for p in per]))
+
+    # reverse mode vs forward mode for the unbatched function
+    def loss(A, c0, xs):
+        (h, _), (ys, _) = f(A, c0, xs)
+        return fnp.sum(h ** 2) + fnp.sum(ys)
+
+    g = fl.grad(loss, argnums=(0, 1, 2))(A[0], c0[0], xs[0])
+    vs = (r.standard_normal((2, 2)), r.standard_normal(2), r.standard_normal((T, 2)))
+    _, t = fl.jvp(loss, (A[0], c0[0], xs[0]), vs)
+    np.testing.assert_allclose(t, sum(np.vdot(a, b) for a, b in zip(g, vs)), rtol=1e-9,
+                               atol=1e-12)
+    gf = fd_grads(lambda A, c, x: loss(A, c, x), [A[0], c0[0], xs[0]])
+    close(g, gf, rtol=1e-6, atol=1e-7)
 
 
 def test_scan_jacfwd_jacrev_hessian():
@@ -954,6 +1081,35 @@ def test_scan_grad_vmap_and_vmap_grad():
           atol=1e-12)
 
 
+def test_scan_reverse_vmap_grad():
+    xs = rng_of(14).standard_normal((3, 5))
+
+    def f(a, xs):
+        c, ys = lax.scan(lambda c, x: (fnp.sin(c) * a + x, c * x), np.float64(0.1), xs,
+                         reverse=True)
+        return c + fnp.sum(ys)
+
+    def f_np(a, xs):
+        c, s = 0.1, 0.0
+        for x in xs[::-1]:
+            s += c * x
+            c = np.sin(c) * a + x
+        return c + s
+
+    a = np.float64(0.8)
+    close(fl.vmap(f, in_axes=(None, 0))(a, xs), np.array([f_np(a, x) for x in xs]),
+          rtol=1e-12)
+    gv = fl.grad(lambda a, xs: fnp.sum(fl.vmap(f, in_axes=(None, 0))(a, xs)), argnums=(0, 1))
+    ga, gx = gv(a, xs)
+    np.testing.assert_allclose(ga, fd_grad(lambda a: sum(f_np(a, x) for x in xs), a),
+                               rtol=1e-6)
+    np.testing.assert_allclose(gx, np.stack([fd_grad(lambda x: f_np(a, x), x) for x in xs]),
+                               rtol=1e-6, atol=1e-8)
+    vg = fl.vmap(fl.grad(f), in_axes=(None, 0))(a, xs)
+    np.testing.assert_allclose(vg, [fd_grad(lambda a, x=x: f_np(a, x), a) for x in xs],
+                               rtol=1e-6)
+
+
 def test_scan_ir_is_single_equation():
     W, h0, xs = rnn_data(0, n=3, T=50)
     ir = fl.make_ir(rnn)(W, h0, xs)
@@ -973,17 +1129,6 @@ def test_scan_ir_is_single_equation():
     assert all_prims(irg).count("tanh") <= 2
 
 
-def test_scan_residuals_invariant_consts_not_stacked():
-    # W is loop-invariant: the backward scan gets it once, not T stacked copies of it
-    W, h0, xs = rnn_data(0, n=4, T=30)
-    irg = fl.make_ir(fl.grad(rnn_loss))(W, h0, xs)
-    scans = [e for e in irg.jaxpr.eqns if e.prim.name == "scan"]
-    assert len(scans) == 2
-    for e in scans:
-        shapes = [v.aval.shape for v in e.invars]
-        assert (30, 4, 4) not in shapes, shapes
-
-
 def test_scan_bad_input():
     with pytest.raises(ValueError, match=r"\(3, 2\).*\(4,\)|\(4,\).*\(3, 2\)"):
         lax.scan(lambda c, x: (c, x), 0.0, (np.zeros((3, 2)), np.zeros(4)))
@@ -995,6 +1140,52 @@ def test_scan_bad_input():
         lax.scan(lambda c, x: (fnp.concatenate([c, x]), x), np.zeros(2), np.zeros((4, 1)))
     with pytest.raises(TypeError, match="pair"):
         lax.scan(lambda c, x: c + x, np.float64(0.0), np.zeros(3))
+
+
+# =========================================================================== reverse-mode cost
+
+
+def test_scan_residuals_invariant_consts_not_stacked():
+    # W is loop-invariant: the backward scan gets it once, not T stacked copies of it
+    W, h0, xs = rnn_data(0, n=4, T=30)
+    irg = fl.make_ir(fl.grad(rnn_loss))(W, h0, xs)
+    scans = [e for e in irg.jaxpr.eqns if e.prim.name == "scan"]
+    assert len(scans) == 2
+    for e in scans:
+        shapes = [v.aval.shape for v in e.invars]
+        assert (30, 4, 4) not in shapes, shapes
+
+
+def test_scan_grad_hoists_loop_invariant_residuals():
+    # exp(W).T is computed from a const only: its residual is computed once outside the
+    # loop, not stacked per step
+    W, h0, xs = rnn_data(15, n=3, T=20)
+
+    def loss(W, h0, xs):
+        h, _ = lax.scan(lambda h, x: (fnp.tanh(fnp.exp(W).T @ h + x), None), h0, xs)
+        return fnp.sum(h ** 2)
+
+    def loss_np(W, h0, xs):
+        h = h0
+        for x in xs:
+            h = np.tanh(np.exp(W).T @ h + x)
+        return np.sum(h ** 2)
+
+    g = fl.grad(loss, argnums=(0, 1, 2))(W, h0, xs)
+    close(g, fd_grads(loss_np, [W, h0, xs]), rtol=1e-6, atol=1e-8)
+    ir = fl.make_ir(fl.grad(loss))(W, h0, xs)
+    shapes = [v.aval.shape for e in ir.jaxpr.eqns for v in e.invars + e.outvars
+              if hasattr(v, "aval")]
+    assert (20, 3, 3) not in shapes, str(ir)
+    scans = [e for e in ir.jaxpr.eqns if e.prim.name == "scan"]
+    assert len(scans) == 2
+    # only the final carry is used: no (T, ...) zero cotangent is materialised for ys
+    ir2 = fl.make_ir(fl.grad(lambda W: fnp.sum(rnn(W, h0, xs)[0])))(W)
+    bwd = [e for e in ir2.jaxpr.eqns if e.prim.name == "scan"][-1]
+    assert all(v.aval.shape != (20,) for v in bwd.invars), str(ir2)
+    np.testing.assert_allclose(fl.grad(lambda W: fnp.sum(rnn(W, h0, xs)[0]))(W),
+                               fd_grad(lambda W: np.sum(rnn_np(W, h0, xs)[0]), W), rtol=1e-6,
+                               atol=1e-8)
 
 
 # =========================================================================== nested
@@ -1130,6 +1321,102 @@ def test_while_inside_scan_forward_and_vmap():
     close(out, tuple(np.stack(z) for z in zip(f_np(1.7), f_np(2.5))), rtol=1e-12)
 
 
+def test_cond_inside_while_forward_mode():
+    def f(x):
+        def body(c):
+            i, v = c
+            v = lax.cond(i % 2 == 0, lambda v: v * x, lambda v: v + x, v)
+            return i + 1, v
+        return lax.while_loop(lambda c: c[0] < 5, body, (0, x))[1]
+
+    def f_np(x):
+        v = x
+        for i in range(5):
+            v = v * x if i % 2 == 0 else v + x
+        return v
+
+    x = np.float64(1.5)
+    close(f(x), np.asarray(f_np(x)))
+    o, t = fl.jvp(f, (x,), (np.float64(1.0),))
+    np.testing.assert_allclose(t, fd_jvp(f_np, x, 1.0), rtol=1e-7)
+    close(fl.vmap(f)(np.array([1.5, -0.5])), np.array([f_np(1.5), f_np(-0.5)]))
+
+
+def test_nested_derivatives_closing_over_outer_tracers():
+    # the inner derivative's body closes over the outer differentiated variable
+    x = np.float64(1.3)
+
+    def inner_scan(x):
+        return fl.grad(lambda y: lax.scan(lambda c, _: (c * x * y, None), np.float64(1.0), None,
+                                          length=3)[0])(x)  # 3 x^3 y^2 at y = x
+
+    def inner_cond(x):
+        return fl.grad(lambda y: lax.cond(y > 0, lambda y: fnp.sin(x * y), lambda y: x * y,
+                                          y))(x)  # x cos(x y) at y = x
+
+    def inner_while(x):
+        def f(y):
+            return lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * x * y),
+                                  (0, np.float64(1.0)))[1]
+        return fl.jvp(f, (x,), (np.float64(1.0),))[1]
+
+    close(fl.grad(inner_scan)(x), np.asarray(15 * x ** 4), rtol=1e-12)
+    close(fl.jacfwd(inner_scan)(x), np.asarray(15 * x ** 4), rtol=1e-12)
+    close(fl.vmap(fl.grad(inner_scan))(np.array([1.3, 0.5])), 15 * np.array([1.3, 0.5]) ** 4,
+          rtol=1e-12)
+    d = np.cos(x ** 2) - 2 * x ** 2 * np.sin(x ** 2)
+    close(fl.grad(inner_cond)(x), np.asarray(d), rtol=1e-12)
+    close(fl.jvp(inner_cond, (x,), (np.float64(1.0),))[1], np.asarray(d), rtol=1e-12)
+    close(fl.jacfwd(inner_while)(x), np.asarray(15 * x ** 4), rtol=1e-12)
+
+
+# =========================================================================== composition
+
+
+def test_scan_body_with_custom_rules_and_checkpoint():
+    W, h0, xs = rnn_data(13, n=3, T=4)
+
+    @fl.custom_vjp
+    def my_tanh(x):
+        return fnp.tanh(x)
+
+    my_tanh.defvjp(lambda x: (fnp.tanh(x), fnp.tanh(x)), lambda y, g: (g * (1 - y * y),))
+
+    @fl.custom_jvp
+    def my_sin(x):
+        return fnp.sin(x)
+
+    my_sin.defjvp(lambda p, t: (fnp.sin(p[0]), fnp.cos(p[0]) * t[0]))
+
+    def make(act, wrap=lambda f: f):
+        def loss(W):
+            step = wrap(lambda h, x: (act(W @ h + x), fnp.sum(h)))
+            h, ys = lax.scan(step, h0, xs)
+            return fnp.sum(h) + fnp.sum(ys ** 2)
+        return loss
+
+    def make_np(act):
+        def loss(W):
+            h, s = h0, 0.0
+            for x in xs:
+                s += np.sum(h) ** 2
+                h = act(W @ h + x)
+            return np.sum(h) + s
+        return loss
+
+    for act, act_np in ((my_tanh, np.tanh), (my_sin, np.sin)):
+        for wrap in (lambda f: f, fl.checkpoint):
+            loss = make(act, wrap)
+            close(loss(W), np.asarray(make_np(act_np)(W)), rtol=1e-12)
+            g = fl.grad(loss)(W)
+            np.testing.assert_allclose(g, fd_grad(make_np(act_np), W), rtol=1e-6, atol=1e-8)
+            close(fl.jit(fl.grad(loss))(W), g, rtol=1e-12)
+    # checkpoint inside the body
+    loss = make(lambda z: fl.checkpoint(fnp.sin)(z))
+    np.testing.assert_allclose(fl.grad(loss)(W), fd_grad(make_np(np.sin), W), rtol=1e-6,
+                               atol=1e-8)
+
+
 # =========================================================================== bad input
 
 
@@ -1200,152 +1487,6 @@ def test_weakly_typed_values_adopt_the_strong_dtype():
         lax.scan(lambda c, x: (c + x, None), np.float32(0.0), np.arange(3.0))
 
 
-# =========================================================================== composition
-
-
-def test_scan_body_with_custom_rules_and_checkpoint():
-    W, h0, xs = rnn_data(13, n=3, T=4)
-
-    @fl.custom_vjp
-    def my_tanh(x):
-        return fnp.tanh(x)
-
-    my_tanh.defvjp(lambda x: (fnp.tanh(x), fnp.tanh(x)), lambda y, g: (g * (1 - y * y),))
-
-    @fl.custom_jvp
-    def my_sin(x):
-        return fnp.sin(x)
-
-    my_sin.defjvp(lambda p, t: (fnp.sin(p[0]), fnp.cos(p[0]) * t[0]))
-
-    def make(act, wrap=lambda f: f):
-        def loss(W):
-            step = wrap(lambda h, x: (act(W @ h + x), fnp.sum(h)))
-            h, ys = lax.scan(step, h0, xs)
-            return fnp.sum(h) + fnp.sum(ys ** 2)
-        return loss
-
-    def make_np(act):
-        def loss(W):
-            h, s = h0, 0.0
-            for x in xs:
-                s += np.sum(h) ** 2
-                h = act(W @ h + x)
-            return np.sum(h) + s
-        return loss
-
-    for act, act_np in ((my_tanh, np.tanh), (my_sin, np.sin)):
-        for wrap in (lambda f: f, fl.checkpoint):
-            loss = make(act, wrap)
-            close(loss(W), np.asarray(make_np(act_np)(W)), rtol=1e-12)
-            g = fl.grad(loss)(W)
-            np.testing.assert_allclose(g, fd_grad(make_np(act_np), W), rtol=1e-6, atol=1e-8)
-            close(fl.jit(fl.grad(loss))(W), g, rtol=1e-12)
-    # checkpoint inside the body
-    loss = make(lambda z: fl.checkpoint(fnp.sin)(z))
-    np.testing.assert_allclose(fl.grad(loss)(W), fd_grad(make_np(np.sin), W), rtol=1e-6,
-                               atol=1e-8)
-
-
-def test_cond_inside_while_forward_mode():
-    def f(x):
-        def body(c):
-            i, v = c
-            v = lax.cond(i % 2 == 0, lambda v: v * x, lambda v: v + x, v)
-            return i + 1, v
-        return lax.while_loop(lambda c: c[0] < 5, body, (0, x))[1]
-
-    def f_np(x):
-        v = x
-        for i in range(5):
-            v = v * x if i % 2 == 0 else v + x
-        return v
-
-    x = np.float64(1.5)
-    close(f(x), np.asarray(f_np(x)))
-    o, t = fl.jvp(f, (x,), (np.float64(1.0),))
-    np.testing.assert_allclose(t, fd_jvp(f_np, x, 1.0), rtol=1e-7)
-    close(fl.vmap(f)(np.array([1.5, -0.5])), np.array([f_np(1.5), f_np(-0.5)]))
-
-
-def test_cond_jacrev_vector_valued():
-    def f(x):
-        return lax.cond(x[0] > 0, lambda x: fnp.sin(x) * x[1], lambda x: fnp.cumsum(x) ** 2, x)
-
-    def f_np(x):
-        return np.sin(x) * x[1] if x[0] > 0 else np.cumsum(x) ** 2
-
-    for x in (np.array([0.4, 1.1, -0.6]), np.array([-0.4, 1.1, -0.6])):
-        jr = fl.jacrev(f)(x)
-        np.testing.assert_allclose(jr, fd_jac(f_np, x), rtol=1e-6, atol=1e-8)
-        close(fl.jacfwd(f)(x), jr, rtol=1e-10)
-        close(fl.jit(fl.jacrev(f))(x), jr, rtol=1e-12)
-
-
-def test_scan_reverse_vmap_grad():
-    xs = rng_of(14).standard_normal((3, 5))
-
-    def f(a, xs):
-        c, ys = lax.scan(lambda c, x: (fnp.sin(c) * a + x, c * x), np.float64(0.1), xs,
-                         reverse=True)
-        return c + fnp.sum(ys)
-
-    def f_np(a, xs):
-        c, s = 0.1, 0.0
-        for x in xs[::-1]:
-            s += c * x
-            c = np.sin(c) * a + x
-        return c + s
-
-    a = np.float64(0.8)
-    close(fl.vmap(f, in_axes=(None, 0))(a, xs), np.array([f_np(a, x) for x in xs]),
-          rtol=1e-12)
-    gv = fl.grad(lambda a, xs: fnp.sum(fl.vmap(f, in_axes=(None, 0))(a, xs)), argnums=(0, 1))
-    ga, gx = gv(a, xs)
-    np.testing.assert_allclose(ga, fd_grad(lambda a: sum(f_np(a, x) for x in xs), a),
-                               rtol=1e-6)
-    np.testing.assert_allclose(gx, np.stack([fd_grad(lambda x: f_np(a, x), x) for x in xs]),
-                               rtol=1e-6, atol=1e-8)
-    vg = fl.vmap(fl.grad(f), in_axes=(None, 0))(a, xs)
-    np.testing.assert_allclose(vg, [fd_grad(lambda a, x=x: f_np(a, x), a) for x in xs],
-                               rtol=1e-6)
-
-
-# =========================================================================== reverse-mode cost
-
-
-def test_scan_grad_hoists_loop_invariant_residuals():
-    # exp(W).T is computed from a const only: its residual is computed once outside the
-    # loop, not stacked per step
-    W, h0, xs = rnn_data(15, n=3, T=20)
-
-    def loss(W, h0, xs):
-        h, _ = lax.scan(lambda h, x: (fnp.tanh(fnp.exp(W).T @ h + x), None), h0, xs)
-        return fnp.sum(h ** 2)
-
-    def loss_np(W, h0, xs):
-        h = h0
-        for x in xs:
-            h = np.tanh(np.exp(W).T @ h + x)
-        return np.sum(h ** 2)
-
-    g = fl.grad(loss, argnums=(0, 1, 2))(W, h0, xs)
-    close(g, fd_grads(loss_np, [W, h0, xs]), rtol=1e-6, atol=1e-8)
-    ir = fl.make_ir(fl.grad(loss))(W, h0, xs)
-    shapes = [v.aval.shape for e in ir.jaxpr.eqns for v in e.invars + e.outvars
-              if hasattr(v, "aval")]
-    assert (20, 3, 3) not in shapes, str(ir)
-    scans = [e for e in ir.jaxpr.eqns if e.prim.name == "scan"]
-    assert len(scans) == 2
-    # only the final carry is used: no (T, ...) zero cotangent is materialised for ys
-    ir2 = fl.make_ir(fl.grad(lambda W: fnp.sum(rnn(W, h0, xs)[0])))(W)
-    bwd = [e for e in ir2.jaxpr.eqns if e.prim.name == "scan"][-1]
-    assert all(v.aval.shape != (20,) for v in bwd.invars), str(ir2)
-    np.testing.assert_allclose(fl.grad(lambda W: fnp.sum(rnn(W, h0, xs)[0]))(W),
-                               fd_grad(lambda W: np.sum(rnn_np(W, h0, xs)[0]), W), rtol=1e-6,
-                               atol=1e-8)
-
-
 # =========================================================================== JAX oracle
 
 
@@ -1385,137 +1526,3 @@ def test_against_jax_oracle():
     got_w = fl.vmap(steps(fnp, lax))(np.array([0.3, 2.0, 11.0, 5.0]))
     np.testing.assert_array_equal(got_w[0], ref_w[0])
     np.testing.assert_allclose(got_w[1], ref_w[1], rtol=1e-12)
-
-
-def test_nested_derivatives_closing_over_outer_tracers():
-    # the inner derivative's body closes over the outer differentiated variable
-    x = np.float64(1.3)
-
-    def inner_scan(x):
-        return fl.grad(lambda y: lax.scan(lambda c, _: (c * x * y, None), np.float64(1.0), None,
-                                          length=3)[0])(x)  # 3 x^3 y^2 at y = x
-
-    def inner_cond(x):
-        return fl.grad(lambda y: lax.cond(y > 0, lambda y: fnp.sin(x * y), lambda y: x * y,
-                                          y))(x)  # x cos(x y) at y = x
-
-    def inner_while(x):
-        def f(y):
-            return lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * x * y),
-                                  (0, np.float64(1.0)))[1]
-        return fl.jvp(f, (x,), (np.float64(1.0),))[1]
-
-    close(fl.grad(inner_scan)(x), np.asarray(15 * x ** 4), rtol=1e-12)
-    close(fl.jacfwd(inner_scan)(x), np.asarray(15 * x ** 4), rtol=1e-12)
-    close(fl.vmap(fl.grad(inner_scan))(np.array([1.3, 0.5])), 15 * np.array([1.3, 0.5]) ** 4,
-          rtol=1e-12)
-    d = np.cos(x ** 2) - 2 * x ** 2 * np.sin(x ** 2)
-    close(fl.grad(inner_cond)(x), np.asarray(d), rtol=1e-12)
-    close(fl.jvp(inner_cond, (x,), (np.float64(1.0),))[1], np.asarray(d), rtol=1e-12)
-    close(fl.jacfwd(inner_while)(x), np.asarray(15 * x ** 4), rtol=1e-12)
-
-
-@settings(derandomize=True, deadline=None, max_examples=15)
-@given(seed=st.integers(0, 2**31 - 1), T=st.integers(0, 5), reverse=st.booleans(),
-       batched=st.sampled_from(["xs", "init", "consts", "all"]))
-def test_scan_property_vs_python_loop(seed, T, reverse, batched):
-    r = rng_of(seed)
-    B = 3
-    A = r.standard_normal((B, 2, 2)) * 0.7
-    c0 = r.standard_normal((B, 2))
-    xs = r.standard_normal((B, T, 2))
-
-    def f(A, c0, xs):
-        def step(c, x):
-            h, k = c
-            h = fnp.sin(A @ h) + x * fnp.cos(h[0])
-            return (h, k + 1), (fnp.sum(h * x), k)
-        return lax.scan(step, (c0, np.int32(0)), xs, reverse=reverse)
-
-    def f_np(A, c0, xs):
-        h, ys, ks = c0, [None] * T, [None] * T
-        order = range(T - 1, -1, -1) if reverse else range(T)
-        for k, t in enumerate(order):
-            h = np.sin(A @ h) + xs[t] * np.cos(h[0])
-            ys[t], ks[t] = np.sum(h * xs[t]), k
-        return (h, np.asarray(T, np.int32)), (np.array(ys, np.float64).reshape(T),
-                                               np.array(ks, np.int32).reshape(T))
-
-    axes = {"xs": (None, None, 0), "init": (None, 0, None), "consts": (0, None, None),
-            "all": (0, 0, 0)}[batched]
-    args = [a if ax is not None else a[0] for a, ax in zip((A, c0, xs), axes)]
-    out = fl.vmap(f, in_axes=axes)(*args)
-    per = [f_np(*[a if ax is None else a[b] for a, ax in zip(args, axes)]) for b in range(B)]
-    (h, k), (ys, ks) = out
-    close(h, np.stack([p[0][0] for p in per]), rtol=1e-12)
-    close(ys, np.stack([p[1][0] for p in per]), rtol=1e-12, atol=1e-12)
-    assert k.dtype == np.int32 and ks.dtype == np.int32
-    np.testing.assert_array_equal(np.broadcast_to(k, (B,)), T)
-    np.testing.assert_array_equal(np.broadcast_to(ks, (B, T)),
-                                  np.stack([p[1][1] for p in per]))
-
-    # reverse mode vs forward mode for the unbatched function
-    def loss(A, c0, xs):
-        (h, _), (ys, _) = f(A, c0, xs)
-        return fnp.sum(h ** 2) + fnp.sum(ys)
-
-    g = fl.grad(loss, argnums=(0, 1, 2))(A[0], c0[0], xs[0])
-    vs = (r.standard_normal((2, 2)), r.standard_normal(2), r.standard_normal((T, 2)))
-    _, t = fl.jvp(loss, (A[0], c0[0], xs[0]), vs)
-    np.testing.assert_allclose(t, sum(np.vdot(a, b) for a, b in zip(g, vs)), rtol=1e-9,
-                               atol=1e-12)
-    gf = fd_grads(lambda A, c, x: loss(A, c, x), [A[0], c0[0], xs[0]])
-    close(g, gf, rtol=1e-6, atol=1e-7)
-
-
-def test_switch_grad_residual_slots_and_forwarding():
-    W = rng_of(17).standard_normal((4, 4))
-    branches = [
-        lambda x, s: fnp.sum(fnp.tanh(W @ x)) * s,                 # residuals: W (fwd), 1-tanh^2
-        lambda x, s: fnp.sum(fnp.sin(x) * fnp.exp(x)) + s ** 2,    # several vector residuals
-        lambda x, s: s * 3.0 + fnp.sum(x),                         # none
-        lambda x, s: fnp.prod(x) * fnp.log1p(s * s),               # scalars and vectors
-    ]
-    np_branches = [
-        lambda x, s: np.sum(np.tanh(W @ x)) * s,
-        lambda x, s: np.sum(np.sin(x) * np.exp(x)) + s ** 2,
-        lambda x, s: s * 3.0 + np.sum(x),
-        lambda x, s: np.prod(x) * np.log1p(s * s),
-    ]
-    x = rng_of(18).uniform(-1, 1, 4)
-    s = np.float64(0.6)
-    for i in range(-1, 5):
-        k = min(max(i, 0), 3)
-
-        def f(x, s, i=i):
-            return lax.switch(i, branches, x, s)
-
-        g = fl.grad(f, argnums=(0, 1))(x, s)
-        close(g, fd_grads(np_branches[k], [x, s]), rtol=1e-6, atol=1e-8)
-        close(fl.jit(fl.grad(f, argnums=(0, 1)))(x, s), g, rtol=1e-12)
-        h = fl.hessian(f)(x, s)
-        np.testing.assert_allclose(h, fd_jac(lambda x, s=s, f=f: fl.grad(f)(x, s), x),
-                                   rtol=1e-6, atol=1e-7)
-    # the closed-over matrix is forwarded to the backward cond, not routed through the
-    # forward cond (where the other branches would have to produce zeros of its shape)
-    ir = fl.make_ir(fl.grad(lambda x, s: lax.switch(1, branches, x, s)))(x, s)
-    fwd = [e for e in ir.jaxpr.eqns if e.prim.name == "cond"][0]
-    assert all(v.aval.shape != (4, 4) for v in fwd.outvars), str(ir)
-    # residuals of the same type share one slot: at most 3 vector residual outputs
-    assert sum(v.aval.shape == (4,) for v in fwd.outvars) <= 3, str(ir)
-
-
-def test_fori_bad_body_and_empty_range():
-    x = np.zeros(2)
-    for lo, hi in ((0, 3), (np.int32(0), np.int32(3))):
-        with pytest.raises(TypeError, match=r"fori_loop.*init_val.*f64\[2\].*f64\[1\]"):
-            lax.fori_loop(lo, hi, lambda i, v: v[:1], x)
-    with pytest.raises(TypeError, match=r"fori_loop.*init_val.*\(\*, \*\)"):
-        fl.jit(lambda n: lax.fori_loop(0, n, lambda i, v: (v, v), x))(3)
-    # an error from a loop nested in the body is reported as that loop's own error
-    with pytest.raises(TypeError, match="^scan"):
-        lax.fori_loop(0, 2, lambda i, v: lax.scan(lambda c, _: (c[:1], None), v, None,
-                                                  length=2)[0], x)
-    # an empty static range returns init_val as arrays (a zero-length scan)
-    out = lax.fori_loop(3, 1, lambda i, v: v + 1, 0.0)
-    assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out == 0.0
