@@ -184,6 +184,8 @@ class Jitted:
         dyn_args = tuple(a for i, a in enumerate(args) if i not in static_idx)
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_kw}
         leaves, tree = tree_util.flatten((dyn_args, dyn_kwargs))
+        # compat Tensors (and other __fl_array__ holders) are taken as their arrays
+        leaves = [_as_array(x) if hasattr(x, "__fl_array__") else x for x in leaves]
         # non-array leaves (strings, callables...) are static automatically
         auto_static = tuple((i, x) for i, x in enumerate(leaves) if not _is_dynamic_leaf(x))
         for i, x in auto_static:

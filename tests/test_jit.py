@@ -355,3 +355,32 @@ def test_lower_as_text_needs_no_data():
     # calling with a real array of the lowered signature reuses the trace
     same(jf(np.zeros((4, 4), np.float32)), np.zeros((4, 4), np.float32))
     assert len(calls) == 3  # the two backend="numpy" jits traced once each; no retrace here
+
+
+class _TensorLike:
+    """Stands in for a compat Tensor: exposes its array through ``__fl_array__`` and has a
+    non-numpy ``dtype`` attribute."""
+
+    dtype = "compat.float32"
+
+    def __init__(self, a):
+        self._a = np.asarray(a, np.float32)
+
+    @property
+    def shape(self):
+        return self._a.shape
+
+    def __fl_array__(self):
+        return self._a
+
+
+def test_transforms_accept_tensor_like_leaves():
+    t = _TensorLike([1.0, 2.0])
+    ref2 = np.array([2.0, 4.0], np.float32)
+    same(fl.jit(lambda x: x * 2)(t), ref2)
+    same(fl.jit(lambda d: d["t"] * 2)({"t": t}), ref2)
+    same(fl.grad(lambda x: fnp.sum(x ** 2))(t), ref2)
+    same(fl.vmap(lambda x: x * 2)(t), ref2)
+    same(fl.jvp(lambda x: x * 2, (t,), (t,))[1], ref2)
+    same(fl.jacrev(lambda x: x * 2)(t), 2 * np.eye(2, dtype=np.float32))
+    assert "f32[2]" in str(fl.make_ir(lambda x: x * 2)(t))
