@@ -594,7 +594,8 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False):
         out, f_vjp = res[0], res[1]
         a = get_aval(_as_array(out)) if not isinstance(out, (tuple, list, dict)) else None
         if a is None or a.shape != () or not dtypes.is_float(a.dtype):
-            desc = a.str_short() if a is not None else type(out).__name__
+            desc = (f"{a.str_short()} (shape {a.shape})" if a is not None
+                    else type(out).__name__)
             raise TypeError(
                 f"grad requires `{name}` to return a scalar real value (shape ()), but it "
                 f"returned {desc}. Reduce it (e.g. .sum() or .mean()), or use fl.vjp / "
