@@ -733,7 +733,7 @@ def _scan_partial_eval(trace, args, params):
         if new == caru:
             break
         caru = new
-    known, unknown, out_unk, n_res, _ = partial_eval_jaxpr(
+    known, unknown, out_unk, n_res, res_src = partial_eval_jaxpr(
         jaxpr, tuple(cu + caru + xu), tuple(caru + [False] * ny))
     kconsts = [x for x, u in zip(consts, cu) if not u]
     kinit = [x for x, u in zip(init, caru) if not u]
@@ -741,17 +741,23 @@ def _scan_partial_eval(trace, args, params):
     n_kc = len(kconsts)
     nkcar = len(kinit)
     nky = ny - sum(out_unk[ncar:])
-    # Residuals that depend only on known consts are loop-invariant: compute them once,
-    # outside the loop, and hand them to the unknown scan as consts (instead of stacking
-    # `length` copies). Residuals identical to a known const are simply that const.
+    # Where each residual comes from:
+    # * "inv": it depends only on known consts, so it is loop-invariant: computed once,
+    #   outside the loop (a known const itself is just passed), and given to the unknown
+    #   scan as a const instead of `length` stacked copies;
+    # * "xs": it is a slice of a known xs: the unknown scan scans that same array;
+    # * "stk": anything else is stacked by the known scan.
     invariant, hoist = _invariant_outputs(known, n_kc, nkcar + nky)
     if length == 0:  # nothing runs: do not evaluate the body's const-only work either
         invariant = [False] * len(invariant)
+    kind = ["inv" if inv else "xs" if s_ is not None and s_ >= n_kc + nkcar else "stk"
+            for inv, s_ in zip(invariant, res_src)]
+    fwd_xs = [kxs[s_ - n_kc - nkcar] for k, s_ in zip(kind, res_src) if k == "xs"]
 
     def known_body(*a):
         outs = _call(known, a)
         res = outs[nkcar + nky:]
-        return outs[:nkcar + nky] + [r for r, inv in zip(res, invariant) if not inv]
+        return outs[:nkcar + nky] + [r for r, k in zip(res, kind) if k == "stk"]
 
     k_avals = [v.aval for v in known.jaxpr.invars]
     kj = trace_to_jaxpr(known_body, k_avals, kind="partial eval")
@@ -764,23 +770,26 @@ def _scan_partial_eval(trace, args, params):
     uconsts = [x for x, u in zip(consts, cu) if u]
     uinit = [x for x, u in zip(init, caru) if u]
     uxs = [x for x, u in zip(xs, xu) if u]
-    n_uc, n_inv = len(uconsts), len(inv_vals)
+    n_uc, n_inv, n_stk, n_fx = len(uconsts), len(inv_vals), len(stacked), len(fwd_xs)
 
     def unknown_body(*a):
         uc, inv = a[:n_uc], iter(a[n_uc:n_uc + n_inv])
         rest = a[n_uc + n_inv:]
         ucar, rest = rest[:len(uinit)], rest[len(uinit):]
-        stk, ux = iter(rest[:n_res - n_inv]), rest[n_res - n_inv:]
-        res = [next(inv) if i else next(stk) for i in invariant]
+        stk, fx = iter(rest[:n_stk]), iter(rest[n_stk:n_stk + n_fx])
+        ux = rest[n_stk + n_fx:]
+        src = {"inv": inv, "stk": stk, "xs": fx}
+        res = [next(src[k]) for k in kind]
         return _call(unknown, res + list(uc) + list(ucar) + list(ux))
 
     u_avals = ([get_aval(x) for x in uconsts]
-               + [a for a, i in zip(res_avals, invariant) if i]
+               + [a for a, k in zip(res_avals, kind) if k == "inv"]
                + [a for a, u in zip(jaxpr.in_avals[nc:nc + ncar], caru) if u]
-               + [a for a, i in zip(res_avals, invariant) if not i]
+               + [a for a, k in zip(res_avals, kind) if k == "stk"]
+               + [a for a, k in zip(res_avals, kind) if k == "xs"]
                + [a for a, u in zip(jaxpr.in_avals[nc + ncar:], xu) if u])
     uj = trace_to_jaxpr(unknown_body, u_avals, kind="partial eval")
-    uouts = trace.stage(scan_p, uconsts + inv_vals + uinit + list(stacked) + uxs,
+    uouts = trace.stage(scan_p, uconsts + inv_vals + uinit + list(stacked) + fwd_xs + uxs,
                         dict(params, jaxpr=uj, num_consts=n_uc + n_inv, num_carry=len(uinit)))
     ucarry, uys = uouts[:len(uinit)], uouts[len(uinit):]
     kc, uc_it, ky, uy = iter(kcarry), iter(ucarry), iter(kys), iter(uys)

@@ -1188,6 +1188,39 @@ def test_scan_grad_hoists_loop_invariant_residuals():
                                atol=1e-8)
 
 
+def test_scan_grad_forwards_xs_residuals():
+    # the derivative of tanh(W h) * x needs x: the backward scan scans xs itself rather
+    # than a stacked copy made by the forward scan
+    W, h0, xs = rnn_data(19, n=3, T=6)
+
+    def loss(W, h0, xs):
+        h, _ = lax.scan(lambda h, x: (fnp.tanh(W @ h) * x, None), h0, xs)
+        return fnp.sum(h)
+
+    def loss_np(W, h0, xs):
+        h = h0
+        for x in xs:
+            h = np.tanh(W @ h) * x
+        return np.sum(h)
+
+    close(fl.grad(loss, argnums=(0, 1, 2))(W, h0, xs), fd_grads(loss_np, [W, h0, xs]),
+          rtol=1e-6, atol=1e-8)
+    for rev in (False, True):
+        def lr(W, h0, xs, rev=rev):
+            h, _ = lax.scan(lambda h, x: (fnp.tanh(W @ h) * x, None), h0, xs, reverse=rev)
+            return fnp.sum(h)
+
+        np.testing.assert_allclose(
+            fl.grad(lr)(W, h0, xs),
+            fd_grad(lambda W, rev=rev: loss_np(W, h0, xs[::-1] if rev else xs), W), rtol=1e-6,
+            atol=1e-8)
+    ir = fl.make_ir(fl.grad(loss))(W, h0, xs)
+    fwd, bwd = [e for e in ir.jaxpr.eqns if e.prim.name == "scan"]
+    xs_var = ir.jaxpr.invars[2]
+    assert any(v is xs_var for v in bwd.invars), str(ir)
+    assert sum(v.aval.shape == (6, 3) for v in fwd.outvars) == 1, str(ir)
+
+
 # =========================================================================== nested
 
 
