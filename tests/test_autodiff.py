@@ -484,6 +484,23 @@ def test_perturbation_confusion_forward_and_mixed():
           -0.5 * np.sin(0.5) + np.cos(0.5), rtol=1e-12)
 
 
+def test_inner_transforms_closing_over_and_returning_outer_values():
+    w0 = np.float64(2.0)
+    X = np.ones((3, 2))
+    # the inner transform returns the outer traced value unchanged (or scaled)
+    close(fl.grad(lambda w: fnp.sum(fl.vmap(lambda x: w)(X)))(w0), 3.0)
+    close(fl.grad(lambda w: fl.jit(lambda x: w)(X))(w0), 1.0)
+    close(fl.grad(lambda w: fl.jvp(lambda x: w * 1.0, (1.0,), (1.0,))[0])(w0), 1.0)
+    # d/dw of a derivative taken by an inner linearize / vjp that closes over w
+    close(fl.grad(lambda w: fl.linearize(lambda x: x * w, 3.0)[1](1.0))(w0), 1.0)
+    close(fl.grad(lambda w: fl.vjp(lambda x: fnp.sin(x) * w, np.float64(3.0))[1](
+        np.float64(1.0))[0])(w0), np.cos(3.0), rtol=1e-12)
+    close(fl.jit(lambda w: fl.vjp(lambda x: fnp.sin(x) * w, np.float64(3.0))[1](
+        np.float64(1.0))[0])(w0), 2 * np.cos(3.0), rtol=1e-12)
+    close(fl.vmap(lambda w: fl.linearize(lambda x: x * w, 3.0)[1](1.0))(np.arange(3.0)),
+          np.arange(3.0))
+
+
 # --------------------------------------------------------------------------- control flow
 
 
