@@ -868,9 +868,17 @@ def test_checkpoint_static_argnums_and_kwargs():
 # --------------------------------------------------------------------------- jax cross-checks
 
 
-def test_cross_check_against_jax():
+@pytest.fixture
+def jax64():
     jax = pytest.importorskip("jax")
+    old = jax.config.jax_enable_x64
     jax.config.update("jax_enable_x64", True)
+    yield jax
+    jax.config.update("jax_enable_x64", old)  # do not leak the setting into other tests
+
+
+def test_cross_check_against_jax(jax64):
+    jax = jax64
     jnp = jax.numpy
     W = rnd(3, 4, seed=7)
     x = rnd(4, seed=8)
@@ -898,3 +906,26 @@ def test_cross_check_against_jax():
     for o, of, t in zip(leaves_o, fl.tree.leaves(ours_f), leaves_t):
         close(o, np.asarray(t), rtol=1e-12)
         close(of, np.asarray(t), rtol=1e-12)
+
+
+def test_cross_check_compositions_against_jax(jax64):
+    jax = jax64
+    jnp = jax.numpy
+    A = rnd(3, 3, seed=21)
+    X = rnd(4, 3, seed=22)
+    y = rnd(3, seed=23)
+
+    def f_fl(x, z):
+        return fnp.sum(fnp.exp(fnp.tanh(A @ x) * z)) + fnp.sum(x * z) ** 2
+
+    def f_jax(x, z):
+        return jnp.sum(jnp.exp(jnp.tanh(A @ x) * z)) + jnp.sum(x * z) ** 2
+
+    ours = fl.vmap(fl.jacrev(f_fl, argnums=(0, 1)), in_axes=(0, None))(X, y)
+    theirs = jax.vmap(jax.jacrev(f_jax, argnums=(0, 1)), in_axes=(0, None))(X, y)
+    for o, t in zip(ours, theirs):
+        close(o, np.asarray(t), rtol=1e-12)
+    H = fl.hessian(f_fl, argnums=(0, 1))(X[0], y)
+    Hj = jax.hessian(f_jax, argnums=(0, 1))(X[0], y)
+    for o, t in zip(fl.tree.leaves(H), jax.tree_util.tree_leaves(Hj)):
+        close(o, np.asarray(t), rtol=1e-10, atol=1e-12)
