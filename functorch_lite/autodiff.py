@@ -38,6 +38,10 @@ class JVPTracer(Tracer):
         return get_aval(self.primal)
 
     def _concrete(self, what, kind):
+        # bool/int/float of a primal are fine (Python control flow works under grad, as in
+        # JAX); handing the array to numpy would silently drop its derivative, so refuse.
+        if kind == "array":
+            raise core.concretization_error(self, what + " (it would lose the derivative)", kind)
         p = self.primal
         return p._concrete(what, kind) if isinstance(p, Tracer) else p
 

@@ -339,12 +339,36 @@ def is_under_transform() -> bool:
 # --------------------------------------------------------------------------- tracers
 
 
+_OPERATOR_UFUNCS = frozenset({
+    "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "remainder",
+    "power", "matmul", "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift",
+    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal"})
+
+
+def _has_fnp(name) -> bool:
+    from . import numpy as fnp
+
+    return callable(getattr(fnp, name, None))
+
+
 class Tracer:
     """A value being traced by one trace. Operators come from functorch_lite.numpy."""
 
     __slots__ = ("_trace", "__weakref__")
     __array_priority__ = 1000
-    __array_ufunc__ = None  # make `ndarray + tracer` defer to Tracer.__radd__
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``ndarray + tracer`` and friends run the fnp operator; any other numpy ufunc on a
+        traced value (``np.sin(x)``, in-place ``a += x``) is a clear concretization error."""
+        name = ufunc.__name__
+        if method == "__call__" and not kwargs and name in _OPERATOR_UFUNCS:
+            from . import numpy as fnp
+
+            return getattr(fnp, name)(*inputs)
+        call = f"np.{name}" + ("" if method == "__call__" else f".{method}")
+        what = f"numpy's `{call}`" + (" with out=" if "out" in kwargs else "")
+        hint = f" (use fnp.{name} instead)" if _has_fnp(name) else ""
+        raise concretization_error(self, what + hint, "array")
 
     @property
     def aval(self) -> ShapedArray:  # pragma: no cover - abstract

@@ -419,7 +419,7 @@ def test_fourth_derivative_and_mixed_orders():
     close(fl.grad(fl.grad(fl.grad(fl.grad(fnp.sin))))(x), np.sin(x), rtol=1e-10)
 
     def d(f):  # forward-mode derivative of a scalar function
-        return lambda v: fl.jvp(f, (v,), (np.ones_like(v),))[1]
+        return lambda v: fl.jvp(f, (v,), (fnp.ones_like(v),))[1]
 
     x64 = np.float64(x)
     close(d(d(d(fnp.sin)))(x64), -np.cos(x), rtol=1e-10)
@@ -472,7 +472,7 @@ def test_perturbation_confusion_reverse():
 
 def test_perturbation_confusion_forward_and_mixed():
     def D(f, x):
-        return fl.jvp(f, (x,), (np.ones_like(x),))[1]
+        return fl.jvp(f, (x,), (fnp.ones_like(x),))[1]
 
     one = np.float64(1.0)
     close(D(lambda x: x * D(lambda y: x + y, one), one), 1.0)
