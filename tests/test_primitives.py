@@ -814,3 +814,429 @@ def test_empty_reductions():
     with pytest.raises(ValueError, match="argmax"):
         fnp.argmax(x, axis=0)
     assert_close(fnp.max(x, axis=0, initial=-1.0), np.max(x, axis=0, initial=-1.0))
+
+
+# =========================================================================== shape & linalg cases
+#
+# Each case strategy takes a dtype and draws a ``Case``: an fnp function of the array
+# arguments (static parameters closed over), its numpy reference, and the arguments.
+# Four generic tests run every case: eager vs numpy, jit vs eager, gradients (FD and
+# JVP/VJP, all these ops are linear or bilinear) and vmap with random in/out axes.
+
+
+@dataclass
+class Case:
+    desc: str
+    f: Callable
+    ref: Callable
+    args: list
+
+    def __repr__(self):
+        return self.desc
+
+
+def _divisors(n):
+    return [d for d in range(1, n + 1) if n % d == 0] if n else [0, 1]
+
+
+@st.composite
+def case_reshape(draw, dtype):
+    x = draw(arrays(dtype, draw(shapes(0, 3))))
+    rest, dims = x.size, []
+    for _ in range(draw(st.integers(0, 3))):
+        d = draw(st.sampled_from(_divisors(rest)))
+        dims.append(d)
+        rest = rest // d if d else rest
+    dims.append(rest if x.size else 0)
+    dims = list(draw(st.permutations(dims)))
+    if x.size and draw(st.booleans()):
+        dims[draw(st.integers(0, len(dims) - 1))] = -1
+    new = tuple(dims)
+    method = draw(st.booleans())
+    f = (lambda a: a.reshape(new)) if method else (lambda a: fnp.reshape(a, new))
+    return Case(f"reshape{x.shape}->{new}", f, lambda a: np.reshape(a, new), [x])
+
+
+@st.composite
+def case_ravel(draw, dtype):
+    x = draw(arrays(dtype, draw(shapes(0, 3))))
+    return Case(f"ravel{x.shape}", fnp.ravel, np.ravel, [x])
+
+
+@st.composite
+def case_transpose(draw, dtype):
+    x = draw(arrays(dtype, draw(shapes(0, 4, 1, 3))))
+    if draw(st.booleans()):
+        return Case(f"transpose{x.shape}", fnp.transpose, np.transpose, [x])
+    perm = draw(st.permutations(range(x.ndim)))
+    perm = tuple(p - x.ndim if draw(st.booleans()) else p for p in perm)
+    return Case(f"transpose{x.shape},{perm}", lambda a: fnp.transpose(a, perm),
+                lambda a: np.transpose(a, perm), [x])
+
+
+@st.composite
+def case_moveaxis(draw, dtype):
+    x = draw(arrays(dtype, draw(shapes(1, 4, 1, 3))))
+    nd = x.ndim
+    k = draw(st.integers(1, nd))
+    src = draw(st.lists(st.integers(-nd, nd - 1), min_size=k, max_size=k,
+                        unique_by=lambda a: a % nd))
+    dst = draw(st.lists(st.integers(-nd, nd - 1), min_size=k, max_size=k,
+                        unique_by=lambda a: a % nd))
+    if k == 1 and draw(st.booleans()):
+        src, dst = src[0], dst[0]
+    return Case(f"moveaxis{x.shape},{src},{dst}", lambda a: fnp.moveaxis(a, src, dst),
+                lambda a: np.moveaxis(a, src, dst), [x])
+
+
+@st.composite
+def case_swapaxes(draw, dtype):
+    x = draw(arrays(dtype, draw(shapes(1, 4, 1, 3))))
+    i = draw(st.integers(-x.ndim, x.ndim - 1))
+    j = draw(st.integers(-x.ndim, x.ndim - 1))
+    return Case(f"swapaxes{x.shape},{i},{j}", lambda a: fnp.swapaxes(a, i, j),
+                lambda a: np.swapaxes(a, i, j), [x])
+
+
+@st.composite
+def case_squeeze(draw, dtype):
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=2))
+    x = draw(arrays(dtype, shape))
+    ones = [i for i, n in enumerate(shape) if n == 1]
+    if not ones or draw(st.booleans()):
+        axis = None
+    else:
+        sel = draw(st.lists(st.sampled_from(ones), min_size=1, unique=True))
+        axis = tuple(a - x.ndim if draw(st.booleans()) else a for a in sel)
+        if len(axis) == 1 and draw(st.booleans()):
+            axis = axis[0]
+    return Case(f"squeeze{shape},{axis}", lambda a: fnp.squeeze(a, axis),
+                lambda a: np.squeeze(a, axis), [x])
+
+
+@st.composite
+def case_expand_dims(draw, dtype):
+    x = draw(arrays(dtype, draw(shapes(0, 3))))
+    k = draw(st.integers(1, 2))
+    nd = x.ndim + k
+    axes = draw(st.lists(st.integers(-nd, nd - 1), min_size=k, max_size=k,
+                         unique_by=lambda a: a % nd))
+    axis = axes[0] if k == 1 else tuple(axes)
+    return Case(f"expand_dims{x.shape},{axis}", lambda a: fnp.expand_dims(a, axis),
+                lambda a: np.expand_dims(a, axis), [x])
+
+
+@st.composite
+def case_broadcast_to(draw, dtype):
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3))
+    x = draw(arrays(dtype, shape))
+    lead = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3))
+    target = tuple(lead) + tuple(n if n != 1 else draw(st.integers(1, 3)) for n in shape)
+    return Case(f"broadcast_to{shape}->{target}", lambda a: fnp.broadcast_to(a, target),
+                lambda a: np.broadcast_to(a, target), [x])
+
+
+@st.composite
+def case_concatenate(draw, dtype):
+    base = list(draw(shapes(1, 3, 1, 3)))
+    axis = draw(st.integers(-len(base), len(base) - 1))
+    xs = []
+    for _ in range(draw(st.integers(1, 3))):
+        s = list(base)
+        s[axis] = draw(st.integers(0, 3))
+        xs.append(draw(arrays(dtype, tuple(s))))
+    if draw(st.integers(0, 4)) == 0:
+        axis = None
+    return Case(f"concatenate{[x.shape for x in xs]},{axis}",
+                lambda *a: fnp.concatenate(a, axis=axis),
+                lambda *a: np.concatenate(a, axis=axis), xs)
+
+
+@st.composite
+def case_stack(draw, dtype):
+    shape = draw(shapes(0, 3, 1, 3))
+    xs = [draw(arrays(dtype, shape)) for _ in range(draw(st.integers(1, 3)))]
+    nd = len(shape) + 1
+    axis = draw(st.integers(-nd, nd - 1))
+    kind = draw(st.sampled_from(["stack", "hstack", "vstack"])) if shape else "stack"
+    if kind == "stack":
+        return Case(f"stack{shape}x{len(xs)},{axis}", lambda *a: fnp.stack(a, axis=axis),
+                    lambda *a: np.stack(a, axis=axis), xs)
+    return Case(f"{kind}{shape}x{len(xs)}", lambda *a: getattr(fnp, kind)(a),
+                lambda *a: getattr(np, kind)(a), xs)
+
+
+@st.composite
+def case_split(draw, dtype):
+    shape = draw(shapes(1, 3, 1, 4))
+    x = draw(arrays(dtype, shape))
+    axis = draw(st.integers(-x.ndim, x.ndim - 1))
+    n = shape[axis]
+    if draw(st.booleans()):
+        sections = draw(st.sampled_from(_divisors(n)))
+    else:  # indices: unsorted, negative and past-the-end allowed (python slicing rules)
+        sections = draw(st.lists(st.integers(-n - 1, n + 1), max_size=3))
+    return Case(f"split{shape},{sections},{axis}", lambda a: fnp.split(a, sections, axis),
+                lambda a: np.split(a, sections, axis), [x])
+
+
+@st.composite
+def case_array_split(draw, dtype):
+    shape = draw(shapes(1, 2, 1, 5))
+    x = draw(arrays(dtype, shape))
+    k = draw(st.integers(1, 4))
+    return Case(f"array_split{shape},{k}", lambda a: fnp.array_split(a, k, axis=-1),
+                lambda a: np.array_split(a, k, axis=-1), [x])
+
+
+@st.composite
+def case_flip(draw, dtype):
+    x = draw(arrays(dtype, draw(shapes(0, 3))))
+    axis, _ = draw(axis_args(x.ndim))
+    return Case(f"flip{x.shape},{axis}", lambda a: fnp.flip(a, axis),
+                lambda a: np.flip(a, axis), [x])
+
+
+@st.composite
+def case_tile(draw, dtype):
+    x = draw(arrays(dtype, draw(shapes(0, 3, 1, 3))))
+    reps = draw(st.integers(0, 3) | st.lists(st.integers(0, 3), min_size=0, max_size=3)
+                .map(tuple))
+    return Case(f"tile{x.shape},{reps}", lambda a: fnp.tile(a, reps),
+                lambda a: np.tile(a, reps), [x])
+
+
+@st.composite
+def case_repeat(draw, dtype):
+    x = draw(arrays(dtype, draw(shapes(0, 3, 1, 3))))
+    axis = draw(st.none() | st.integers(-x.ndim, x.ndim - 1)) if x.ndim else None
+    n = x.size if axis is None else x.shape[axis]
+    if draw(st.booleans()):
+        repeats = draw(st.integers(0, 3))
+    else:
+        repeats = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    return Case(f"repeat{x.shape},{repeats},{axis}", lambda a: fnp.repeat(a, repeats, axis),
+                lambda a: np.repeat(a, repeats, axis), [x])
+
+
+PAD_MODES = ["constant", "edge", "reflect", "symmetric", "wrap"]
+
+
+@st.composite
+def case_pad(draw, dtype):
+    x = draw(arrays(dtype, draw(shapes(1, 3, 1, 3))))
+    mode = draw(st.sampled_from(PAD_MODES))
+    form = draw(st.sampled_from(["int", "pair", "per_axis"]))
+    hi = 4
+    if form == "int":
+        width = draw(st.integers(0, hi))
+    elif form == "pair":
+        width = tuple(draw(st.lists(st.integers(0, hi), min_size=2, max_size=2)))
+    else:
+        width = tuple(tuple(draw(st.lists(st.integers(0, hi), min_size=2, max_size=2)))
+                      for _ in range(x.ndim))
+    kw = {}
+    if mode == "constant" and draw(st.booleans()):
+        kw["constant_values"] = draw(st.integers(-3, 3))
+    return Case(f"pad{x.shape},{width},{mode},{kw}", lambda a: fnp.pad(a, width, mode, **kw),
+                lambda a: np.pad(a, width, mode, **kw), [x])
+
+
+@st.composite
+def case_roll(draw, dtype):
+    x = draw(arrays(dtype, draw(shapes(1, 3, 1, 4))))
+    kind = draw(st.sampled_from(["none", "int", "tuple"]))
+    if kind == "none":
+        shift, axis = draw(st.integers(-7, 7)), None
+    elif kind == "int":
+        shift, axis = draw(st.integers(-7, 7)), draw(st.integers(-x.ndim, x.ndim - 1))
+    else:
+        axis = tuple(draw(st.lists(st.integers(-x.ndim, x.ndim - 1), min_size=1, max_size=3)))
+        shift = tuple(draw(st.lists(st.integers(-7, 7), min_size=len(axis),
+                                    max_size=len(axis))))
+    return Case(f"roll{x.shape},{shift},{axis}", lambda a: fnp.roll(a, shift, axis),
+                lambda a: np.roll(a, shift, axis), [x])
+
+
+# --------------------------------------------------------------------------- linalg cases
+
+
+@st.composite
+def case_matmul(draw, dtype):
+    k = draw(st.integers(1, 3))
+    n, m = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    bs = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3))
+    kind_a = draw(st.sampled_from(["vec", "mat"]))
+    kind_b = draw(st.sampled_from(["vec", "mat"]))
+    sa = (k,) if kind_a == "vec" else tuple(bs.input_shapes[0]) + (n, k)
+    sb = (k,) if kind_b == "vec" else tuple(bs.input_shapes[1]) + (k, m)
+    a, b = draw(arrays(dtype, sa, -3, 3)), draw(arrays(dtype, sb, -3, 3))
+    op = draw(st.sampled_from(["fn", "operator"]))
+    f = fnp.matmul if op == "fn" else (lambda x, y: fl.jit(lambda p, q: p @ q)(x, y))
+    return Case(f"matmul{sa}@{sb}", f, np.matmul, [a, b])
+
+
+@st.composite
+def case_dot(draw, dtype):
+    k = draw(st.integers(1, 3))
+    pairs = [((), (k,)), ((k,), ()), ((k,), (k,)), ((2, k), (k,)), ((k,), (k, 3)),
+             ((2, k), (k, 3)), ((2, 3, k), (k, 2)), ((2, k), (3, k, 2)),
+             ((2, 1, k), (2, k, 3))]
+    sa, sb = draw(st.sampled_from(pairs))
+    a, b = draw(arrays(dtype, sa, -3, 3)), draw(arrays(dtype, sb, -3, 3))
+    return Case(f"dot{sa},{sb}", fnp.dot, np.dot, [a, b])
+
+
+EINSUMS = ["ij,jk->ik", "ij,jk", "ii->i", "ii", "ij->ji", "ij->", "bij,bjk->bik", "i,i->",
+           "i,i", "i,j->ij", "...ij,...jk->...ik", "ijk,kj->i", "ij,ij->ij", "abc,cd,de->abe",
+           "i->", "ij,j", "bi,bi->b", "ab,cb->ca", "iij->j"]
+
+
+@st.composite
+def case_einsum(draw, dtype):
+    spec = draw(st.sampled_from(EINSUMS))
+    sizes = {ch: draw(st.integers(1, 3)) for ch in "abcdeijk"}
+    ell = tuple(draw(st.lists(st.integers(1, 2), max_size=2)))
+    ins = spec.split("->")[0].split(",")
+    args = []
+    for term in ins:
+        shape = ell if "..." in term else ()
+        shape = shape + tuple(sizes[ch] for ch in term.replace("...", ""))
+        args.append(draw(arrays(dtype, shape, -3, 3)))
+    return Case(f"einsum({spec}){[a.shape for a in args]}",
+                lambda *a: fnp.einsum(spec, *a), lambda *a: np.einsum(spec, *a), args)
+
+
+@st.composite
+def case_tensordot(draw, dtype):
+    kind = draw(st.sampled_from(["int", "pairs"]))
+    if kind == "int":
+        n = draw(st.integers(0, 2))
+        shared = tuple(draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)))
+        sa = tuple(draw(st.lists(st.integers(1, 3), max_size=2))) + shared
+        sb = shared + tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+        axes = n
+    else:
+        sa = (2, 3, 4)
+        sb = (4, 2, 2)
+        axes = draw(st.sampled_from([([2], [0]), ([0, 2], [1, 0]), (-1, 0), ([0], [-1])]))
+    a, b = draw(arrays(dtype, sa, -3, 3)), draw(arrays(dtype, sb, -3, 3))
+    return Case(f"tensordot{sa},{sb},{axes}", lambda x, y: fnp.tensordot(x, y, axes),
+                lambda x, y: np.tensordot(x, y, axes), [a, b])
+
+
+@st.composite
+def case_outer_inner(draw, dtype):
+    name = draw(st.sampled_from(["outer", "inner", "vdot", "kron"]))
+    if name == "inner":
+        k = draw(st.integers(1, 3))
+        sa = tuple(draw(st.lists(st.integers(1, 3), max_size=2))) + (k,)
+        sb = tuple(draw(st.lists(st.integers(1, 3), max_size=1))) + (k,)
+    elif name == "vdot":
+        sa = draw(shapes(1, 2, 1, 3))
+        sb = tuple(reversed(sa))
+    else:
+        sa, sb = draw(shapes(1, 2, 1, 3)), draw(shapes(1, 2, 1, 3))
+    a, b = draw(arrays(dtype, sa, -3, 3)), draw(arrays(dtype, sb, -3, 3))
+    return Case(f"{name}{sa},{sb}", getattr(fnp, name), getattr(np, name), [a, b])
+
+
+@st.composite
+def case_trace(draw, dtype):
+    x = draw(arrays(dtype, draw(shapes(2, 4, 1, 4))))
+    offset = draw(st.integers(-3, 3))
+    nd = x.ndim
+    a1, a2 = draw(st.lists(st.integers(-nd, nd - 1), min_size=2, max_size=2,
+                           unique_by=lambda a: a % nd))
+    return Case(f"trace{x.shape},{offset},{a1},{a2}",
+                lambda a: fnp.trace(a, offset, a1, a2),
+                lambda a: np.trace(a, offset, a1, a2), [x])
+
+
+@st.composite
+def case_diagonal(draw, dtype):
+    x = draw(arrays(dtype, draw(shapes(2, 3, 1, 4))))
+    offset = draw(st.integers(-3, 3))
+    return Case(f"diagonal{x.shape},{offset}", lambda a: fnp.diagonal(a, offset),
+                lambda a: np.diagonal(a, offset), [x])
+
+
+SHAPE_CASES = {
+    "reshape": case_reshape, "ravel": case_ravel, "transpose": case_transpose,
+    "moveaxis": case_moveaxis, "swapaxes": case_swapaxes, "squeeze": case_squeeze,
+    "expand_dims": case_expand_dims, "broadcast_to": case_broadcast_to,
+    "concatenate": case_concatenate, "stack": case_stack, "split": case_split,
+    "array_split": case_array_split, "flip": case_flip, "tile": case_tile,
+    "repeat": case_repeat, "pad": case_pad, "roll": case_roll,
+}
+LINALG_CASES = {
+    "matmul": case_matmul, "dot": case_dot, "einsum": case_einsum, "tensordot": case_tensordot,
+    "outer_inner": case_outer_inner, "trace": case_trace, "diagonal": case_diagonal,
+}
+CASES = {**SHAPE_CASES, **LINALG_CASES}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@given(data=st.data())
+def test_case_eager_matches_numpy(name, data):
+    dtypes_ = ALL_DTYPES if name in SHAPE_CASES else ALL_DTYPES[:4]
+    case = data.draw(CASES[name](data.draw(st.sampled_from(dtypes_))), label="case")
+    out = case.f(*case.args)
+    expected = case.ref(*case.args)
+    if name in ("trace",) and case.args[0].dtype.kind == "i":
+        expected = np.asarray(expected).astype(np.int64)
+    assert_close(out, expected)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@given(data=st.data())
+def test_case_jit_matches_eager(name, data):
+    case = data.draw(CASES[name](np.float32), label="case")
+    check_jit(case.f, *case.args)
+
+
+def _scalarize(f, ws):
+    def g(*args):
+        outs = tree_leaves(f(*args))
+        total = 0.0
+        for o, w in zip(outs, ws):
+            total = total + fnp.sum(o * w)
+        return total
+
+    return g
+
+
+def tree_leaves(x):
+    return fl.tree.leaves(x)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@given(data=st.data(), seed=seeds)
+def test_case_grad(name, data, seed):
+    case = data.draw(CASES[name](np.float64), label="case")
+    rng = np.random.default_rng(seed)
+    args = [rand(rng, a.shape) for a in case.args]
+    outs = tree_leaves(case.f(*args))
+    ws = [rand(rng, np.shape(o)) for o in outs]
+    check_grads(_scalarize(case.f, ws), args)
+    check_jvp_vjp(case.f, args, seed=seed)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@given(data=st.data(), seed=seeds)
+def test_case_vmap(name, data, seed):
+    case = data.draw(CASES[name](np.float32), label="case")
+    rng = np.random.default_rng(seed)
+    n = len(case.args)
+    axes = [data.draw(st.sampled_from([None, 0, a.ndim, -1])) for a in case.args]
+    if all(a is None for a in axes):
+        axes[data.draw(st.integers(0, n - 1))] = 0
+    args = []
+    for a, ax in zip(case.args, axes):
+        if ax is None:
+            args.append(rand(rng, a.shape, np.float32))
+        else:
+            b = rand(rng, (3,) + a.shape, np.float32)
+            args.append(np.moveaxis(b, 0, ax))
+    out_axes = data.draw(st.sampled_from([0, -1]))
+    check_vmap(case.f, args, in_axes=tuple(axes), out_axes=out_axes)

@@ -193,8 +193,13 @@ def split(ary, indices_or_sections, axis=0):
                              f"({n} into {k} sections)")
         bounds = [i * (n // k) for i in range(k + 1)]
     else:
-        bounds = [0] + [min(max(int(i), 0), n) for i in indices_or_sections] + [n]
-    return [L.slice_in_dim(x, lo, max(lo, hi), axis=ax) for lo, hi in zip(bounds, bounds[1:])]
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    out = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        # each piece is x[lo:hi] with Python slicing rules (negative indices count from the end)
+        lo, hi, _ = slice(lo, hi).indices(n)
+        out.append(L.slice_in_dim(x, lo, max(lo, hi), axis=ax))
+    return out
 
 
 def array_split(ary, indices_or_sections, axis=0):

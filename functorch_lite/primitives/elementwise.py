@@ -271,8 +271,10 @@ mul_p.transpose = _mul_transpose
 defjvp(div_p, lambda g, ans, x, y: L.div(g, y),
        lambda g, ans, x, y: L.neg(L.mul(g, L.div(ans, y))))
 div_p.transpose = _div_transpose
+# d/dy fmod(x, y) = -trunc(x / y); (x - fmod(x, y)) / y is that integer up to rounding
+# (e.g. 2.9999999), so round it rather than truncate it
 defjvp(rem_p, lambda g, ans, x, y: g,
-       lambda g, ans, x, y: L.mul(L.neg(g), L.trunc(L.div(L.sub(x, ans), y))))
+       lambda g, ans, x, y: L.mul(L.neg(g), L.round(L.div(L.sub(x, ans), y))))
 
 
 def _pow_jvp_x(g, ans, x, y):

@@ -172,9 +172,19 @@ def _pad_batch(vals, dims, padding_config, value=0):
     return pad_p.bind(x, padding_config=((0, 0, 0),) + tuple(padding_config), value=value), 0
 
 
+def _pad_jvp(primals, tangents, padding_config, value=0):
+    # affine, not linear, when value != 0: the padding of the tangent is always zero
+    (x,), (t,) = primals, tangents
+    out = pad_p.bind(x, padding_config=padding_config, value=value)
+    if type(t) is Zero:
+        return out, Zero(L.aval(out).strip_weak())
+    return out, pad_p.bind(t, padding_config=padding_config, value=0)
+
+
 pad_p.impl = _pad_impl
 pad_p.abstract_eval = _pad_aval
 deflinear(pad_p, _pad_transpose)
+pad_p.jvp = _pad_jvp
 pad_p.batch = _pad_batch
 
 # ------------------------------------------------------------------ concatenate
