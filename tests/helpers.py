@@ -21,6 +21,7 @@ from functorch_lite import tree
 
 FLOAT_DTYPES = (np.float32, np.float64)
 INT_DTYPES = (np.int32, np.int64)
+ALL_DTYPES = FLOAT_DTYPES + INT_DTYPES + (np.bool_,)
 
 # (rtol, atol) for comparing against numpy computed in the same dtype
 TOLS = {
@@ -86,6 +87,13 @@ def check_jit(f, *args, **kwargs):
     e_leaves = tree.leaves(eager)
     j_leaves = tree.leaves(jitted)
     assert len(e_leaves) == len(j_leaves)
+    # the shapes/dtypes the primitives' abstract rules promise are what their kernels give
+    # (eager and the numpy backend only run the kernels)
+    ir = fl.make_ir(lambda *a: f(*a, **kwargs))(*args)
+    for aval, e in zip(ir.out_avals, e_leaves):
+        e = np.asarray(e)
+        assert (aval.shape, aval.dtype) == (e.shape, e.dtype), (
+            f"abstract {aval.shape} {aval.dtype} != computed {e.shape} {e.dtype}")
     for e, j in zip(e_leaves, j_leaves):
         assert isinstance(j, np.ndarray), type(j)
         e = np.asarray(e)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from helpers import (
+    ALL_DTYPES,
     FLOAT_DTYPES,
     arrays,
     assert_close,
@@ -412,7 +413,6 @@ COMPARE = [
     (fnp.less_equal, np.less_equal), (fnp.greater, np.greater),
     (fnp.greater_equal, np.greater_equal),
 ]
-ALL_DTYPES = (np.float32, np.float64, np.int32, np.int64, np.bool_)
 
 
 @pytest.mark.parametrize("fns", COMPARE, ids=lambda p: p[1].__name__)

@@ -19,11 +19,32 @@ def _is_int_scalar(i):
     return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
 
 
+class _Mask:
+    """A concrete boolean mask of rank >= 1 in an index (expanded once its axis is known)."""
+
+    __slots__ = ("m",)
+
+    def __init__(self, m):
+        self.m = m
+
+
+def _traced_mask_error(name, mask):
+    from ..core import ConcretizationError, user_frame, where_str
+
+    return ConcretizationError(
+        f"{name}: boolean mask indexing with a traced mask ({mask.aval.str_short()}) gives a "
+        f"result whose shape depends on the mask's values, which cannot be traced.\n"
+        f"  at {where_str(user_frame())}\n"
+        "To fix: use fnp.where(mask, x, other) (or x.at[mask].set(v) for updates), or compute "
+        "the mask outside the transform / mark its input static (jit(f, static_argnums=...)).")
+
+
 def normalize_index(shape, idx, name="index"):
-    """Returns (spec, index arrays, is_basic) for ``x[idx]`` on an array of ``shape``."""
+    """Returns (spec, index arrays) for ``x[idx]`` on an array of ``shape``.
+
+    0-d booleans must have been removed first (``_lift_scalar_bools``)."""
     if not isinstance(idx, tuple):
         idx = (idx,)
-    # expand boolean masks into integer index arrays (concrete masks only)
     items = []
     for i in idx:
         if isinstance(i, list):
@@ -31,21 +52,16 @@ def normalize_index(shape, idx, name="index"):
             if i.dtype == np.float64 and i.size == 0:
                 i = i.astype(np.int64)
         if isinstance(i, Tracer) and i.dtype == np.bool_:
-            raise TypeError(
-                f"{name}: boolean mask indexing with a traced mask gives a data-dependent "
-                f"shape, which cannot be traced. Use fnp.where(mask, x, other) or "
-                f"x.at[mask].set(v) instead.")
+            raise _traced_mask_error(name, i)
         if isinstance(i, (np.ndarray, np.bool_, bool)) and np.asarray(i).dtype == np.bool_:
             i = np.asarray(i)
-            if i.ndim == 0:
-                items.append(None)
-                if not i:
-                    items.append(np.zeros((0,), np.int64))
-                continue
-            items.extend(np.nonzero(i))
+            if i.ndim == 0:  # pragma: no cover - removed by _lift_scalar_bools
+                raise IndexError(f"{name}: unexpected 0-d boolean index")
+            items.append(_Mask(i))
             continue
         items.append(i)
-    n_consume = sum(1 for i in items if i is not None and i is not Ellipsis)
+    n_consume = sum(i.m.ndim if isinstance(i, _Mask) else 1
+                    for i in items if i is not None and i is not Ellipsis)
     if n_consume > len(shape):
         raise IndexError(f"{name}: too many indices for array of shape {shape}: "
                          f"{n_consume} were given")
@@ -56,6 +72,22 @@ def normalize_index(shape, idx, name="index"):
         items = items[:k] + [slice(None)] * (len(shape) - n_consume) + items[k + 1:]
     else:
         items = items + [slice(None)] * (len(shape) - n_consume)
+    # expand boolean masks into integer index arrays, checking they fit the axes they cover
+    expanded, dim = [], 0
+    for i in items:
+        if isinstance(i, _Mask):
+            covered = tuple(shape[dim:dim + i.m.ndim])
+            if i.m.shape != covered:
+                raise IndexError(f"{name}: boolean index of shape {i.m.shape} does not match "
+                                 f"the indexed dimensions {covered} (from axis {dim}) of an "
+                                 f"array of shape {shape}")
+            expanded.extend(np.nonzero(i.m))
+            dim += i.m.ndim
+            continue
+        expanded.append(i)
+        if i is not None:
+            dim += 1
+    items = expanded
     spec, arrays, dim = [], [], 0
     for i in items:
         if i is None:
@@ -65,6 +97,8 @@ def normalize_index(shape, idx, name="index"):
         if isinstance(i, slice):
             start, stop, step = (_static(v, name) for v in (i.start, i.stop, i.step))
             start, stop, step = slice(start, stop, step).indices(n)
+            if not len(range(start, stop, step)):
+                start, stop, step = 0, 0, 1  # empty; also avoids start == -1 (step < 0)
             spec.append(("s", start, stop, step))
         elif _is_int_scalar(i):
             j = int(i)
@@ -96,12 +130,50 @@ def _static(v, name):
     return int(v)
 
 
+def _is_scalar_bool(i):
+    return isinstance(i, (bool, np.bool_)) or (
+        isinstance(i, np.ndarray) and i.dtype == np.bool_ and i.ndim == 0)
+
+
+def _lift_scalar_bools(x, idx):
+    """numpy's reading of a 0-d boolean index: a new unit axis of the operand, indexed by
+    ``[0]`` (True) or ``[]`` (False) as an advanced index. Returns (x', idx') with the unit
+    axes inserted into ``x`` (``idx`` unchanged when it holds no 0-d boolean)."""
+    tup = idx if isinstance(idx, tuple) else (idx,)
+    if not any(_is_scalar_bool(i) for i in tup):
+        return x, idx
+
+    def consumed(i):
+        if i is None or i is Ellipsis:
+            return 0
+        if isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, (np.ndarray, Tracer)) and i.dtype == np.bool_:
+            return i.ndim
+        return 1
+
+    shape = shape_of(x)
+    others = sum(consumed(i) for i in tup if not _is_scalar_bool(i))
+    pos, new_idx, new_shape = 0, [], list(shape)
+    for i in tup:
+        if _is_scalar_bool(i):
+            new_shape.insert(pos, 1)
+            new_idx.append(np.arange(int(bool(i)), dtype=np.int64))
+            pos += 1
+        else:
+            pos += max(len(shape) - others, 0) if i is Ellipsis else consumed(i)
+            new_idx.append(i)
+    return L.reshape(x, tuple(new_shape)), tuple(new_idx)
+
+
 def getitem(x, idx):
     """``x[idx]`` with numpy semantics for basic and advanced (integer/boolean) indexing."""
     x = asarray_like(x)
+    x, idx = _lift_scalar_bools(x, idx)
     spec, arrays = normalize_index(shape_of(x), idx)
     if not arrays:
-        if all(e[0] == "s" and e[1:] == (0, n, 1) for e, n in zip(spec, shape_of(x))):
+        if len(spec) == len(shape_of(x)) and all(
+                e[0] == "s" and e[1:] == (0, n, 1) for e, n in zip(spec, shape_of(x))):
             return x
         if all(e[0] in "sc" and (e[0] == "c" or e[3] > 0) for e in spec):
             return _basic(x, spec)
@@ -158,7 +230,10 @@ class _AtRef:
         # traced boolean mask over the whole array: a select, no data-dependent shape
         if len(idx) == 1 and isinstance(idx[0], Tracer) and idx[0].dtype == np.bool_:
             return _masked_update(x, idx[0], v, mode)
-        spec, arrays = normalize_index(shape, self.idx, f"at[].{mode}")
+        orig_shape = shape
+        x, idx = _lift_scalar_bools(x, idx)
+        shape = shape_of(x)
+        spec, arrays = normalize_index(shape, idx, f"at[].{mode}")
         out_shape = _gather_shape(shape, spec, arrays)
         v = cast(asarray_like(v), dtype_of(x))
         vs = shape_of(v)
@@ -171,7 +246,7 @@ class _AtRef:
             if np.broadcast_shapes(vs, out_shape) != out_shape:
                 raise ValueError(f"at[].{mode}: updates of shape {vs} cannot be broadcast to the "
                                  f"indexed shape {out_shape}")
-        return L.scatter(x, v, arrays, spec, mode)
+        return L.reshape(L.scatter(x, v, arrays, spec, mode), orig_shape)
 
     def set(self, values):
         return self._update(values, "set")

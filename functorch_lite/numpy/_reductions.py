@@ -80,7 +80,7 @@ def _minmax(name, reducer):
         x, shape, axes = _prep(a, axis, name)
         if 0 in [shape[i] for i in axes] and initial is None:
             raise ValueError(f"{name}: zero-size array to reduction operation {name} which has "
-                             "no identity (shape {shape}, axis {axis})")
+                             f"no identity (shape {shape}, axis {axis})")
         if initial is not None and builtins.any(shape[i] == 0 for i in axes):
             # nothing to reduce: every result is ``initial``
             out_shape = tuple(n for i, n in enumerate(shape) if i not in axes)

@@ -155,7 +155,14 @@ def concatenate(arrays, axis=0):
         if len(shape_of(x)) != nd:
             raise ValueError("concatenate: all the input arrays must have same number of "
                              "dimensions, got shapes " + ", ".join(str(shape_of(v)) for v in xs))
-    return L.concatenate(xs, normalize_axis(axis, nd))
+    ax = normalize_axis(axis, nd)
+    s0 = shape_of(xs[0])
+    # checked here too: eager evaluation runs the numpy kernel without the shape rule
+    if any(tuple(n for i, n in enumerate(shape_of(x)) if i != ax)
+           != tuple(n for i, n in enumerate(s0) if i != ax) for x in xs):
+        raise ValueError("concatenate: shapes " + ", ".join(str(shape_of(v)) for v in xs)
+                         + f" differ outside axis {ax}")
+    return L.concatenate(xs, ax)
 
 
 def stack(arrays, axis=0):

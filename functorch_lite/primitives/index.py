@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import lax as L
 from ..core import Primitive, ShapedArray
-from ..rules import Zero, add_tangents, instantiate, is_undefined, moveaxis
+from ..rules import Zero, add_tangents, bdim_to_front, instantiate, is_undefined, moveaxis
 
 
 def _slice_len(start, stop, step):
@@ -58,7 +58,10 @@ def _np_index(op_shape, spec, idxs):
     out, dim = [], 0
     for e in spec:
         if e[0] == "s":
-            out.append(slice(*e[1:]))
+            start, stop, step = e[1:]
+            # specs hold normalised bounds (slice.indices); a negative step running to the
+            # front has stop == -1, which numpy would read as "the last element"
+            out.append(slice(start, None if stop < 0 else stop, step))
             dim += 1
         elif e[0] == "n":
             out.append(None)
@@ -116,7 +119,10 @@ gather_p.transpose = _gather_transpose
 def _batched_spec(op_shape_b, spec, idx_vals, idx_dims, op_batched, size):
     """Rewrite (spec, indices) so that the batch dimension is indexed explicitly.
 
-    Returns (new spec, new index operands, batch dim of the result).
+    Returns (new spec, new index operands, batch dim of the result, perm): when ``op`` is
+    batched, an iota index over the batch dim is prepended, which makes numpy place all
+    broadcast index dims first; ``perm`` (or None) transposes that result into the
+    per-example layout (batch dim first), where the index dims may sit after some slices.
     """
     idx_shapes = [L.aval(i).shape for i in idx_vals]
     # some index is batched: give every index array a leading batch dim of full rank
@@ -134,13 +140,20 @@ def _batched_spec(op_shape_b, spec, idx_vals, idx_dims, op_batched, size):
             x = L.reshape(x, (size,) + (1,) * (rank - len(s)) + tuple(s))
         new_idx.append(x)
     new_spec = tuple(spec)
+    perm = None
     if op_batched:
         it = L.iota(np.int64, (size,) + (1,) * rank, 0)
         new_idx.append(it)
         new_spec = (("i", len(new_idx) - 1),) + new_spec
+        # where the index dims go for one example (op without its batch dim)
+        out_unb, p, bshape = spec_layout(op_shape_b[1:], spec, unb)
+        if p:
+            r, nd = len(bshape), len(out_unb) + 1
+            perm = ((0,) + tuple(range(1 + r, 1 + r + p)) + tuple(range(1, 1 + r))
+                    + tuple(range(1 + r + p, nd)))
     shapes = [L.aval(i).shape for i in new_idx]
     _, adv_pos, _ = spec_layout(op_shape_b, new_spec, shapes)
-    return new_spec, new_idx, adv_pos
+    return new_spec, new_idx, adv_pos, perm
 
 
 def _gather_batch(vals, dims, spec):
@@ -155,8 +168,12 @@ def _gather_batch(vals, dims, spec):
         _, adv_pos, bshape = spec_layout(shape, new_spec, [L.aval(i).shape for i in idx])
         out_dim = len(bshape) if adv_pos == 0 else 0
         return gather_p.bind(op, *idx, spec=new_spec), out_dim
-    new_spec, new_idx, adv_pos = _batched_spec(shape, spec, idx, ids, od is not None, size)
-    return gather_p.bind(op, *new_idx, spec=new_spec), adv_pos
+    new_spec, new_idx, adv_pos, perm = _batched_spec(shape, spec, idx, ids, od is not None,
+                                                     size)
+    out = gather_p.bind(op, *new_idx, spec=new_spec)
+    if perm is not None:
+        return L.transpose(out, perm), 0
+    return out, adv_pos
 
 
 gather_p.batch = _gather_batch
@@ -249,22 +266,20 @@ def _scatter_batch(vals, dims, spec, mode):
     op = moveaxis(op, od, 0) if od is not None else L.broadcast_in_dim(
         op, (size,) + L.aval(op).shape, tuple(range(1, L.aval(op).ndim + 1)))
     shape = L.aval(op).shape
+    perm = None
     if all(d is None for d in ids):
         new_spec = (("s", 0, size, 1),) + tuple(spec)
         new_idx = list(idx)
         _, adv_pos, bshape = spec_layout(shape, new_spec, [L.aval(i).shape for i in idx])
         upd_dim = len(bshape) if adv_pos == 0 else 0
     else:
-        new_spec, new_idx, upd_dim = _batched_spec(shape, spec, idx, ids, True, size)
-    out_shape, _, _ = spec_layout(shape, new_spec, [L.aval(i).shape for i in new_idx])
-    if ud is None:
-        unb = L.aval(upd).shape
-        rest = out_shape[:upd_dim] + out_shape[upd_dim + 1:]
-        upd = L.broadcast_in_dim(upd, rest, tuple(range(len(rest) - len(unb), len(rest))))
-        upd = L.broadcast_in_dim(upd, out_shape, tuple(i for i in range(len(out_shape))
-                                                       if i != upd_dim))
-    else:
-        upd = moveaxis(upd, ud, upd_dim)
+        new_spec, new_idx, upd_dim, perm = _batched_spec(shape, spec, idx, ids, True, size)
+    # updates come in the per-example layout: put the batch dim first, then (batched
+    # indices) transpose into the layout of the batched index expression
+    upd = bdim_to_front(upd, ud, size)
+    if perm is not None:
+        upd = L.transpose(upd, tuple(int(i) for i in np.argsort(perm)))
+    upd = moveaxis(upd, 0, upd_dim)
     return scatter_p.bind(op, upd, *new_idx, spec=new_spec, mode=mode), 0
 
 

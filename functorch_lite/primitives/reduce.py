@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes
 from .. import lax as L
 from ..core import Primitive, ShapedArray
 from ..rules import Zero, defjvp, defjvp_zero, deflinear, moveaxis
@@ -150,11 +149,20 @@ cumsum_p.batch = lambda vals, dims, axis, reverse=False: (
 # ------------------------------------------------------------------ argsort (stable)
 
 argsort_p = Primitive("argsort")
-argsort_p.impl = lambda x, axis, descending=False: np.asarray(
-    np.argsort(-x if descending and dtypes.is_float(x.dtype) else x, axis=axis, kind="stable")
-    if not descending or dtypes.is_float(np.asarray(x).dtype)
-    else np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
-).astype(np.int64)
+
+
+def _argsort_impl(x, axis, descending=False):
+    x = np.asarray(x)
+    if not descending:
+        return np.argsort(x, axis=axis, kind="stable").astype(np.int64)
+    # stable descending order for every dtype (negating would wrap unsigned and minimum
+    # integers): sort the reversed array, reverse the result, and map the positions back
+    n = x.shape[axis]
+    idx = np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
+    return (n - 1 - idx).astype(np.int64)
+
+
+argsort_p.impl = _argsort_impl
 argsort_p.abstract_eval = lambda x, axis, descending=False: ShapedArray(x.shape, np.int64)
 defjvp_zero(argsort_p)
 argsort_p.batch = lambda vals, dims, axis, descending=False: (
