@@ -205,6 +205,9 @@ def test_advanced_index_placement_rules():
         (slice(None), j % 3, i, slice(1, None, -1)),  # 2-d broadcast block in the middle
         (slice(None, None, -1), i, slice(None), j),
         (np.array(1), slice(None), np.array([0])),  # 0-d array is advanced
+        (slice(None), i, Ellipsis, i, 0),       # an ellipsis standing for no dim separates
+        (slice(None), i, Ellipsis, slice(None), 0),
+        (Ellipsis, i, 1),                       # adjacent after a non-empty ellipsis
     ]
     for idx in cases:
         expected = x[idx]
@@ -214,6 +217,12 @@ def test_advanced_index_placement_rules():
         xb = np.stack([x, x + 1000])
         assert_close(fl.vmap(lambda a, idx=idx: a[idx])(xb), np.stack([x[idx], (x + 1000)[idx]]),
                      err_msg=_fmt(idx))
+        # and the same layout for the updates of x.at[idx]
+        v = np.arange(expected.size, dtype=np.float32).reshape(expected.shape)
+        y = x.copy()
+        y[idx] = v
+        assert_close(fnp.at(x)[idx].set(v), y, err_msg=_fmt(idx))
+        assert_close(fl.jit(lambda a, b, idx=idx: a.at[idx].set(b))(x, v), y, err_msg=_fmt(idx))
 
 
 def test_slices_with_negative_steps_and_out_of_range_bounds():
@@ -298,8 +307,12 @@ def test_take(data):
         xf = rand(np.random.default_rng(0), x.shape)
         w = rand(np.random.default_rng(1), expected.shape)
         check_grads(lambda a: fnp.sum(fnp.take(a, idx, axis=axis) * w), [xf])
-        check_vmap(lambda a, i: fnp.take(a, i, axis=axis), [x.astype(np.float32), idx],
-                   in_axes=(None, 0) if idx.ndim else (0, None))
+        if idx.ndim:
+            check_vmap(lambda a, i: fnp.take(a, i, axis=axis), [x.astype(np.float32), idx],
+                       in_axes=(None, 0))
+        xb = np.stack([x, x[::-1]]).astype(np.float32)
+        check_vmap(lambda a, i: fnp.take(a, i, axis=axis), [xb, idx], in_axes=(0, None),
+                   out_axes=-1)
 
 
 @given(data=st.data())

@@ -19,6 +19,9 @@ def _is_int_scalar(i):
     return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
 
 
+_EMPTY_ELLIPSIS = object()  # marks where an ellipsis expanding to no dimension stood
+
+
 class _Mask:
     """A concrete boolean mask of rank >= 1 in an index (expanded once its axis is known)."""
 
@@ -69,7 +72,9 @@ def normalize_index(shape, idx, name="index"):
         raise IndexError(f"{name}: an index can only have a single ellipsis ('...')")
     if Ellipsis in [i if i is Ellipsis else None for i in items]:
         k = next(j for j, i in enumerate(items) if i is Ellipsis)
-        items = items[:k] + [slice(None)] * (len(shape) - n_consume) + items[k + 1:]
+        fill = [slice(None)] * (len(shape) - n_consume)
+        # an ellipsis standing for no dimension still separates advanced indices (numpy)
+        items = items[:k] + (fill or [_EMPTY_ELLIPSIS]) + items[k + 1:]
     else:
         items = items + [slice(None)] * (len(shape) - n_consume)
     # expand boolean masks into integer index arrays, checking they fit the axes they cover
@@ -85,11 +90,14 @@ def normalize_index(shape, idx, name="index"):
             dim += i.m.ndim
             continue
         expanded.append(i)
-        if i is not None:
+        if i is not None and i is not _EMPTY_ELLIPSIS:
             dim += 1
     items = expanded
-    spec, arrays, dim = [], [], 0
+    spec, arrays, dim, sep_at = [], [], 0, None
     for i in items:
+        if i is _EMPTY_ELLIPSIS:
+            sep_at = len(spec)
+            continue
         if i is None:
             spec.append(("n",))
             continue
@@ -119,7 +127,23 @@ def normalize_index(shape, idx, name="index"):
             spec.append(("i", len(arrays)))
             arrays.append(arr)
         dim += 1
-    return tuple(spec), arrays
+    # numpy puts the broadcast index dims first when advanced indices are not adjacent; the
+    # spec cannot express "separated by an empty ellipsis", so report it (``front``)
+    adv = [j for j, e in enumerate(spec) if e[0] in "ic"] if arrays else []
+    front = sep_at is not None and any(j < sep_at for j in adv) and any(j >= sep_at for j in adv)
+    return tuple(spec), arrays, front
+
+
+def _front_perm(shape, spec, arrays):
+    """Permutation taking the spec's result layout (index dims in place) to numpy's layout
+    for separated advanced indices (index dims first); None when they coincide."""
+    from ..primitives.index import spec_layout
+
+    out_shape, p, bshape = spec_layout(shape, spec, [shape_of(a) for a in arrays])
+    if not p:
+        return None
+    r = len(bshape)
+    return tuple(range(p, p + r)) + tuple(range(p)) + tuple(range(p + r, len(out_shape)))
 
 
 def _static(v, name):
@@ -170,14 +194,16 @@ def getitem(x, idx):
     """``x[idx]`` with numpy semantics for basic and advanced (integer/boolean) indexing."""
     x = asarray_like(x)
     x, idx = _lift_scalar_bools(x, idx)
-    spec, arrays = normalize_index(shape_of(x), idx)
+    spec, arrays, front = normalize_index(shape_of(x), idx)
     if not arrays:
         if len(spec) == len(shape_of(x)) and all(
                 e[0] == "s" and e[1:] == (0, n, 1) for e, n in zip(spec, shape_of(x))):
             return x
         if all(e[0] in "sc" and (e[0] == "c" or e[3] > 0) for e in spec):
             return _basic(x, spec)
-    return L.gather(x, arrays, spec)
+    out = L.gather(x, arrays, spec)
+    perm = _front_perm(shape_of(x), spec, arrays) if front else None
+    return L.transpose(out, perm) if perm else out
 
 
 def _basic(x, spec):
@@ -233,8 +259,11 @@ class _AtRef:
         orig_shape = shape
         x, idx = _lift_scalar_bools(x, idx)
         shape = shape_of(x)
-        spec, arrays = normalize_index(shape, idx, f"at[].{mode}")
+        spec, arrays, front = normalize_index(shape, idx, f"at[].{mode}")
         out_shape = _gather_shape(shape, spec, arrays)
+        perm = _front_perm(shape, spec, arrays) if front else None
+        if perm:  # the updates are laid out as numpy's x[idx] would be
+            out_shape = tuple(out_shape[p] for p in perm)
         v = cast(asarray_like(v), dtype_of(x))
         vs = shape_of(v)
         if vs != out_shape:
@@ -246,6 +275,8 @@ class _AtRef:
             if np.broadcast_shapes(vs, out_shape) != out_shape:
                 raise ValueError(f"at[].{mode}: updates of shape {vs} cannot be broadcast to the "
                                  f"indexed shape {out_shape}")
+        if perm:
+            v = L.transpose(v, tuple(int(i) for i in np.argsort(perm)))
         return L.reshape(L.scatter(x, v, arrays, spec, mode), orig_shape)
 
     def set(self, values):
