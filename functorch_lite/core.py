@@ -323,12 +323,10 @@ def set_trace(trace: Trace):
 @contextmanager
 def new_trace(trace: Trace):
     """Make ``trace`` current for the body of a transform, and invalidate it afterwards."""
-    prev = _state.trace
-    _state.trace = trace
     try:
-        yield trace
+        with set_trace(trace):
+            yield trace
     finally:
-        _state.trace = prev
         trace.invalidate()
 
 

@@ -123,6 +123,32 @@ custom_jvp_call_p.partial_eval = _cjvp_pe
 custom_jvp_call_p.batch = _cjvp_batch
 
 
+def _split_args(fun, nondiff_argnums, args):
+    """Separate non-differentiable (static) arguments and flatten the rest.
+
+    Returns (static, dyn, leaves, in_tree, full_args, flat_fun, store): ``full_args`` puts
+    the static arguments back; ``flat_fun`` runs ``fun`` on leaves and records the output
+    tree in ``store["tree"]``."""
+    nd = {i % len(args) for i in nondiff_argnums}
+    static = [(i, a) for i, a in enumerate(args) if i in nd]
+    dyn = tuple(a for i, a in enumerate(args) if i not in nd)
+    leaves, in_tree = tree_util.flatten(dyn)
+    leaves = [_as_array(x) for x in leaves]
+    store = {}
+
+    def full_args(d):
+        it = iter(d)
+        sm = dict(static)
+        return [sm[i] if i in sm else next(it) for i in range(len(args))]
+
+    def flat_fun(*xs):
+        out = fun(*full_args(tree_util.unflatten(in_tree, xs)))
+        ol, store["tree"] = tree_util.flatten(out)
+        return [_as_array(o) for o in ol]
+
+    return static, dyn, leaves, in_tree, full_args, flat_fun, store
+
+
 class custom_jvp:
     """A function with a user-defined JVP rule.
 
@@ -165,22 +191,8 @@ class custom_jvp:
         if self.jvp is None:
             raise AttributeError(f"custom_jvp `{_fun_name(self.fun)}` has no JVP rule; define "
                                  "one with @f.defjvp")
-        nd = {i % len(args) for i in self.nondiff_argnums}
-        static = [(i, a) for i, a in enumerate(args) if i in nd]
-        dyn = tuple(a for i, a in enumerate(args) if i not in nd)
-        leaves, in_tree = tree_util.flatten(dyn)
-        leaves = [_as_array(x) for x in leaves]
-        store = {}
-
-        def full_args(d):
-            it = iter(d)
-            sm = dict(static)
-            return [sm[i] if i in sm else next(it) for i in range(len(args))]
-
-        def flat_fun(*xs):
-            out = self.fun(*full_args(tree_util.unflatten(in_tree, xs)))
-            ol, store["tree"] = tree_util.flatten(out)
-            return [_as_array(o) for o in ol]
+        static, dyn, leaves, in_tree, full_args, flat_fun, store = _split_args(
+            self.fun, self.nondiff_argnums, args)
 
         def flat_jvp(*xs):
             n = len(xs) // 2
@@ -339,23 +351,9 @@ class custom_vjp:
         if self.fwd is None:
             raise AttributeError(f"custom_vjp `{name}` has no VJP rule; define one with "
                                  "f.defvjp(fwd, bwd)")
-        nd = {i % len(args) for i in self.nondiff_argnums}
-        static = [(i, a) for i, a in enumerate(args) if i in nd]
-        dyn = tuple(a for i, a in enumerate(args) if i not in nd)
-        leaves, in_tree = tree_util.flatten(dyn)
-        leaves = [_as_array(x) for x in leaves]
+        static, dyn, leaves, in_tree, full_args, flat_fun, store = _split_args(
+            self.fun, self.nondiff_argnums, args)
         in_avals = [get_aval(x) for x in leaves]
-        store = {}
-
-        def full_args(d):
-            it = iter(d)
-            sm = dict(static)
-            return [sm[i] if i in sm else next(it) for i in range(len(args))]
-
-        def flat_fun(*xs):
-            out = self.fun(*full_args(tree_util.unflatten(in_tree, xs)))
-            ol, store["tree"] = tree_util.flatten(out)
-            return [_as_array(o) for o in ol]
 
         def flat_fwd(*xs):
             res = self.fwd(*full_args(tree_util.unflatten(in_tree, xs)))
