@@ -161,6 +161,11 @@ def check_grads(f, args, argnums=None, rtol=1e-4, atol=1e-6, eps=1e-6):
         num = numerical_grad(f, args, i, eps)
         np.testing.assert_allclose(g, num, rtol=rtol, atol=atol,
                                    err_msg=f"grad w.r.t. argument {i}")
+        # the staged backward pass computes the same thing
+        gj = fl.jit(fl.grad(f, argnums=i))(*args)
+        assert gj.dtype == g.dtype and gj.shape == g.shape
+        np.testing.assert_allclose(gj, g, rtol=1e-6 if g.dtype == np.float32 else 1e-12,
+                                   atol=1e-12, err_msg=f"jit(grad) w.r.t. argument {i}")
 
 
 def _dot_all(a, b):

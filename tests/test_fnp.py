@@ -117,6 +117,7 @@ def test_getitem_grad(data, seed):
     # duplicates in integer arrays accumulate in the gradient (scatter-add)
     check_grads(lambda a: fnp.sum(a[idx] * w), [x])
     check_jvp_vjp(lambda a: a[idx], [x], seed=seed)
+    check_vmap(fl.grad(lambda a: fnp.sum(a[idx] * w)), [np.stack([x, -x])], in_axes=0)
 
 
 @given(data=st.data(), seed=seeds)
@@ -416,6 +417,8 @@ def test_at_update_grad(mode, data, seed):
 
     check_grads(lambda a, b: fnp.sum(f(a, b) * w), [x, v])
     check_jvp_vjp(f, [x, v], seed=seed)
+    check_vmap(fl.grad(lambda a, b: fnp.sum(f(a, b) * w), argnums=(0, 1)),
+               [np.stack([x, x + 1]), v], in_axes=(0, None))
 
 
 @pytest.mark.parametrize("mode", list(AT_MODES))

@@ -1220,6 +1220,11 @@ def test_case_grad(name, data, seed):
     ws = [rand(rng, np.shape(o)) for o in outs]
     check_grads(_scalarize(case.f, ws), args)
     check_jvp_vjp(case.f, args, seed=seed)
+    # per-example gradients: vmap of grad over a stack of two inputs (the transposed rules
+    # batched), the other arguments unbatched
+    stacked = np.stack([args[0], rand(rng, args[0].shape)])
+    check_vmap(fl.grad(_scalarize(case.f, ws)), [stacked] + args[1:],
+               in_axes=(0,) + (None,) * (len(args) - 1))
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -1240,3 +1245,169 @@ def test_case_vmap(name, data, seed):
             args.append(np.moveaxis(b, 0, ax))
     out_axes = data.draw(st.sampled_from([0, -1]))
     check_vmap(case.f, args, in_axes=tuple(axes), out_axes=out_axes)
+
+
+# =========================================================================== lax-level primitives
+# Parameters fnp never produces (negative / interior padding, int predicates, bitcasts...)
+
+
+@given(data=st.data(), seed=seeds)
+def test_lax_pad_negative_and_interior(data, seed):
+    shape = data.draw(shapes(1, 2, 1, 4))
+    cfg = tuple((data.draw(st.integers(-n, 2)), data.draw(st.integers(-n, 2)),
+                 data.draw(st.integers(0, 2))) for n in shape)
+    value = data.draw(st.sampled_from([0.0, -1.5]))
+
+    def ref(x):
+        out = x
+        for ax, (lo, hi, interior) in enumerate(cfg):
+            n = out.shape[ax]
+            if interior and n > 1:
+                idx = np.arange(n) * (interior + 1)
+                new = list(out.shape)
+                new[ax] = n + (n - 1) * interior
+                y = np.full(new, value, out.dtype)
+                sl = [slice(None)] * out.ndim
+                sl[ax] = idx
+                y[tuple(sl)] = out
+                out = y
+            padw = [(0, 0)] * out.ndim
+            padw[ax] = (max(lo, 0), max(hi, 0))
+            out = np.pad(out, padw, constant_values=value)
+            sl = [slice(None)] * out.ndim
+            sl[ax] = slice(-min(lo, 0), out.shape[ax] + min(hi, 0))
+            out = out[tuple(sl)]
+        return out
+
+    if any(lo + hi + n + max(n - 1, 0) * i < 0 for (lo, hi, i), n in zip(cfg, shape)):
+        return
+    rng = np.random.default_rng(seed)
+    x = rand(rng, shape)
+    f = lambda a: lax.pad(a, cfg, value)
+    assert_close(f(x), ref(x))
+    check_jit(f, x.astype(np.float32))
+    if ref(x).size:
+        check_jvp_vjp(f, [x], seed=seed)
+        check_grads(lambda a: fnp.sum(f(a) * rand(np.random.default_rng(1), ref(x).shape)), [x])
+    check_vmap(f, [rand(rng, shape + (2,), np.float32)], in_axes=-1, out_axes=0)
+
+
+def test_lax_select_n_with_integer_predicate():
+    which = np.array([0, 2, 1, 2, 0], np.int32)
+    cases = [np.arange(5.0) + 10 * k for k in range(3)]
+    assert_close(lax.select_n(which, *cases), np.choose(which, cases))
+    check_jit(lambda w, a, b, c: lax.select_n(w, a, b, c), which, *cases)
+    check_jvp_vjp(lambda a, b, c: lax.select_n(which, a, b, c), cases)
+    check_vmap(lambda w, a, b, c: lax.select_n(w, a, b, c),
+               [which.reshape(5, 1), *[c.reshape(5, 1) for c in cases]], in_axes=1)
+
+
+def test_lax_bitcast_iota_convert():
+    x = np.array([1.0, -2.5, 0.0], np.float32)
+    assert_close(lax.bitcast_convert_type(x, np.int32), x.view(np.int32))
+    check_jit(lambda a: lax.bitcast_convert_type(a, np.int32), x)
+    check_vmap(lambda a: lax.bitcast_convert_type(a, np.uint32), [x.reshape(3, 1)], in_axes=0)
+    with pytest.raises(TypeError, match="width"):
+        fl.jit(lambda a: lax.bitcast_convert_type(a, np.int64))(x)
+    assert_close(lax.iota(np.int32, (2, 3), 1), np.broadcast_to(np.arange(3, dtype=np.int32),
+                                                               (2, 3)))
+    assert_close(fl.jit(lambda: lax.iota(np.float32, 4))(), np.arange(4, dtype=np.float32))
+    assert_close(lax.convert(x, np.int32), x.astype(np.int32))
+    assert_close(lax.argmax(x, 0, np.int32), np.array(0, np.int32))
+
+
+def test_lax_binary_python_scalar_adopts_dtype():
+    x = np.array([1, 2, 3], np.int32)
+    assert_close(lax.add(x, 1), x + np.int32(1))
+    assert_close(lax.mul(2, x), x * np.int32(2))
+    y = np.array([1.5, 2.0], np.float64)
+    assert_close(lax.sub(y, 0.5), y - 0.5)
+    assert_close(lax.max(y, 1.8), np.maximum(y, 1.8))
+    # 0-d operands broadcast against the other operand
+    assert_close(lax.add(y, np.array(1.0)), y + 1)
+    with pytest.raises(TypeError, match="dtype"):
+        fl.jit(lambda a, b: lax.add(a, b))(np.ones(2, np.float32), np.ones(2, np.float64))
+    with pytest.raises(ValueError, match=r"add.*\(2,\).*\(3,\)"):
+        fl.jit(lambda a, b: lax.add(a, b))(np.ones(2, np.float32), np.ones(3, np.float32))
+
+
+def test_lax_dot_general_batch_and_preferred_type():
+    rng = np.random.default_rng(0)
+    a = rand(rng, (2, 3, 4))
+    b = rand(rng, (2, 4, 5))
+    dn = (((2,), (1,)), ((0,), (0,)))
+    assert_close(lax.dot_general(a, b, dn), np.einsum("bij,bjk->bik", a, b))
+    check_jvp_vjp(lambda x, y: lax.dot_general(x, y, dn), [a, b])
+    # contracting several dims, batch dims not leading
+    c = rand(rng, (3, 2, 4))
+    d = rand(rng, (4, 3, 2, 6))
+    dn2 = (((0, 2), (1, 0)), ((1,), (2,)))
+    assert_close(lax.dot_general(c, d, dn2), np.einsum("ibk,kibn->bn", c, d))
+    check_jvp_vjp(lambda x, y: lax.dot_general(x, y, dn2), [c, d])
+    check_vmap(lambda x, y: lax.dot_general(x, y, dn2), [np.stack([c, c * 2]), d],
+               in_axes=(0, None))
+    check_vmap(lambda x, y: lax.dot_general(x, y, dn2), [c, np.stack([d, d * 2], -1)],
+               in_axes=(None, -1), out_axes=1)
+    i8 = np.ones((2, 3), np.int8)
+    out = lax.dot_general(i8, i8.T, (((1,), (0,)), ((), ())), preferred_element_type=np.int32)
+    assert_close(out, np.full((2, 2), 3, np.int32))
+
+
+def test_stop_gradient():
+    x = np.array([1.0, 2.0, 3.0])
+    f = lambda a: fnp.sum(a * fl.stop_gradient(a))
+    assert_close(fl.grad(f)(x), x)
+    assert_close(fl.jit(fl.grad(f))(x), x)
+    assert_close(fl.vmap(fl.grad(lambda a: a * fl.stop_gradient(a ** 2)))(x), x**2)
+    _, t = fl.jvp(lambda a: fl.stop_gradient(a) * 3.0, (x,), (np.ones(3),))
+    assert_close(t, np.zeros(3))
+
+
+# ================================================================ higher order & composition
+
+
+def test_second_order_through_shape_index_and_linalg_ops():
+    rng = np.random.default_rng(3)
+    x = rand(rng, (3, 4))
+    m = rand(rng, (4, 3))
+    idx = np.array([2, 0, 2])
+
+    def f(a):
+        b = fnp.pad(a, ((1, 0), (0, 2)), mode="reflect")[::-1, 1:]
+        c = fnp.concatenate([b, fnp.roll(b, 1, axis=0)], axis=1)
+        d = fnp.einsum("ij,jk->ik", fnp.tanh(a), m) + fnp.sort(a, axis=1) @ m
+        e = fnp.take(fnp.cumsum(a, axis=1), idx, axis=0)
+        g = fnp.at(a)[1, ::2].multiply(a[0, :2]).max(axis=0)
+        return fnp.sum(c**2) + fnp.sum(fnp.sin(d)) + fnp.sum(e**3) + fnp.sum(g**2)
+
+    h = fl.hessian(f)(x)
+    assert h.shape == (3, 4, 3, 4)
+    g = fl.grad(f)
+    # finite differences of the gradient, one column at a time
+    num = np.zeros((3, 4, 3, 4))
+    eps = 1e-6
+    for i in range(3):
+        for j in range(4):
+            e = np.zeros_like(x)
+            e[i, j] = eps
+            num[:, :, i, j] = (g(x + e) - g(x - e)) / (2 * eps)
+    np.testing.assert_allclose(h, num, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fl.jacfwd(g)(x), h, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(fl.jit(fl.hessian(f))(x), h, rtol=1e-10, atol=1e-10)
+
+
+def test_vmap_of_grad_and_grad_of_vmap():
+    rng = np.random.default_rng(5)
+    xs = rand(rng, (4, 3, 2))
+    w = rand(rng, (2, 5))
+
+    def loss(a):
+        return fnp.sum(fnp.maximum(a @ w, 0.0) ** 2) + fnp.var(a) + fnp.max(fnp.abs(a))
+
+    per = np.stack([fl.grad(loss)(x) for x in xs])
+    assert_close(fl.vmap(fl.grad(loss))(xs), per)
+    assert_close(fl.jit(fl.vmap(fl.grad(loss)))(xs), per)
+    assert_close(fl.vmap(fl.grad(loss), in_axes=2, out_axes=2)(np.moveaxis(xs, 0, 2)),
+                 np.moveaxis(per, 0, 2))
+    total = fl.grad(lambda b: fnp.sum(fl.vmap(loss)(b)))(xs)
+    assert_close(total, per)
