@@ -60,7 +60,8 @@ add, sub, mul, div, rem, pow, max, min, atan2 = map(
     _binary, ["add", "sub", "mul", "div", "rem", "pow", "max", "min", "atan2"])
 eq, ne, lt, le, gt, ge = map(_binary, ["eq", "ne", "lt", "le", "gt", "ge"])
 bitwise_and, bitwise_or, bitwise_xor = map(_binary, ["and", "or", "xor"])
-shift_left, shift_right_logical = map(_binary, ["shift_left", "shift_right_logical"])
+shift_left, shift_right_logical, shift_right_arithmetic = map(
+    _binary, ["shift_left", "shift_right_logical", "shift_right_arithmetic"])
 (neg, sign, floor, ceil, round, is_finite, exp, log, log1p, expm1, tanh, logistic, sin, cos,
  tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, sqrt, rsqrt, abs, erf,
  bitwise_not) = map(_unary, [

@@ -571,6 +571,28 @@ def test_creation_dtypes():
     assert_close(out, (np.zeros(2, np.float32), np.ones(3), np.full(2, 3, np.int64)))
 
 
+def test_creation_from_traced_values():
+    x = np.array([1.5, -2.0, 3.0], np.float32)
+
+    def f(a):
+        return (fnp.array([a[0], a[1] * 2.0]), fnp.asarray([[a[2], 1.0], [0.0, a[0]]]),
+                fnp.full((2, 2), a[1]), fnp.zeros_like(a), fnp.ones_like(a, dtype=np.int32),
+                fnp.full_like(a, 7.0), fnp.linspace(a[1], a[2], 5), fnp.array(a, ndmin=3),
+                fnp.stack([a, a * 2]))
+
+    expected = (np.array([1.5, -4.0], np.float32), np.array([[3.0, 1.0], [0.0, 1.5]],
+                                                            np.float32),
+                np.full((2, 2), -2.0, np.float32), np.zeros(3, np.float32),
+                np.ones(3, np.int32), np.full(3, 7.0, np.float32),
+                np.linspace(-2.0, 3.0, 5).astype(np.float32), x[None, None],
+                np.stack([x, x * 2]))
+    assert_close(f(x), expected)
+    assert_close(fl.jit(f)(x), expected)
+    g = fl.grad(lambda a: fnp.sum(fnp.array([a[0], a[1] * 2.0]) ** 2)
+                + fnp.sum(fnp.linspace(a[1], a[2], 5)))(x)
+    assert_close(g, np.array([3.0, -16.0 + 2.5, 2.5], np.float32))
+
+
 WEAK_CASES = [
     # (array dtype, python scalar, op, expected dtype)
     (np.float32, 2.0, "mul", np.float32),

@@ -478,12 +478,22 @@ def test_bitwise(fns, data, bs):
 
 @given(data=st.data())
 def test_shifts(data):
-    dt = data.draw(st.sampled_from([np.int32, np.int64]))
-    x = data.draw(arrays(dt, (6,), 0, 1000))
+    dt = data.draw(st.sampled_from([np.int32, np.int64, np.uint32]))
+    lo = 0 if dt == np.uint32 else -1000
+    x = data.draw(arrays(dt, (6,), lo, 1000))
     s = data.draw(arrays(dt, (6,), 0, 8))
     assert_close(fnp.left_shift(x, s), np.left_shift(x, s))
+    # numpy's right_shift sign-extends signed integers (an arithmetic shift)
     assert_close(fnp.right_shift(x, s), np.right_shift(x, s))
+    assert_close(check_jit(fnp.right_shift, x, s), np.right_shift(x, s))
     assert_close(check_jit(fnp.left_shift, x, s), np.left_shift(x, s))
+    check_vmap(fnp.right_shift, [x.reshape(2, 3), s[:3]], in_axes=(0, None))
+    # lax.shift_right_logical fills with zeros whatever the signedness
+    u = x.view(np.dtype(f"u{x.dtype.itemsize}"))
+    expected = np.right_shift(u, s.astype(u.dtype)).view(x.dtype)
+    assert_close(lax.shift_right_logical(x, s), expected)
+    assert_close(check_jit(lax.shift_right_logical, x, s), expected)
+    assert_close(lax.shift_right_arithmetic(x, s), np.right_shift(x, s))
 
 
 def test_logical_ops_on_floats_use_truthiness():
@@ -1411,3 +1421,53 @@ def test_vmap_of_grad_and_grad_of_vmap():
                  np.moveaxis(per, 0, 2))
     total = fl.grad(lambda b: fnp.sum(fl.vmap(loss)(b)))(xs)
     assert_close(total, per)
+
+
+# =========================================================================== misc fnp functions
+
+
+def test_misc_functions_match_numpy():
+    rng = np.random.default_rng(11)
+    x = rand(rng, (3, 4), np.float32)
+    v = rand(rng, (3,), np.float32)
+    ints = np.array([[0, 2, 0], [1, 0, 3]])
+    cases = [
+        (lambda: fnp.diag(v), np.diag(v)),
+        (lambda: fnp.diag(v, k=-1), np.diag(v, k=-1)),
+        (lambda: fnp.diag(x, 1), np.diag(x, 1)),
+        (lambda: fnp.tril(x), np.tril(x)),
+        (lambda: fnp.triu(x, 1), np.triu(x, 1)),
+        (lambda: fnp.tri(3, 4, -1), np.tri(3, 4, -1, dtype=np.float32)),
+        (lambda: fnp.atleast_1d(np.float32(2.0)), np.atleast_1d(np.float32(2.0))),
+        (lambda: fnp.atleast_2d(v), np.atleast_2d(v)),
+        (lambda: fnp.fliplr(x), np.fliplr(x)),
+        (lambda: fnp.flipud(x), np.flipud(x)),
+        (lambda: fnp.count_nonzero(ints), np.asarray(np.count_nonzero(ints))),
+        (lambda: fnp.count_nonzero(ints, axis=0), np.count_nonzero(ints, axis=0)),
+        (lambda: fnp.average(x, axis=1), np.average(x, axis=1)),
+        (lambda: fnp.average(x, axis=0, weights=np.arange(1.0, 4.0, dtype=np.float32)),
+         np.average(x, axis=0, weights=np.arange(1.0, 4.0, dtype=np.float32))),
+        (lambda: fnp.round(x * 100, 1), np.round(x * 100, 1)),
+        (lambda: fnp.around(x, 2), np.around(x, 2)),
+        (lambda: fnp.amax(x, axis=0), np.amax(x, axis=0)),
+        (lambda: fnp.permute_dims(x, (1, 0)), np.transpose(x)),
+        (lambda: fnp.broadcast_arrays(v[:, None], x[0]), np.broadcast_arrays(v[:, None], x[0])),
+        (lambda: fnp.meshgrid(v, x[0]), np.meshgrid(v, x[0])),
+        (lambda: fnp.meshgrid(v, x[0], indexing="ij"), np.meshgrid(v, x[0], indexing="ij")),
+        (lambda: fnp.nonzero(ints), np.nonzero(ints)),
+        (lambda: fnp.where(ints), np.nonzero(ints)),
+        (lambda: fnp.argwhere(ints), np.argwhere(ints)),
+        (lambda: fnp.identity(2), np.identity(2, dtype=np.float32)),
+    ]
+    for k, (f, expected) in enumerate(cases):
+        out = f()
+        if isinstance(expected, (list, tuple)):
+            out, expected = tuple(out), tuple(np.asarray(e) for e in expected)
+        assert_close(out, expected, err_msg=f"case #{k}")
+    assert fnp.shape(x) == (3, 4) and fnp.ndim(x) == 2 and fnp.size(x) == 12
+    assert fnp.size(x, 1) == 4
+    # the traced versions of the ones that can be traced
+    check_jit(lambda a: (fnp.tril(a), fnp.triu(a, -1), fnp.diag(a[0]), fnp.diag(a, -1),
+                         fnp.fliplr(a), fnp.average(a, axis=0, weights=a[:, 0] ** 2)), x)
+    with pytest.raises(TypeError, match="nonzero"):
+        fl.jit(fnp.nonzero)(x)

@@ -48,7 +48,7 @@ bitwise_and = _binary("bitwise_and", L.bitwise_and)
 bitwise_or = _binary("bitwise_or", L.bitwise_or)
 bitwise_xor = _binary("bitwise_xor", L.bitwise_xor)
 left_shift = _binary("left_shift", L.shift_left)
-right_shift = _binary("right_shift", L.shift_right_logical)
+right_shift = _binary("right_shift", L.shift_right_arithmetic)  # numpy: sign-extending
 
 
 def power(x1, x2, /):

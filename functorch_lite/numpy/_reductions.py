@@ -160,8 +160,19 @@ def count_nonzero(a, axis=None, keepdims=False):
 def average(a, axis=None, weights=None, keepdims=False):
     if weights is None:
         return mean(a, axis=axis, keepdims=keepdims)
-    from ._math import multiply
+    from ._math import divide, multiply
 
-    w = asarray_like(weights)
-    return L.div(sum(multiply(a, w), axis=axis, keepdims=keepdims),
-                 sum(w, axis=axis, keepdims=keepdims))
+    x, w = asarray_like(a), asarray_like(weights)
+    xs, ws = shape_of(x), shape_of(w)
+    if ws != xs:
+        # numpy: 1-d weights along ``axis``
+        if axis is None:
+            raise ValueError(f"average: axis must be specified when the shapes of a {xs} and "
+                             f"weights {ws} differ")
+        ax = normalize_axis(axis, len(xs))
+        if len(ws) != 1 or ws[0] != xs[ax]:
+            raise ValueError(f"average: weights of shape {ws} do not match axis {ax} of a with "
+                             f"shape {xs}")
+        w = L.reshape(w, tuple(ws[0] if i == ax else 1 for i in range(len(xs))))
+    return divide(sum(multiply(x, w), axis=axis, keepdims=keepdims),
+                  sum(w, axis=axis, keepdims=keepdims))

@@ -207,7 +207,17 @@ and_p = binop("and", np.bitwise_and, "intbool")
 or_p = binop("or", np.bitwise_or, "intbool")
 xor_p = binop("xor", np.bitwise_xor, "intbool")
 shift_left_p = binop("shift_left", np.left_shift, "intbool")
-shift_right_logical_p = binop("shift_right_logical", np.right_shift, "intbool")
+def _shift_right_logical(x, y):
+    """Zero-filling right shift (numpy's right_shift sign-extends signed integers)."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype.kind == "i":
+        u = np.dtype(f"u{x.dtype.itemsize}")
+        return np.right_shift(x.view(u), y.astype(u)).view(x.dtype)
+    return np.right_shift(x, y)
+
+
+shift_right_logical_p = binop("shift_right_logical", _shift_right_logical, "intbool")
+shift_right_arithmetic_p = binop("shift_right_arithmetic", np.right_shift, "intbool")
 eq_p = binop("eq", np.equal, out_bool=True)
 ne_p = binop("ne", np.not_equal, out_bool=True)
 lt_p = binop("lt", np.less, out_bool=True)
@@ -215,7 +225,7 @@ le_p = binop("le", np.less_equal, out_bool=True)
 gt_p = binop("gt", np.greater, out_bool=True)
 ge_p = binop("ge", np.greater_equal, out_bool=True)
 
-for _p in (and_p, or_p, xor_p, shift_left_p, shift_right_logical_p,
+for _p in (and_p, or_p, xor_p, shift_left_p, shift_right_logical_p, shift_right_arithmetic_p,
            eq_p, ne_p, lt_p, le_p, gt_p, ge_p):
     defjvp_zero(_p)
 
