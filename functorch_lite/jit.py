@@ -113,6 +113,16 @@ def _is_dynamic_leaf(x):
         hasattr(x, "shape") and hasattr(x, "dtype"))
 
 
+def _fast_key(args):
+    """A cheap cache key when every argument is a numpy array (None otherwise)."""
+    key = [os.environ.get("FUNCTORCH_LITE_BACKEND")]
+    for a in args:
+        if type(a) is not np.ndarray:
+            return None
+        key.append((a.shape, a.dtype))
+    return tuple(key)
+
+
 class _Entry:
     __slots__ = ("jaxpr", "consts", "out_tree", "compiled", "n_consts")
 
@@ -132,6 +142,9 @@ class Jitted:
         self.donate_argnums = donate_argnums
         self.backend = backend
         self._cache: dict = {}
+        # fast path for the common call: positional numpy arrays, no static arguments
+        self._fast: dict = {}
+        self._fast_ok = not self.static_argnums and not self.static_argnames
         self._last_key = None
         self.trace_count = 0
         functools.update_wrapper(self, fun, updated=())  # not __dict__: it may hold `fun`
@@ -260,11 +273,20 @@ class Jitted:
 
     # -- calling ----------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        fast_key = None
+        if self._fast_ok and not kwargs and not core.is_under_transform():
+            fast_key = _fast_key(args)
+            hit = self._fast.get(fast_key) if fast_key is not None else None
+            if hit is not None:
+                compiled, consts, out_tree = hit
+                return tree_util.unflatten(out_tree, compiled(*consts, *args))
         entry, dyn, backend = self._entry(args, kwargs)
         dyn = [_as_array(x) for x in dyn]
         if not core.is_under_transform():
             if entry.compiled is None:
                 entry.compiled = _get_compiled(entry.jaxpr, backend)
+            if fast_key is not None and not any(isinstance(c, Tracer) for c in entry.consts):
+                self._fast[fast_key] = (entry.compiled, entry.consts, entry.out_tree)
             outs = entry.compiled(*entry.consts, *dyn)
         else:
             outs = jit_p.bind(*entry.consts, *dyn, jaxpr=entry.jaxpr, name=self.name,
@@ -283,6 +305,7 @@ class Jitted:
 
     def clear_cache(self):
         self._cache.clear()
+        self._fast.clear()
 
 
 class Lowered:
