@@ -39,4 +39,4 @@ from .jit import device_put, devices, jit, make_ir  # noqa: F401
 
 __version__ = "0.1.0"
 
-from . import optim, random  # noqa: E402  (pure-function libraries over the core)
+from . import control, optim, random  # noqa: E402  (control registers cond/while/scan)
