@@ -354,6 +354,17 @@ def test_binary_python_scalars_and_mixed_broadcast():
     assert_close(g, np.array([0.0, 0.0]))
 
 
+def test_logaddexp_infinities_and_ties():
+    inf = np.inf
+    x = np.array([-inf, inf, inf, -inf, 0.0, 2.0], np.float32)
+    y = np.array([-inf, inf, -inf, 1.0, 0.0, 2.0], np.float32)
+    assert_close(fnp.logaddexp(x, y), np.logaddexp(x, y))
+    g = fl.grad(lambda a, b: fnp.sum(fnp.logaddexp(a, b)), argnums=(0, 1))(
+        np.array([0.0, 1.0]), np.array([0.0, 3.0]))
+    e = np.exp(1.0) / (np.exp(1.0) + np.exp(3.0))
+    assert_close(g, (np.array([0.5, e]), np.array([0.5, 1 - e])))
+
+
 def test_pow_gradient_special_points():
     # d/dx x**y at x = 0 and d/dy at x = 0 are finite (0), not nan
     gx, gy = fl.grad(lambda x, y: fnp.sum(fnp.power(x, y)), argnums=(0, 1))(
@@ -1047,7 +1058,11 @@ def case_pad(draw, dtype):
                       for _ in range(x.ndim))
     kw = {}
     if mode == "constant" and draw(st.booleans()):
-        kw["constant_values"] = draw(st.integers(-3, 3))
+        kw["constant_values"] = draw(
+            st.integers(-3, 3)
+            | st.tuples(st.integers(-3, 3), st.integers(-3, 3))  # (before, after)
+            | st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 3)), min_size=x.ndim,
+                       max_size=x.ndim).map(tuple))  # per axis
     return Case(f"pad{x.shape},{width},{mode},{kw}", lambda a: fnp.pad(a, width, mode, **kw),
                 lambda a: np.pad(a, width, mode, **kw), [x])
 
@@ -1110,7 +1125,10 @@ def case_einsum(draw, dtype):
     ins = spec.split("->")[0].split(",")
     args = []
     for term in ins:
-        shape = ell if "..." in term else ()
+        # ellipsis dims broadcast: some operands may have 1s there, or fewer of them
+        e = tuple(1 if draw(st.integers(0, 3)) == 0 else n for n in ell)
+        e = e[draw(st.integers(0, len(e))):] if draw(st.integers(0, 3)) == 0 else e
+        shape = e if "..." in term else ()
         shape = shape + tuple(sizes[ch] for ch in term.replace("...", ""))
         args.append(draw(arrays(dtype, shape, -3, 3)))
     return Case(f"einsum({spec}){[a.shape for a in args]}",
@@ -1323,6 +1341,9 @@ def test_lax_bitcast_iota_convert():
                                                                (2, 3)))
     assert_close(fl.jit(lambda: lax.iota(np.float32, 4))(), np.arange(4, dtype=np.float32))
     assert_close(lax.convert(x, np.int32), x.astype(np.int32))
+    s = np.array(1.0, np.float32)  # a 0-d operand keeps its shape
+    assert_close(lax.bitcast_convert_type(s, np.int32), s.view(np.int32))
+    assert_close(check_jit(lambda a: lax.bitcast_convert_type(a, np.int32), s), s.view(np.int32))
     assert_close(lax.argmax(x, 0, np.int32), np.array(0, np.int32))
 
 

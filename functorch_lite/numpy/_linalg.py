@@ -143,7 +143,7 @@ def _parse_einsum(subscripts, shapes):
         out = ell + "".join(sorted(ch for ch, c in counts.items() if c == 1 and ch not in ell))
     else:
         out = out.replace("...", ell)
-    return new_terms, out
+    return new_terms, out, ell
 
 
 def _diag_reduce(x, term, keep):
@@ -172,13 +172,17 @@ def einsum(subscripts, *operands, optimize=None, precision=None):
     (2, 4)
     """
     xs = promote("einsum", *operands, broadcast=False)
-    terms, out = _parse_einsum(subscripts, [shape_of(x) for x in xs])
+    terms, out, ell = _parse_einsum(subscripts, [shape_of(x) for x in xs])
     sizes = {}
     for t, x in zip(terms, xs):
         for ch, n in zip(t, shape_of(x)):
-            if sizes.setdefault(ch, n) != n:
+            if ch in ell and 1 in (n, sizes.get(ch, n)):  # ellipsis dims broadcast
+                sizes[ch] = max(n, sizes.get(ch, n))
+            elif sizes.setdefault(ch, n) != n:
                 raise ValueError(f"einsum: size of label '{ch}' differs between operands "
-                                 f"({sizes[ch]} vs {n})")
+                                 f"({sizes[ch]} vs {n}) in '{subscripts}'")
+    xs = [L.broadcast_in_dim(x, tuple(sizes[ch] for ch in t), tuple(range(len(t))))
+          if tuple(sizes[ch] for ch in t) != shape_of(x) else x for x, t in zip(xs, terms)]
     cur, cur_t = None, None
     for k, (x, t) in enumerate(zip(xs, terms)):
         later = set(out) | set("".join(terms[k + 1:]))

@@ -194,7 +194,11 @@ def hypot(x1, x2, /):
 def logaddexp(x1, x2, /):
     a, b = promote("logaddexp", x1, x2, to_float=True)
     m = L.max(a, b)
-    return L.add(m, L.log1p(L.exp(L.neg(L.abs(L.sub(a, b))))))
+    # equal operands (infinities included: inf - inf would be nan) contribute log1p(1)
+    same = L.eq(a, b)
+    zero = L.zeros_like(a)
+    d = L.sub(L.select(same, zero, a), L.select(same, zero, b))
+    return L.add(m, L.log1p(L.exp(L.neg(L.abs(d)))))
 
 
 def isnan(x, /):

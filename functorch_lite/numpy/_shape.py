@@ -278,7 +278,19 @@ def pad(array, pad_width, mode="constant", constant_values=0):
     if (pw < 0).any():
         raise ValueError(f"pad: negative pad widths {pad_width}")
     if mode == "constant":
-        return L.pad(x, tuple((int(lo), int(hi), 0) for lo, hi in pw), constant_values)
+        cv = np.asarray(constant_values)
+        if cv.ndim == 0:
+            return L.pad(x, tuple((int(lo), int(hi), 0) for lo, hi in pw), cv.item())
+        # per-axis (before, after) values: pad one side of one axis at a time, in axis order,
+        # so corners take the later axis's value (as numpy does)
+        cv = np.broadcast_to(cv, (nd, 2))
+        for ax, (lo, hi) in enumerate(pw):
+            for side, width in ((0, lo), (1, hi)):
+                if width:
+                    cfg = [(0, 0, 0)] * nd
+                    cfg[ax] = (int(width), 0, 0) if side == 0 else (0, int(width), 0)
+                    x = L.pad(x, tuple(cfg), cv[ax, side].item())
+        return x
     if mode not in ("edge", "reflect", "symmetric", "wrap"):
         raise NotImplementedError(f"pad: mode {mode!r} is not supported; use constant, edge, "
                                   "reflect, symmetric or wrap")

@@ -207,6 +207,8 @@ and_p = binop("and", np.bitwise_and, "intbool")
 or_p = binop("or", np.bitwise_or, "intbool")
 xor_p = binop("xor", np.bitwise_xor, "intbool")
 shift_left_p = binop("shift_left", np.left_shift, "intbool")
+
+
 def _shift_right_logical(x, y):
     """Zero-filling right shift (numpy's right_shift sign-extends signed integers)."""
     x, y = np.asarray(x), np.asarray(y)
