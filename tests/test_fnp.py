@@ -465,6 +465,19 @@ def test_at_with_traced_mask_and_indices():
     assert_close(fl.jit(lambda a: a.at[a > 0].min(2.0))(x), np.where(x > 0, np.minimum(x, 2), x))
     g = fl.grad(lambda a: fnp.sum(fl.jit(lambda b: b.at[b < 0].set(0.0))(a) ** 2))(x)
     assert_close(g, np.where(x < 0, 0, 2 * x))
+    # a traced mask over the leading dims selects rows, as x[mask] does
+    m = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    row = np.array([True, False, True])
+    expected = m.copy()
+    expected[row] = np.arange(4.0)
+    assert_close(fl.jit(lambda a, r: a.at[r].set(np.arange(4.0, dtype=np.float32)))(m, row),
+                 expected)
+    assert_close(fl.vmap(lambda a, r: fnp.at(a)[r].add(1.0), in_axes=(None, 0))(
+        m, np.stack([row, ~row])), np.stack([m + row[:, None], m + ~row[:, None]]))
+    with pytest.raises(IndexError, match="mask"):
+        fl.jit(lambda a, r: a.at[r].set(0.0))(m, np.ones(4, bool))
+    with pytest.raises(ValueError, match="updates"):
+        fl.jit(lambda a, r: a.at[r].set(np.ones((2, 3, 4), np.float32)))(m, row)
     # traced integer indices
     f = fl.jit(lambda a, i, v: a.at[i].add(v))
     assert_close(f(x, np.array([0, 0, 3]), np.ones(3, np.float32)),

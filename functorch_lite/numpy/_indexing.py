@@ -311,12 +311,24 @@ class _AtRef:
 
 
 def _masked_update(x, mask, v, mode):
-    from ._math import maximum, minimum, multiply, where
+    from ._math import add, maximum, minimum, multiply, where
 
-    if shape_of(mask) != shape_of(x):
-        mask = broadcast_to_shape(mask, shape_of(x))
+    xs, ms = shape_of(x), shape_of(mask)
+    # a boolean index covers the *leading* dims (x[mask] with a row mask selects rows)
+    if ms != xs[:len(ms)]:
+        raise IndexError(f"at[].{mode}: boolean mask of shape {ms} does not match the leading "
+                         f"dimensions of an array of shape {xs}")
+    if ms != xs:
+        mask = L.broadcast_in_dim(mask, xs, tuple(range(len(ms))))
     v = cast(asarray_like(v), dtype_of(x))
-    new = {"set": lambda: v, "add": lambda: x + v, "mul": lambda: multiply(x, v),
+    try:
+        ok = np.broadcast_shapes(shape_of(v), xs) == xs
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"at[].{mode}: updates of shape {shape_of(v)} cannot be broadcast to "
+                         f"the masked array of shape {xs}")
+    new = {"set": lambda: v, "add": lambda: add(x, v), "mul": lambda: multiply(x, v),
            "max": lambda: maximum(x, v), "min": lambda: minimum(x, v)}[mode]()
     return where(mask, new, x)
 
