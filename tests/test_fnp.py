@@ -768,6 +768,18 @@ def test_shape_mismatch_errors_under_transforms():
         fnp.einsum("ij,jk->ik", a, b)
 
 
+def test_bad_axis_arguments():
+    x = np.zeros((2, 3), np.float32)
+    for fn in [lambda: fnp.sum(x, axis=2), lambda: fnp.mean(x, axis=-3),
+               lambda: fnp.sum(x, axis=(0, 0)), lambda: fnp.expand_dims(x, (0, 0)),
+               lambda: fnp.expand_dims(x, 3), lambda: fnp.squeeze(x, 0),
+               lambda: fnp.transpose(x, (0, 0)), lambda: fnp.argmax(x, axis=2),
+               lambda: fnp.concatenate([x, x], axis=2), lambda: fnp.split(x, 2, axis=1),
+               lambda: fnp.reshape(x, (-1, -1)), lambda: fnp.cumsum(x, axis=5)]:
+        with pytest.raises(ValueError):
+            fn()
+
+
 def test_static_index_out_of_range_raises_index_error():
     x = np.zeros((3, 4), np.float32)
     for idx in [3, -4, (0, 4), (0, -5), np.array([0, 3]), [1, -4], (slice(None), [4]),

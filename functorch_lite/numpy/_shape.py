@@ -104,7 +104,10 @@ def expand_dims(a, axis):
     shape = list(shape_of(x))
     axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
     nd = len(shape) + len(axes)
-    for ax in sorted(normalize_axis(ax, nd) for ax in axes):
+    axes = sorted(normalize_axis(ax, nd) for ax in axes)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"expand_dims: repeated axis in {axis}")
+    for ax in axes:
         shape.insert(ax, 1)
     return L.reshape(x, tuple(shape))
 
