@@ -316,6 +316,25 @@ def test_take(data):
                    out_axes=-1)
 
 
+def test_take_modes_and_bounds():
+    x = np.arange(5.0, dtype=np.float32)
+    idx = np.array([0, 7, -1, -8])
+    with pytest.raises(IndexError, match="7"):
+        fnp.take(x, idx)
+    with pytest.raises(IndexError):
+        fnp.take(x, idx, mode="raise")
+    assert_close(fnp.take(x, idx, mode="clip"), np.take(x, idx, mode="clip"))
+    assert_close(fnp.take(x, idx, mode="wrap"), np.take(x, idx, mode="wrap"))
+    assert_close(fl.jit(lambda a, i: fnp.take(a, i, mode="wrap"))(x, idx),
+                 np.take(x, idx, mode="wrap"))
+    # traced indices cannot be checked: clamped, like x[i]
+    assert_close(fl.jit(lambda a, i: fnp.take(a, i))(x, idx), x[[0, 4, 4, 0]])
+    with pytest.raises(IndexError):
+        fnp.take_along_axis(x.reshape(1, 5), np.array([[5]]), axis=1)
+    with pytest.raises(ValueError, match="mode"):
+        fnp.take(x, idx, mode="fill")
+
+
 @given(data=st.data())
 def test_take_along_axis(data):
     dt = data.draw(st.sampled_from(ALL_DTYPES))

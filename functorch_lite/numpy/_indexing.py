@@ -344,9 +344,19 @@ def at(x) -> _AtIndexer:
     return _AtIndexer(x)
 
 
+def _check_bounds(name, idx, n, ax):
+    """Concrete index arrays are checked like static indices (IndexError, as numpy)."""
+    if isinstance(idx, np.ndarray) and idx.size and ((idx >= n).any() or (idx < -n).any()):
+        bad = int(idx.max()) if (idx >= n).any() else int(idx.min())
+        raise IndexError(f"{name}: index {bad} is out of bounds for axis {ax} with size {n}")
+
+
 def take(a, indices, axis=None, mode=None):
-    """Elements of ``a`` at ``indices`` along ``axis`` (flattened when None). Out-of-range
-    indices are clamped (``mode='clip'``), as in JAX."""
+    """Elements of ``a`` at ``indices`` along ``axis`` (flattened when None).
+
+    ``mode``: None/'raise' (numpy's default): concrete out-of-range indices raise
+    IndexError; traced ones cannot be checked and are clamped, as in ``x[i]`` (JAX's
+    choice). 'clip' clamps into ``[0, n-1]``, 'wrap' wraps around (numpy's modes)."""
     from ._shape import ravel
 
     x = asarray_like(a)
@@ -358,6 +368,19 @@ def take(a, indices, axis=None, mode=None):
     idx = asarray_like(indices)
     if not dtypes.is_int(dtype_of(idx)):
         raise IndexError(f"take: indices must be integers, got {dtype_of(idx)}")
+    n = shape[ax]
+    if mode in (None, "raise"):
+        _check_bounds("take", idx, n, ax)
+    elif mode == "clip":
+        from ._math import clip
+
+        idx = clip(idx, 0, max(n - 1, 0))
+    elif mode == "wrap":
+        from ._math import remainder
+
+        idx = remainder(idx, max(n, 1))
+    else:
+        raise ValueError(f"take: mode must be 'raise', 'clip' or 'wrap', got {mode!r}")
     spec = tuple(("i", 0) if d == ax else ("s", 0, n, 1) for d, n in enumerate(shape))
     return L.gather(x, [idx], spec)
 
@@ -374,6 +397,7 @@ def take_along_axis(arr, indices, axis):
         raise ValueError(f"take_along_axis: indices (shape {ishape}) and arr (shape {shape}) "
                          "must have the same number of dimensions")
     ax = normalize_axis(axis, len(shape))
+    _check_bounds("take_along_axis", idx, shape[ax], ax)
     bshape = tuple(ishape[d] if d == ax else np.broadcast_shapes((shape[d],), (ishape[d],))[0]
                    for d in range(len(shape)))
     arrays, spec = [], []
