@@ -72,8 +72,10 @@ def promote(dtypes, weak) -> tuple[np.dtype, bool]:
                 # a weak float meeting an int array gives the default float, not float64
                 out = default_float if d.kind == "f" else np.result_type(out, d)
         return np.dtype(out), False
-    out = np.result_type(*weaks)
-    return np.dtype(out), True
+    # only Python scalars: the highest kind wins at its own width (2.0 * 3 is float32)
+    top = max(_KIND_ORDER[d.kind] for d in weaks)
+    same = [d for d in weaks if _KIND_ORDER[d.kind] == top]
+    return np.dtype(np.result_type(*same)), True
 
 
 def finfo(dtype):

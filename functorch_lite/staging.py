@@ -17,16 +17,16 @@ from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, dce
 
 
 class StagedTracer(Tracer):
-    __slots__ = ("var", "_origin")
+    __slots__ = ("_var", "_origin")
 
     def __init__(self, trace, var, origin=None):
         self._trace = trace
-        self.var = var
+        self._var = var
         self._origin = origin
 
     @property
     def aval(self):
-        return self.var.aval
+        return self._var.aval
 
 
 class JaxprTrace(Trace):
@@ -52,7 +52,7 @@ class JaxprTrace(Trace):
 
     def to_var(self, x):
         if isinstance(x, StagedTracer) and x._trace is self:
-            return x.var
+            return x._var
         self.check_foreign(x)
         if isinstance(x, Tracer) and not self._is_ancestor(x._trace):
             raise core.UnexpectedTracerError(
@@ -103,7 +103,7 @@ class JaxprTrace(Trace):
         out_avals = prim.abstract_eval(*[get_aval(x) for x in args], **params)
         invars = [self.to_var(x) for x in args]
         outs = [self.new_tracer(a) for a in (out_avals if prim.multiple_results else [out_avals])]
-        self.eqns.append(Eqn(prim, invars, [t.var for t in outs], params))
+        self.eqns.append(Eqn(prim, invars, [t._var for t in outs], params))
         return outs if prim.multiple_results else outs[0]
 
     # -- result ---------------------------------------------------------------

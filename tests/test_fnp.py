@@ -672,9 +672,6 @@ def test_two_python_scalars():
     assert_close(fnp.add(True, 2), np.array(3, np.int64))
 
 
-@pytest.mark.xfail(strict=True, reason="dtypes.promote: with only weak operands it returns "
-                   "np.result_type(float32, int64) = float64; a weak float and a weak int "
-                   "should give the default float (float32)")
 def test_weak_float_with_weak_int():
     assert_close(fnp.multiply(2.0, 3), np.array(6.0, np.float32))
 

@@ -816,8 +816,6 @@ def test_reduction_methods_on_tracers():
     assert_close(g, 2 * (x - x.mean()) / x.size)
 
 
-@pytest.mark.xfail(strict=True, reason="staging.py: StagedTracer's `var` slot (its IR Var) "
-                   "shadows the ndarray-style Tracer.var method, so x.var() fails under jit")
 def test_var_method_under_jit():
     x = np.arange(6.0, dtype=np.float32)
     assert_close(fl.jit(lambda v: v.var())(x), np.asarray(x.var()))
