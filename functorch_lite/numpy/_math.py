@@ -13,6 +13,9 @@ from ._core import asarray_like, dtype_of, promote
 
 def _binary(name, op, to_float=False):
     def fn(x1, x2, /):
+        if (type(x1) is np.ndarray and type(x2) is np.ndarray and x1.dtype == x2.dtype
+                and x1.shape == x2.shape and (not to_float or x1.dtype.kind == "f")):
+            return op(x1, x2)  # nothing to promote or broadcast
         a, b = promote(name, x1, x2, to_float=to_float)
         return op(a, b)
 
