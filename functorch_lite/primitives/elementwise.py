@@ -91,7 +91,11 @@ def binop(name, np_fn, kinds="any", out_bool=False):
 
 
 def _stable_sigmoid(x):
-    return np.exp(-np.logaddexp(np.zeros((), x.dtype), -x))
+    # one exp of -|x| (never overflows) keeps full relative precision in both tails
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))
+    d = 1 + e
+    return np.where(x >= 0, 1 / d, e / d).astype(x.dtype, copy=False)
 
 
 _erf_vec = np.frompyfunc(math.erf, 1, 1)
