@@ -874,3 +874,14 @@ def test_tracer_len_iter_and_shape_attrs():
         return rows[0] + rows[1]
 
     assert_close(fl.jit(f)(x), x[0] + x[1])
+
+
+@pytest.mark.parametrize("shape", [(4, 6), (24,), (3, 8), (2, 12)])
+def test_reshape_fortran_order(shape):
+    x = np.arange(24.0).reshape(2, 3, 4)
+    want = np.reshape(x, shape, order="F")
+    np.testing.assert_array_equal(fnp.reshape(x, shape, order="F"), want)
+    np.testing.assert_array_equal(fl.jit(lambda v: fnp.reshape(v, shape, order="F"))(x), want)
+    w = np.arange(24.0).reshape(shape)
+    g = fl.grad(lambda v: fnp.sum(fnp.reshape(v, shape, order="F") * w))(x)
+    np.testing.assert_array_equal(g, np.reshape(w, x.shape, order="F"))

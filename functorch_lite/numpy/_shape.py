@@ -21,9 +21,14 @@ def _size(shape):
 
 
 def reshape(a, newshape=None, order="C", *, shape=None):
-    """Reshape (C order); one dimension may be -1."""
-    if order != "C":
-        raise NotImplementedError("reshape: only order='C' is supported")
+    """Reshape in C (row-major) or F (column-major) order; one dimension may be -1.
+
+    >>> fnp.reshape(fnp.arange(6), (2, 3), order="F")
+    array([[0, 2, 4],
+           [1, 3, 5]])
+    """
+    if order not in ("C", "F", "A"):
+        raise ValueError(f"reshape: order must be 'C', 'F' or 'A', got {order!r}")
     newshape = shape if newshape is None else newshape
     x = asarray_like(a)
     old = shape_of(x)
@@ -41,6 +46,10 @@ def reshape(a, newshape=None, order="C", *, shape=None):
     if _size(newshape) != _size(old):
         raise ValueError(f"reshape: cannot reshape array of shape {old} (size {_size(old)}) into "
                          f"shape {tuple(newshape)}")
+    if order == "F":  # column-major = reverse the axes, reshape row-major, reverse back
+        rev = L.transpose(x, tuple(reversed(range(len(old)))))
+        y = L.reshape(rev, tuple(reversed(newshape)))
+        return L.transpose(y, tuple(reversed(range(len(newshape)))))
     return L.reshape(x, tuple(newshape))
 
 
