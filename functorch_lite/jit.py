@@ -23,6 +23,7 @@ from .autodiff import _as_array, _fun_name, define_call_rules
 from .batching import batch_jaxpr
 from .core import Primitive, ShapedArray, ShapeDtypeStruct, Tracer, get_aval
 from .ir import ClosedJaxpr, Jaxpr, eval_jaxpr
+from .passes import simplify
 from .staging import trace_to_jaxpr
 
 RETRACE_WARN_AFTER = 10
@@ -237,7 +238,7 @@ class Jitted:
 
         avals = [ShapedArray(*_leaf_key(x)) for x in dyn]
         self._log_retrace(key, avals)
-        closed = trace_to_jaxpr(flat, avals, fun_name=self.name, kind="jit")
+        closed = simplify(trace_to_jaxpr(flat, avals, fun_name=self.name, kind="jit"))
         self.trace_count += 1
         entry = _Entry()
         entry.jaxpr, entry.consts = _open(closed)

@@ -1,0 +1,60 @@
+"""Backend-independent IR passes. ``jit`` runs ``simplify`` on every staged program.
+
+* ``cse``: equations with the same primitive, inputs and params compute the same value
+  (every primitive is pure), so later copies are replaced by the first. Autodiff and
+  vmap produce many such copies (e.g. one broadcast per use of a residual).
+* ``dce`` (in ir.py): drop equations whose results are unused.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, dce
+
+
+def _param_key(params):
+    try:
+        key = tuple(sorted(params.items()))
+        hash(key)
+        return key
+    except TypeError:
+        return None
+
+
+def cse(jaxpr: Jaxpr) -> Jaxpr:
+    """Common-subexpression elimination over a flat jaxpr."""
+    rename: dict[int, object] = {}
+    seen: dict[tuple, list] = {}
+    eqns = []
+
+    def sub(v):
+        return rename.get(id(v), v) if isinstance(v, Var) else v
+
+    def in_key(v):
+        if isinstance(v, Literal):
+            val = np.asarray(v.val)
+            return ("lit", val.dtype.str, val.item())
+        return ("var", id(v))
+
+    for e in jaxpr.eqns:
+        invars = [sub(v) for v in e.invars]
+        pk = _param_key(e.params)
+        key = None
+        if pk is not None:
+            key = (e.prim.name, tuple(in_key(v) for v in invars), pk)
+            prev = seen.get(key)
+            if prev is not None:
+                for v, p in zip(e.outvars, prev):
+                    rename[id(v)] = p
+                continue
+        eqns.append(Eqn(e.prim, invars, e.outvars, e.params))
+        if key is not None:
+            seen[key] = e.outvars
+    return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, [sub(v) for v in jaxpr.outvars])
+
+
+def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
+    """CSE then DCE; the result computes the same outputs."""
+    j, _ = dce(cse(closed.jaxpr))
+    return ClosedJaxpr(j, closed.consts)
