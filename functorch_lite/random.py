@@ -100,17 +100,6 @@ def _key_words(key):
     return k0, k1
 
 
-def _bitcast(x, dtype):
-    """``lax.bitcast_convert_type`` that keeps 0-d shapes.
-
-    Works around the numpy impl of ``bitcast_convert_type`` returning shape (1,) for a
-    0-d operand (``np.ascontiguousarray`` promotes 0-d arrays to 1-d)."""
-    shape = _aval(x).shape
-    if shape == ():
-        return L.reshape(L.bitcast_convert_type(L.reshape(x, (1,)), dtype), ())
-    return L.bitcast_convert_type(x, dtype)
-
-
 def _rotl32(x, d):
     return L.bitwise_or(L.shift_left(x, d), L.shift_right_logical(x, 32 - d))
 
@@ -202,7 +191,7 @@ def PRNGKey(seed):  # noqa: N802 - JAX's name
     if not dtypes.is_int(a.dtype):
         raise TypeError(f"PRNGKey: seed must be an integer, got {a.dtype.name}")
     if a.dtype.itemsize == 8:
-        u = _bitcast(s, np.uint64)
+        u = L.bitcast_convert_type(s, np.uint64)
         hi = L.convert(L.shift_right_logical(u, np.asarray(32, np.uint64)), _U32)
         lo = L.convert(L.bitwise_and(u, np.asarray(_MASK32, np.uint64)), _U32)
     else:
@@ -332,7 +321,7 @@ def _unit_floats(key, shape, dtype):
     one_bits = np.asarray(np.array(1.0, dtype).view(utype))
     fbits = L.bitwise_or(L.shift_right_logical(ubits, np.asarray(rng_bits - nmant, utype)),
                          L.broadcast_in_dim(one_bits, shape, ()))
-    return L.sub(_bitcast(fbits, dtype), np.asarray(1.0, dtype))
+    return L.sub(L.bitcast_convert_type(fbits, dtype), np.asarray(1.0, dtype))
 
 
 def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
@@ -460,11 +449,11 @@ def _nextafter(x, up):
     """The adjacent float to finite-or-infinite ``x`` toward +inf (``up``) or -inf."""
     a = _aval(x)
     itype = np.dtype(f"int{a.dtype.itemsize * 8}")
-    b = _bitcast(x, itype)
+    b = L.bitcast_convert_type(x, itype)
     zero = L.eq(x, L.full_like(x, 0))
     pos = L.gt(x, L.full_like(x, 0))
     step = L.select(L.eq(pos, bool(up)), L.full_like(b, 1), L.full_like(b, -1))
-    moved = _bitcast(L.add(b, step), a.dtype)
+    moved = L.bitcast_convert_type(L.add(b, step), a.dtype)
     tiny = np.asarray(np.nextafter(np.array(0, a.dtype), np.array(1 if up else -1, a.dtype)))
     return L.select(zero, L.broadcast_in_dim(tiny, a.shape, ()), moved)
 
