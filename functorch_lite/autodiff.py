@@ -29,7 +29,7 @@ class JVPTracer(Tracer):
     __slots__ = ("primal", "tangent")
 
     def __init__(self, trace, primal, tangent):
-        self._trace = trace
+        self.owner = trace
         self.primal = primal
         self.tangent = tangent
 
@@ -37,20 +37,20 @@ class JVPTracer(Tracer):
     def aval(self):
         return get_aval(self.primal)
 
-    def _concrete(self, what, kind):
+    def to_concrete(self, what, kind):
         # bool/int/float of a primal are fine (Python control flow works under grad, as in
         # JAX); handing the array to numpy would silently drop its derivative, so refuse.
         if kind == "array":
             raise core.concretization_error(self, what + " (it would lose the derivative)", kind)
         p = self.primal
-        return p._concrete(what, kind) if isinstance(p, Tracer) else p
+        return p.to_concrete(what, kind) if isinstance(p, Tracer) else p
 
 
 class JVPTrace(Trace):
     kind = "jvp"
 
     def lift(self, x):
-        if isinstance(x, JVPTracer) and x._trace is self:
+        if isinstance(x, JVPTracer) and x.owner is self:
             return x.primal, x.tangent
         self.check_foreign(x)
         return x, Zero(get_aval(x).strip_weak())
@@ -119,7 +119,7 @@ def linearize_flat(fun, primals, fun_name=None):
         res = [jt.lift(o) for o in outs]
         out_p = [p for p, _ in res]
         for p in out_p:
-            if isinstance(p, StagedTracer) and p._trace is pe:
+            if isinstance(p, StagedTracer) and p.owner is pe:
                 raise TypeError("linearize: a primal output depends on a tangent")
         with set_trace(pe):
             out_t = [instantiate(t) for _, t in res]

@@ -21,7 +21,7 @@ class BatchTracer(Tracer):
     __slots__ = ("val", "bdim")
 
     def __init__(self, trace, val, bdim):
-        self._trace = trace
+        self.owner = trace
         self.val = val
         self.bdim = bdim
 
@@ -31,7 +31,7 @@ class BatchTracer(Tracer):
         shape = a.shape[:self.bdim] + a.shape[self.bdim + 1:]
         return ShapedArray(shape, a.dtype, a.weak_type)
 
-    def _concrete(self, what, kind):
+    def to_concrete(self, what, kind):
         raise core.concretization_error(self, what + " on a value batched by vmap", kind)
 
 
@@ -43,7 +43,7 @@ class BatchTrace(Trace):
         self.axis_size = axis_size
 
     def lift(self, x):
-        if isinstance(x, BatchTracer) and x._trace is self:
+        if isinstance(x, BatchTracer) and x.owner is self:
             return x.val, x.bdim
         self.check_foreign(x)
         return x, None

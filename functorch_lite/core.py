@@ -16,7 +16,6 @@ import os
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Any
 
 import numpy as np
 
@@ -189,7 +188,7 @@ def concretization_error(tracer: Tracer, what: str, kind: str) -> Concretization
     cls = {"bool": TracerBoolConversionError, "int": TracerIntegerConversionError,
            "array": TracerArrayConversionError}[kind]
     frame = user_frame()
-    desc = tracer._trace.describe()
+    desc = tracer.owner.describe()
     return cls(
         f"{what} needs a concrete value, but got a traced {tracer.aval.str_short()} "
         f"while {desc}.\n  at {where_str(frame)}\n"
@@ -207,8 +206,9 @@ class Primitive:
     ``impl`` computes on concrete arrays, ``abstract_eval`` gives output avals,
     ``jvp`` is the forward-mode rule, ``transpose`` the reverse rule of a primitive
     that is linear in some inputs, ``batch`` the vmap rule, ``partial_eval`` an
-    optional rule for higher-order primitives under linearize, and ``lowerings``
-    holds per-backend code generators (filled by the backends themselves).
+    optional rule for higher-order primitives under linearize, and ``staging`` an
+    optional rule replacing plain staging under jit (e.g. inlining a nested call).
+    Backends keep their own lowering tables keyed by primitive; the core knows none.
     """
 
     def __init__(self, name: str, multiple_results: bool = False):
@@ -221,7 +221,6 @@ class Primitive:
         self.batch = None
         self.partial_eval = None
         self.staging = None  # optional rule replacing plain staging (e.g. inlining)
-        self.lowerings: dict[str, Any] = {}
         PRIMITIVES[name] = self
 
     def bind(self, *args, **params):
@@ -260,14 +259,14 @@ class Trace:
 
     def check_foreign(self, x):
         """Raise if ``x`` is a tracer of a trace that has already finished."""
-        if isinstance(x, Tracer) and not x._trace.alive:
+        if isinstance(x, Tracer) and not x.owner.alive:
             raise escaped_tracer_error(x)
 
 
 def escaped_tracer_error(x: Tracer) -> UnexpectedTracerError:
-    t = x._trace
+    t = x.owner
     made = f" (transform entered at {where_str(t.origin)})" if t.origin else ""
-    origin = getattr(x, "_origin", None)
+    origin = x.origin
     born = f"\n  the value was created at {where_str(origin)}" if origin else ""
     return UnexpectedTracerError(
         f"A traced {x.aval.str_short()} from {t.describe()}{made} escaped that transform and is "
@@ -288,10 +287,10 @@ class EvalTrace(Trace):
     def process_primitive(self, prim, args, params):
         for x in args:
             if isinstance(x, Tracer):
-                if not x._trace.alive:
+                if not x.owner.alive:
                     raise escaped_tracer_error(x)
                 raise UnexpectedTracerError(
-                    f"A traced value from {x._trace.describe()} reached eager evaluation of "
+                    f"A traced value from {x.owner.describe()} reached eager evaluation of "
                     f"`{prim.name}` outside its transform.\n  at {where_str(user_frame())}"
                 )
         return prim.impl(*args, **params)
@@ -337,36 +336,16 @@ def is_under_transform() -> bool:
 # --------------------------------------------------------------------------- tracers
 
 
-_OPERATOR_UFUNCS = frozenset({
-    "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "remainder",
-    "power", "matmul", "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift",
-    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal"})
-
-
-def _has_fnp(name) -> bool:
-    from . import numpy as fnp
-
-    return callable(getattr(fnp, name, None))
-
-
 class Tracer:
-    """A value being traced by one trace. Operators come from functorch_lite.numpy."""
+    """A value being traced by one trace (its ``owner``).
 
-    __slots__ = ("_trace", "__weakref__")
+    Operators, ndarray-style methods and numpy's ufunc protocol are installed by
+    ``functorch_lite.numpy`` (they are fnp functions, which sit above this layer).
+    """
+
+    __slots__ = ("owner", "__weakref__")
     __array_priority__ = 1000
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        """``ndarray + tracer`` and friends run the fnp operator; any other numpy ufunc on a
-        traced value (``np.sin(x)``, in-place ``a += x``) is a clear concretization error."""
-        name = ufunc.__name__
-        if method == "__call__" and not kwargs and name in _OPERATOR_UFUNCS:
-            from . import numpy as fnp
-
-            return getattr(fnp, name)(*inputs)
-        call = f"np.{name}" + ("" if method == "__call__" else f".{method}")
-        what = f"numpy's `{call}`" + (" with out=" if "out" in kwargs else "")
-        hint = f" (use fnp.{name} instead)" if _has_fnp(name) else ""
-        raise concretization_error(self, what + hint, "array")
+    origin = None  # where the value was created (user_frame()), when the trace records it
 
     @property
     def aval(self) -> ShapedArray:  # pragma: no cover - abstract
@@ -398,36 +377,36 @@ class Tracer:
             raise TypeError("iteration over a 0-d traced array")
         return (self[i] for i in range(self.aval.shape[0]))
 
-    def _concrete(self, what: str, kind: str):
+    def to_concrete(self, what: str, kind: str):
         """The concrete value behind this tracer, if there is one (JVP primals have one)."""
         raise concretization_error(self, what, kind)
 
     def __bool__(self):
-        return bool(self._concrete("Python `bool()` (an `if`, `while`, `and`/`or`)", "bool"))
+        return bool(self.to_concrete("Python `bool()` (an `if`, `while`, `and`/`or`)", "bool"))
 
     def __int__(self):
-        return int(self._concrete("Python `int()`", "int"))
+        return int(self.to_concrete("Python `int()`", "int"))
 
     def __index__(self):
-        return int(self._concrete("use as a Python index (`__index__`)", "int"))
+        return int(self.to_concrete("use as a Python index (`__index__`)", "int"))
 
     def __float__(self):
-        return float(self._concrete("Python `float()`", "int"))
+        return float(self.to_concrete("Python `float()`", "int"))
 
     def __complex__(self):
-        return complex(self._concrete("Python `complex()`", "int"))
+        return complex(self.to_concrete("Python `complex()`", "int"))
 
     def item(self):
-        return self._concrete("`.item()`", "int").item()
+        return self.to_concrete("`.item()`", "int").item()
 
     def tolist(self):
-        return np.asarray(self._concrete("`.tolist()`", "array")).tolist()
+        return np.asarray(self.to_concrete("`.tolist()`", "array")).tolist()
 
     def __array__(self, dtype=None, copy=None):
-        v = np.asarray(self._concrete("conversion to a numpy array (`np.asarray`)", "array"))
+        v = np.asarray(self.to_concrete("conversion to a numpy array (`np.asarray`)", "array"))
         return v if dtype is None else v.astype(dtype)
 
     __hash__ = None  # like arrays: `==` is elementwise
 
     def __repr__(self):
-        return f"Traced<{self.aval.str_short()}> ({self._trace.describe()})"
+        return f"Traced<{self.aval.str_short()}> ({self.owner.describe()})"

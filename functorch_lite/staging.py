@@ -17,12 +17,12 @@ from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, dce
 
 
 class StagedTracer(Tracer):
-    __slots__ = ("_var", "_origin")
+    __slots__ = ("_var", "origin")
 
     def __init__(self, trace, var, origin=None):
-        self._trace = trace
+        self.owner = trace
         self._var = var
-        self._origin = origin
+        self.origin = origin
 
     @property
     def aval(self):
@@ -48,15 +48,15 @@ class JaxprTrace(Trace):
         return StagedTracer(self, v)
 
     def is_own(self, x) -> bool:
-        return isinstance(x, StagedTracer) and x._trace is self
+        return isinstance(x, StagedTracer) and x.owner is self
 
     def to_var(self, x):
-        if isinstance(x, StagedTracer) and x._trace is self:
+        if isinstance(x, StagedTracer) and x.owner is self:
             return x._var
         self.check_foreign(x)
-        if isinstance(x, Tracer) and not self._is_ancestor(x._trace):
+        if isinstance(x, Tracer) and not self._is_ancestor(x.owner):
             raise core.UnexpectedTracerError(
-                f"A traced {x.aval.str_short()} from {x._trace.describe()} reached "
+                f"A traced {x.aval.str_short()} from {x.owner.describe()} reached "
                 f"{self.describe()}, which runs below that transform, so it cannot use the "
                 f"value.\n  at {core.where_str(core.user_frame())}\nThis happens when a "
                 "function run by a transform rule (e.g. a custom_jvp/custom_vjp rule) closes "
@@ -90,7 +90,7 @@ class JaxprTrace(Trace):
     # -- primitives -----------------------------------------------------------
     def process_primitive(self, prim, args, params):
         if self.partial:
-            if not any(isinstance(x, StagedTracer) and x._trace is self for x in args):
+            if not any(isinstance(x, StagedTracer) and x.owner is self for x in args):
                 with set_trace(self.parent):
                     return prim.bind(*args, **params)
             if prim.partial_eval is not None:

@@ -94,7 +94,7 @@ def arange(start, stop=None, step=None, dtype=None):
     args = [a for a in (start, stop, step) if a is not None]
     for a in args:
         if isinstance(a, Tracer):
-            a._concrete("fnp.arange bounds (the result length depends on them)", "int")
+            a.to_concrete("fnp.arange bounds (the result length depends on them)", "int")
     if dtype is None:
         dtype = dtypes.default_float if any(isinstance(a, float) or (
             isinstance(a, np.generic) and np.issubdtype(type(a), np.floating)) for a in args) \

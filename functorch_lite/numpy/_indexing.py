@@ -150,7 +150,7 @@ def _static(v, name):
     if v is None:
         return None
     if isinstance(v, Tracer):
-        return int(v._concrete(f"{name}: a slice bound", "int"))
+        return int(v.to_concrete(f"{name}: a slice bound", "int"))
     return int(v)
 
 
@@ -447,7 +447,7 @@ def nonzero(a):
     concrete (use ``fnp.where(cond, x, y)`` inside transforms)."""
     x = asarray_like(a)
     if isinstance(x, Tracer):
-        x._concrete("fnp.nonzero / one-argument fnp.where (data-dependent output shape)", "array")
+        x.to_concrete("fnp.nonzero / one-argument fnp.where (data-dependent output shape)", "array")
     return tuple(np.nonzero(np.asarray(x)))
 
 

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from ..core import Tracer
+from ..core import Tracer, concretization_error
+
+# numpy ufuncs that are Python operators: ``ndarray + tracer`` reaches the tracer through
+# __array_ufunc__ and runs the fnp function of the same name
+_OPERATOR_UFUNCS = frozenset({
+    "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "remainder",
+    "power", "matmul", "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift",
+    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal"})
 
 
 def install():
     from .. import numpy as fnp
     from ._indexing import _AtIndexer, getitem
+
+    def array_ufunc(self, ufunc, method, *inputs, **kwargs):
+        """``ndarray + tracer`` and friends run the fnp operator; any other numpy ufunc on a
+        traced value (``np.sin(x)``, in-place ``a += x``) is a clear concretization error."""
+        name = ufunc.__name__
+        if method == "__call__" and not kwargs and name in _OPERATOR_UFUNCS:
+            return getattr(fnp, name)(*inputs)
+        call = f"np.{name}" + ("" if method == "__call__" else f".{method}")
+        what = f"numpy's `{call}`" + (" with out=" if "out" in kwargs else "")
+        hint = f" (use fnp.{name} instead)" if callable(getattr(fnp, name, None)) else ""
+        raise concretization_error(self, what + hint, "array")
+
+    Tracer.__array_ufunc__ = array_ufunc
 
     def binop(fn):
         return lambda self, other: fn(self, other)
