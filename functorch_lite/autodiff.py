@@ -15,11 +15,13 @@ import weakref
 import numpy as np
 
 from . import core, dtypes
-from . import lax as L
+from . import primitives as P
 from . import tree as tree_util
 from .core import Primitive, Trace, Tracer, get_aval, new_trace, set_trace
 from .ir import ClosedJaxpr, Literal, Var, eval_jaxpr
-from .rules import UndefinedPrimal, Zero, add_tangents, instantiate, is_undefined
+from .primitives.elementwise import add_tangents
+from .primitives.shape import instantiate
+from .rules import UndefinedPrimal, Zero, is_undefined
 from .staging import JaxprTrace, StagedTracer, trace_to_jaxpr
 
 # --------------------------------------------------------------------------- JVP trace
@@ -376,10 +378,9 @@ def _remat_transpose(cts, *args, jaxpr):
     return [next(it) if is_undefined(a) else None for a in args]
 
 
-def _remat_batch(vals, dims, jaxpr):
+def _remat_batch(size, vals, dims, jaxpr):
     from .batching import batch_jaxpr
 
-    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
     outs = remat_p.bind(*vals, jaxpr=batch_jaxpr(jaxpr, dims, size))
     return outs, [0] * len(outs)
 
@@ -449,7 +450,7 @@ def _flatten_fun(fun, in_tree, has_aux=False):
             out, aux = out
             # aux is not differentiated: unwrap it so no tracer of this transform escapes
             store["aux"] = tree_util.map(
-                lambda v: L.stop_gradient(v) if isinstance(v, Tracer) else v, aux)
+                lambda v: P.stop_gradient(v) if isinstance(v, Tracer) else v, aux)
         ol, store["out_tree"] = tree_util.flatten(out)
         return [_as_array(x) for x in ol]
 
@@ -476,7 +477,7 @@ def jvp(fun, primals, tangents, has_aux: bool = False):
         if pa.shape != ta.shape:
             raise ValueError(f"jvp: tangent shape {ta.shape} does not match primal shape "
                              f"{pa.shape}")
-        ts.append(L.convert(t, pa.dtype) if ta.dtype != pa.dtype and dtypes.is_float(pa.dtype)
+        ts.append(P.convert(t, pa.dtype) if ta.dtype != pa.dtype and dtypes.is_float(pa.dtype)
                   else t)
     flat, store = _flatten_fun(fun, p_tree, has_aux)
     outs, touts = jvp_flat(flat, p_leaves, ts, _fun_name(fun))
@@ -533,7 +534,7 @@ def vjp(fun, *primals, has_aux: bool = False):
             if ca.shape != a.shape:
                 raise ValueError(f"vjp: cotangent shape {ca.shape} does not match output shape "
                                  f"{a.shape} of `{_fun_name(fun)}`")
-            cts.append(L.convert(c, a.dtype) if ca.dtype != a.dtype else c)
+            cts.append(P.convert(c, a.dtype) if ca.dtype != a.dtype else c)
         args = [UndefinedPrimal(a.strip_weak()) for a in in_avals]
         res = backward_pass(lin.jaxpr, lin.consts, args, cts)
         res = [_zeros_or(r, a) for r, a in zip(res, in_avals)]
@@ -546,7 +547,7 @@ def vjp(fun, *primals, has_aux: bool = False):
 def _zeros_or(r, aval):
     if r is None or type(r) is Zero:
         if core.is_under_transform():
-            return L.zeros_like_aval(aval.strip_weak())
+            return P.zeros_like_aval(aval.strip_weak())
         return np.zeros(aval.shape, aval.dtype)
     return r
 
@@ -605,7 +606,7 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False):
                 f"returned {desc}. Reduce it (e.g. .sum() or .mean()), or use fl.vjp / "
                 "fl.jacrev for non-scalar outputs.")
         g = f_vjp(np.ones((), a.dtype) if not core.is_under_transform()
-                  else L.full((), 1, a.dtype))
+                  else P.full((), 1, a.dtype))
         g = g[0] if single else tuple(g)
         return ((out, res[2]), g) if has_aux else (out, g)
 
@@ -677,8 +678,8 @@ def jacfwd(fun, argnums=0, has_aux: bool = False):
             ta = get_aval(t)
             blocks, start = [], 0
             for ia in in_avals:
-                blk = L.slice_in_dim(t, start, start + ia.size, axis=ta.ndim - 1)
-                blocks.append(L.reshape(blk, ta.shape[:-1] + ia.shape))
+                blk = P.slice_in_dim(t, start, start + ia.size, axis=ta.ndim - 1)
+                blocks.append(P.reshape(blk, ta.shape[:-1] + ia.shape))
                 start += ia.size
             mats.append(blocks)
         out = _jac_tree(mats, store["out_tree"], in_tree, single)
@@ -714,8 +715,8 @@ def jacrev(fun, argnums=0, has_aux: bool = False):
         for oa in out_avals:
             row = []
             for c, ia in zip(cts, in_avals):
-                blk = L.slice_in_dim(c, start, start + oa.size, axis=0)
-                row.append(L.reshape(blk, oa.shape + ia.shape))
+                blk = P.slice_in_dim(c, start, start + oa.size, axis=0)
+                row.append(P.reshape(blk, oa.shape + ia.shape))
             mats.append(row)
             start += oa.size
         out = _jac_tree(mats, store["out_tree"], in_tree, single)
@@ -731,4 +732,4 @@ def hessian(fun, argnums=0, has_aux: bool = False):
 
 def stop_gradient(x):
     """Identity on values, zero derivative. Works on pytrees."""
-    return tree_util.map(lambda v: L.stop_gradient(_as_array(v)), x)
+    return tree_util.map(lambda v: P.stop_gradient(_as_array(v)), x)

@@ -9,11 +9,11 @@ import functools
 import numpy as np
 
 from . import core
-from . import lax as L
+from . import primitives as P
 from . import tree as tree_util
 from .core import ShapedArray, Trace, Tracer, get_aval, new_trace, set_trace
 from .ir import ClosedJaxpr, eval_jaxpr
-from .rules import moveaxis
+from .primitives.shape import moveaxis
 from .staging import trace_to_jaxpr
 
 
@@ -63,7 +63,7 @@ class BatchTrace(Trace):
         if prim.batch is None:
             raise NotImplementedError(f"Batching rule for '{prim.name}' not implemented")
         with set_trace(self.parent):
-            out, out_dim = prim.batch(vals, dims, **params)
+            out, out_dim = prim.batch(self.axis_size, vals, dims, **params)
         if prim.multiple_results:
             return [self.wrap(v, d) for v, d in zip(out, out_dim)]
         return self.wrap(out, out_dim)
@@ -96,7 +96,7 @@ def _move_out(v, d, od, size, fun_name):
         nd = a.ndim + 1
         od = od % nd
         shape = a.shape[:od] + (size,) + a.shape[od:]
-        return L.broadcast_in_dim(v, shape, tuple(i for i in range(nd) if i != od))
+        return P.broadcast_in_dim(v, shape, tuple(i for i in range(nd) if i != od))
     return moveaxis(v, d, od % a.ndim)
 
 

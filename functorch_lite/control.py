@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import core, dtypes
-from . import lax as L
+from . import primitives as P
 from . import tree as tree_util
 from .autodiff import (
     _as_array,
@@ -35,7 +35,8 @@ from .autodiff import (
 from .batching import BatchTrace, BatchTracer, _move_out
 from .core import Primitive, ShapedArray, Tracer, get_aval, new_trace, set_trace
 from .ir import ClosedJaxpr, Jaxpr, Var, dce, eval_jaxpr
-from .rules import Zero, bdim_to_front, instantiate, is_undefined, moveaxis
+from .primitives.shape import bdim_to_front, instantiate, moveaxis
+from .rules import Zero, is_undefined
 from .staging import trace_to_jaxpr
 
 # --------------------------------------------------------------------------- jaxpr helpers
@@ -58,7 +59,7 @@ def _trace_fn(fun, in_tree, avals, kind, out_dtypes=None):
         store["weak"] = [_leaf_weak(o) for o in ol]
         ol = [_as_array(o) for o in ol]
         if out_dtypes is not None:
-            ol = [o if d is None or get_aval(o).dtype == d else L.convert(o, d)
+            ol = [o if d is None or get_aval(o).dtype == d else P.convert(o, d)
                   for o, d in zip(ol, out_dtypes)]
         return ol
 
@@ -245,7 +246,7 @@ def _cond_partial_eval(trace, args, params):
             for (kind, k), r in zip(where[i], outs[n_known:]):
                 if kind == "s":
                     vals[k] = r
-            pad = [L.zeros_like_aval(a) if v is None else v for v, a in zip(vals, slots)]
+            pad = [P.zeros_like_aval(a) if v is None else v for v, a in zip(vals, slots)]
             return outs[:n_known] + pad
         return trace_to_jaxpr(f, [get_aval(x) for x in known_ops], kind="partial eval")
 
@@ -281,10 +282,9 @@ def _cond_transpose(cts, index, *ops, branches):
     return [None] + [next(res) if lin else None for lin in linear]
 
 
-def _cond_batch(vals, dims, branches):
+def _cond_batch(size, vals, dims, branches):
     index, *ops = vals
     idim, *odims = dims
-    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
     n_out = len(branches[0].out_avals)
     if idim is not None:
         # a batched predicate: run every branch and select per lane
@@ -293,14 +293,14 @@ def _cond_batch(vals, dims, branches):
             j, _ = _batch_dims_jaxpr(b, odims, size, [True] * n_out)
             per_branch.append(_call(j, ops))
         idx = moveaxis(index, idim, 0)
-        idx = L.max(L.min(idx, L.full_like(idx, len(branches) - 1)), L.zeros_like(idx))
+        idx = P.max(P.min(idx, P.full_like(idx, len(branches) - 1)), P.zeros_like(idx))
         outs = []
         for k in range(n_out):
             shape = get_aval(per_branch[0][k]).shape
-            which = L.broadcast_in_dim(idx, shape, (0,))
+            which = P.broadcast_in_dim(idx, shape, (0,))
             if len(branches) == 2:
-                which = L.ne(which, L.zeros_like(which))
-            outs.append(L.select_n(which, *[pb[k] for pb in per_branch]))
+                which = P.ne(which, P.zeros_like(which))
+            outs.append(P.select_n(which, *[pb[k] for pb in per_branch]))
         return outs, [0] * n_out
     out_b = [False] * n_out
     for b in branches:
@@ -395,7 +395,7 @@ def switch(index, branches, *operands):
     if ia.shape != ():
         raise TypeError(f"switch: index must be a scalar, got {ia.str_short()}")
     if not dtypes.is_int(ia.dtype):
-        idx = L.convert(idx, np.int32)
+        idx = P.convert(idx, np.int32)
     return _switch(idx, branches, operands, [f"branch {i}" for i in range(len(branches))])
 
 
@@ -413,8 +413,8 @@ def cond(pred, true_fun, false_fun, *operands):
         raise TypeError(f"cond: pred must be a scalar, got {pa.str_short()}; for elementwise "
                         "choices use fnp.where")
     if pa.dtype != np.bool_:
-        p = L.ne(p, L.zeros_like(p))
-    idx = L.convert(p, np.int32)
+        p = P.ne(p, P.zeros_like(p))
+    idx = P.convert(p, np.int32)
     return _switch(idx, [false_fun, true_fun], operands, ["false_fun", "true_fun"])
 
 
@@ -486,9 +486,8 @@ def _while_partial_eval(trace, args, params):
         "(it becomes a scan) or lax.scan; forward mode (jvp/jacfwd) does work.")
 
 
-def _while_batch(vals, dims, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
+def _while_batch(size, vals, dims, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
     nc, nb = cond_nconsts, body_nconsts
-    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
     cc, bc, init = vals[:nc], vals[nc:nc + nb], vals[nc + nb:]
     ccd, bcd, initd = dims[:nc], dims[nc:nc + nb], dims[nc + nb:]
     n = len(init)
@@ -518,13 +517,13 @@ def _while_batch(vals, dims, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts)
     carry_avals = body_b.in_avals[nb:]
 
     def cond_any(*a):
-        return [L.reduce_or(_call(cond_b, a)[0], (0,))]
+        return [P.reduce_or(_call(cond_b, a)[0], (0,))]
 
     def body_masked(*a):
         c_consts, b_consts, cur = a[:nc], a[nc:nc + nb], a[nc + nb:]
         p = _call(cond_b, list(c_consts) + list(cur))[0]
         new = _call(body_b, list(b_consts) + list(cur))
-        return [L.select(L.broadcast_in_dim(p, get_aval(x).shape, (0,)), y, x)
+        return [P.select(P.broadcast_in_dim(p, get_aval(x).shape, (0,)), y, x)
                 for x, y in zip(cur, new)]
 
     cond2 = trace_to_jaxpr(cond_any, list(cc_avals) + list(carry_avals))
@@ -573,7 +572,7 @@ def while_loop(cond_fun, body_fun, init_val):
             f"{btree} {_avals_str(bj.out_avals)}")
     cj, cc = _open(cj)
     bj, bc = _open(bj)
-    outs = while_p.bind(*cc, *bc, *[L.convert(x, a.dtype) for x, a in zip(leaves, avals)],
+    outs = while_p.bind(*cc, *bc, *[P.convert(x, a.dtype) for x, a in zip(leaves, avals)],
                         cond_jaxpr=cj, body_jaxpr=bj, cond_nconsts=len(cc), body_nconsts=len(bc))
     return tree_util.unflatten(tree, outs)
 
@@ -607,7 +606,7 @@ def fori_loop(lower, upper, body_fun, init_val):
 
             def step(carry, _):
                 i, val = carry
-                return (L.add(i, 1), run((i, val))), None
+                return (P.add(i, 1), run((i, val))), None
 
             # an empty range is a zero-length scan: init_val comes back as arrays
             (_, out), _ = scan(step, (np.asarray(lo, idt), init_val), None,
@@ -615,14 +614,14 @@ def fori_loop(lower, upper, body_fun, init_val):
             return out
         lo, hi = _as_array(lower), _as_array(upper)
         dt = np.result_type(get_aval(lo).dtype, get_aval(hi).dtype)
-        lo, hi = L.convert(lo, dt), L.convert(hi, dt)
+        lo, hi = P.convert(lo, dt), P.convert(hi, dt)
 
         def wcond(c):
-            return L.lt(c[0], c[1])
+            return P.lt(c[0], c[1])
 
         def wbody(c):
             i, u, val = c
-            return (L.add(i, 1), u, run((i, val)))
+            return (P.add(i, 1), u, run((i, val)))
 
         return while_loop(wcond, wbody, (lo, hi, init_val))[2]
     except _CarryTypeError:
@@ -838,17 +837,17 @@ def _scan_transpose(cts, *args, jaxpr, length, reverse, num_consts, num_carry):
         ctc = list(a[nrc + nlc:nrc + nlc + ncar])
         rest = a[nrc + nlc + ncar:]
         given, rx = iter(rest[:nyz]), list(rest[nyz:])
-        cty = [next(given) if nz else L.zeros_like_aval(a) for a, nz in zip(y_av, y_nz)]
+        cty = [next(given) if nz else P.zeros_like_aval(a) for a, nz in zip(y_av, y_nz)]
         r = _call(tj, rc + rx + ctc + cty)
         d_c, d_car, d_x = r[:nlc], r[nlc:nlc + ncar], r[nlc + ncar:]
-        return [L.add(x, y) for x, y in zip(acc, d_c)] + list(d_car) + list(d_x)
+        return [P.add(x, y) for x, y in zip(acc, d_c)] + list(d_car) + list(d_x)
 
     res_x_slice_av = [a for a, lin in zip(x_av, x_lin) if not lin]
     bj = trace_to_jaxpr(body, [get_aval(c) for c in res_c] + lin_c_av
                         + [a.strip_weak() for a in car_av]
                         + [a for a, nz in zip(y_av, y_nz) if nz] + res_x_slice_av,
                         kind="transpose")
-    acc0 = [L.zeros_like_aval(a) for a in lin_c_av]
+    acc0 = [P.zeros_like_aval(a) for a in lin_c_av]
     outs = scan_p.bind(*res_c, *acc0, *ct_carry, *ct_ys, *res_x, jaxpr=bj, length=length,
                        reverse=not reverse, num_consts=nrc, num_carry=nlc + ncar)
     acc, ct_init, ct_x = outs[:nlc], outs[nlc:nlc + ncar], outs[nlc + ncar:]
@@ -858,9 +857,8 @@ def _scan_transpose(cts, *args, jaxpr, length, reverse, num_consts, num_carry):
             + [next(x_it) if lin else None for lin in x_lin])
 
 
-def _scan_batch(vals, dims, jaxpr, length, reverse, num_consts, num_carry):
+def _scan_batch(size, vals, dims, jaxpr, length, reverse, num_consts, num_carry):
     nc, ncar = num_consts, num_carry
-    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
     consts, init, xs = _split3(vals, nc, ncar)
     cd, initd, xd = _split3(dims, nc, ncar)
     ny = len(jaxpr.out_avals) - ncar
@@ -953,7 +951,7 @@ def scan(f, init, xs=None, length: int | None = None, reverse: bool = False, unr
             f"init: init is {c_tree} {_avals_str(c_avals)}, the carry returned is "
             f"{store['c_tree']} {_avals_str(out_c_avals)}")
     j, consts = _open(closed)
-    outs = scan_p.bind(*consts, *[L.convert(x, a.dtype) for x, a in zip(c_leaves, c_avals)],
+    outs = scan_p.bind(*consts, *[P.convert(x, a.dtype) for x, a in zip(c_leaves, c_avals)],
                        *x_leaves, jaxpr=j, length=n, reverse=bool(reverse),
                        num_consts=len(consts), num_carry=len(c_avals))
     carry = tree_util.unflatten(c_tree, outs[:len(c_avals)])

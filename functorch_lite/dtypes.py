@@ -30,6 +30,11 @@ def is_bool(dtype) -> bool:
     return np.dtype(dtype).kind == "b"
 
 
+def is_python_scalar(x) -> bool:
+    """A Python ``bool``/``int``/``float``/``complex`` (weakly typed), not a numpy scalar."""
+    return isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic)
+
+
 def scalar_dtype(x) -> np.dtype:
     """Dtype a Python scalar gets when it stands alone (``fnp.array(1.0)``)."""
     if isinstance(x, bool):

@@ -61,8 +61,7 @@ def _jit_rebind(args, jaxpr, name, backend):
     return jit_p.bind(*args, jaxpr=jaxpr, name=name, backend=backend)
 
 
-def _jit_batch(vals, dims, jaxpr, name, backend):
-    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+def _jit_batch(size, vals, dims, jaxpr, name, backend):
     bj = batch_jaxpr(jaxpr, dims, size)
     outs = jit_p.bind(*vals, jaxpr=bj, name=name, backend=backend)
     return outs, [0] * len(outs)

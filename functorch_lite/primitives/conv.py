@@ -24,9 +24,9 @@ import itertools
 
 import numpy as np
 
-from .. import lax as L
-from ..core import Primitive, ShapedArray
-from ..rules import Zero, deflinear, moveaxis
+from ..core import Primitive, ShapedArray, get_aval
+from ..rules import Zero
+from .shape import deflinear, moveaxis
 
 
 def _out_size(name, size, k, s, d, lo, hi, shape):
@@ -102,7 +102,7 @@ def _patches_jvp(primals, tangents, window_shape, strides, padding, dilation, pa
                   dilation=dilation)
     ans = window_patches_p.bind(x, pad_value=pad_value, **params)
     if type(t) is Zero:
-        return ans, Zero(L.aval(ans).strip_weak())
+        return ans, Zero(get_aval(ans).strip_weak())
     return ans, window_patches_p.bind(t, pad_value=0.0, **params)
 
 
@@ -116,7 +116,7 @@ def _patches_transpose(ct, x, window_shape, strides, padding, dilation, pad_valu
         strides=strides, padding=padding, dilation=dilation)]
 
 
-def _patches_batch(vals, dims, **params):
+def _patches_batch(size, vals, dims, **params):
     return window_patches_p.bind(moveaxis(vals[0], dims[0], 0), **params), 0
 
 
@@ -182,7 +182,7 @@ def _overlap_transpose(ct, x, spatial_shape, window_shape, strides, padding, dil
                                   padding=padding, dilation=dilation, pad_value=0.0)]
 
 
-def _overlap_batch(vals, dims, **params):
+def _overlap_batch(size, vals, dims, **params):
     return window_overlap_add_p.bind(moveaxis(vals[0], dims[0], 0), **params), 0
 
 

@@ -2,7 +2,10 @@
 
 Operands of n-ary elementwise primitives have equal shapes and dtypes; broadcasting
 and promotion happen in ``functorch_lite.numpy`` before binding, so rules and
-backends never deal with them.
+backends never deal with them. Their binders (``lax`` re-exports them; a Python scalar
+operand adopts the other operand's dtype and shape) and the rule helpers that need
+arithmetic (``add_tangents``, ``defjvp``, ``elementwise_batch``) live here too. This
+module sits on ``shape.py``; the other families sit on both.
 """
 
 from __future__ import annotations
@@ -12,16 +15,53 @@ import math
 import numpy as np
 
 from .. import dtypes
-from .. import lax as L
-from ..core import Primitive, ShapedArray
-from ..rules import (
-    Zero,
-    defjvp,
-    defjvp_zero,
-    elementwise_batch,
-    instantiate,
-    is_undefined,
-)
+from ..core import Primitive, ShapedArray, get_aval, is_under_transform
+from ..dtypes import is_python_scalar
+from ..rules import Zero, defjvp_zero, is_undefined
+from .shape import bdim_to_front, broadcast_in_dim, instantiate
+
+# ------------------------------------------------------------------ rule helpers
+
+
+def add_tangents(a, b):
+    """Sum of two tangents, either of which may be a symbolic ``Zero``."""
+    if type(a) is Zero:
+        return b
+    if type(b) is Zero:
+        return a
+    return add(a, b)
+
+
+def defjvp(prim: Primitive, *fns):
+    """JVP from per-argument rules ``fn(tangent, ans, *primals, **params)``.
+
+    ``None`` marks an argument the output does not depend on."""
+
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        out = Zero(get_aval(ans).strip_weak())
+        for fn, t in zip(fns, tangents):
+            if fn is None or type(t) is Zero:
+                continue
+            out = add_tangents(out, fn(t, ans, *primals, **params))
+        return ans, out
+
+    prim.jvp = rule
+
+
+def elementwise_batch(prim: Primitive):
+    """Batching for primitives that need equally shaped operands."""
+
+    def rule(size, vals, dims, **params):
+        first = next(d for d in dims if d is not None)
+        if all(d == first for d in dims):
+            return prim.bind(*vals, **params), first
+        args = [bdim_to_front(x, d, size) for x, d in zip(vals, dims)]
+        out = prim.bind(*args, **params)
+        return out, (([0] * len(out)) if prim.multiple_results else 0)
+
+    prim.batch = rule
+
 
 # ------------------------------------------------------------------ shape rules
 
@@ -153,35 +193,35 @@ not_p = unop("not", np.invert, "intbool")
 for _p in (sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p):
     defjvp_zero(_p)
 
-defjvp(exp_p, lambda g, ans, x: L.mul(g, ans))
-defjvp(log_p, lambda g, ans, x: L.div(g, x))
-defjvp(log1p_p, lambda g, ans, x: L.div(g, L.add(x, 1)))
-defjvp(expm1_p, lambda g, ans, x: L.mul(g, L.add(ans, 1)))
-defjvp(tanh_p, lambda g, ans, x: L.mul(g, L.sub(1, L.mul(ans, ans))))
-defjvp(logistic_p, lambda g, ans, x: L.mul(g, L.mul(ans, L.sub(1, ans))))
-defjvp(sin_p, lambda g, ans, x: L.mul(g, L.cos(x)))
-defjvp(cos_p, lambda g, ans, x: L.neg(L.mul(g, L.sin(x))))
-defjvp(tan_p, lambda g, ans, x: L.mul(g, L.add(1, L.mul(ans, ans))))
-defjvp(asin_p, lambda g, ans, x: L.mul(g, L.rsqrt(L.sub(1, L.mul(x, x)))))
-defjvp(acos_p, lambda g, ans, x: L.neg(L.mul(g, L.rsqrt(L.sub(1, L.mul(x, x))))))
-defjvp(atan_p, lambda g, ans, x: L.div(g, L.add(1, L.mul(x, x))))
-defjvp(sinh_p, lambda g, ans, x: L.mul(g, L.cosh(x)))
-defjvp(cosh_p, lambda g, ans, x: L.mul(g, L.sinh(x)))
-defjvp(asinh_p, lambda g, ans, x: L.mul(g, L.rsqrt(L.add(L.mul(x, x), 1))))
-defjvp(acosh_p, lambda g, ans, x: L.mul(g, L.rsqrt(L.mul(L.sub(x, 1), L.add(x, 1)))))
-defjvp(atanh_p, lambda g, ans, x: L.div(g, L.sub(1, L.mul(x, x))))
-defjvp(sqrt_p, lambda g, ans, x: L.div(L.mul(g, 0.5), ans))
-defjvp(rsqrt_p, lambda g, ans, x: L.mul(L.mul(g, -0.5), L.div(ans, x)))
-defjvp(abs_p, lambda g, ans, x: L.mul(g, L.sign(x)))
-defjvp(erf_p, lambda g, ans, x: L.mul(g, L.mul(2 / math.sqrt(math.pi), L.exp(L.neg(L.mul(x, x))))))
+defjvp(exp_p, lambda g, ans, x: mul(g, ans))
+defjvp(log_p, lambda g, ans, x: div(g, x))
+defjvp(log1p_p, lambda g, ans, x: div(g, add(x, 1)))
+defjvp(expm1_p, lambda g, ans, x: mul(g, add(ans, 1)))
+defjvp(tanh_p, lambda g, ans, x: mul(g, sub(1, mul(ans, ans))))
+defjvp(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(1, ans))))
+defjvp(sin_p, lambda g, ans, x: mul(g, cos(x)))
+defjvp(cos_p, lambda g, ans, x: neg(mul(g, sin(x))))
+defjvp(tan_p, lambda g, ans, x: mul(g, add(1, mul(ans, ans))))
+defjvp(asin_p, lambda g, ans, x: mul(g, rsqrt(sub(1, mul(x, x)))))
+defjvp(acos_p, lambda g, ans, x: neg(mul(g, rsqrt(sub(1, mul(x, x))))))
+defjvp(atan_p, lambda g, ans, x: div(g, add(1, mul(x, x))))
+defjvp(sinh_p, lambda g, ans, x: mul(g, cosh(x)))
+defjvp(cosh_p, lambda g, ans, x: mul(g, sinh(x)))
+defjvp(asinh_p, lambda g, ans, x: mul(g, rsqrt(add(mul(x, x), 1))))
+defjvp(acosh_p, lambda g, ans, x: mul(g, rsqrt(mul(sub(x, 1), add(x, 1)))))
+defjvp(atanh_p, lambda g, ans, x: div(g, sub(1, mul(x, x))))
+defjvp(sqrt_p, lambda g, ans, x: div(mul(g, 0.5), ans))
+defjvp(rsqrt_p, lambda g, ans, x: mul(mul(g, -0.5), div(ans, x)))
+defjvp(abs_p, lambda g, ans, x: mul(g, sign(x)))
+defjvp(erf_p, lambda g, ans, x: mul(g, mul(2 / math.sqrt(math.pi), exp(neg(mul(x, x))))))
 
 
 def _neg_transpose(ct, x):
-    return [Zero(x.aval) if type(ct) is Zero else L.neg(ct)]
+    return [Zero(x.aval) if type(ct) is Zero else neg(ct)]
 
 
 neg_p.jvp = lambda primals, tangents: (
-    L.neg(primals[0]), tangents[0] if type(tangents[0]) is Zero else L.neg(tangents[0]))
+    neg(primals[0]), tangents[0] if type(tangents[0]) is Zero else neg(tangents[0]))
 neg_p.transpose = _neg_transpose
 
 # ------------------------------------------------------------------ binary arithmetic
@@ -239,7 +279,7 @@ for _p in (and_p, or_p, xor_p, shift_left_p, shift_right_logical_p, shift_right_
 def _add_jvp(primals, tangents):
     x, y = primals
     tx, ty = tangents
-    return L.add(x, y), (ty if type(tx) is Zero else tx if type(ty) is Zero else L.add(tx, ty))
+    return add(x, y), (ty if type(tx) is Zero else tx if type(ty) is Zero else add(tx, ty))
 
 
 def _sub_jvp(primals, tangents):
@@ -248,10 +288,10 @@ def _sub_jvp(primals, tangents):
     if type(ty) is Zero:
         t = tx
     elif type(tx) is Zero:
-        t = L.neg(ty)
+        t = neg(ty)
     else:
-        t = L.sub(tx, ty)
-    return L.sub(x, y), t
+        t = sub(tx, ty)
+    return sub(x, y), t
 
 
 def _add_transpose(ct, x, y):
@@ -263,75 +303,73 @@ def _add_transpose(ct, x, y):
 def _sub_transpose(ct, x, y):
     z = type(ct) is Zero
     return [(Zero(x.aval) if z else ct) if is_undefined(x) else None,
-            (Zero(y.aval) if z else L.neg(ct)) if is_undefined(y) else None]
+            (Zero(y.aval) if z else neg(ct)) if is_undefined(y) else None]
 
 
 def _mul_transpose(ct, x, y):
     if is_undefined(x) and is_undefined(y):
         raise TypeError("mul: both operands are linear; the product is not linear")
     if is_undefined(x):
-        return [Zero(x.aval) if type(ct) is Zero else L.mul(ct, y), None]
-    return [None, Zero(y.aval) if type(ct) is Zero else L.mul(x, ct)]
+        return [Zero(x.aval) if type(ct) is Zero else mul(ct, y), None]
+    return [None, Zero(y.aval) if type(ct) is Zero else mul(x, ct)]
 
 
 def _div_transpose(ct, x, y):
     if is_undefined(y):
         raise TypeError("div: the divisor is linear; division is not linear in it")
-    return [Zero(x.aval) if type(ct) is Zero else L.div(ct, y), None]
+    return [Zero(x.aval) if type(ct) is Zero else div(ct, y), None]
 
 
 add_p.jvp, add_p.transpose = _add_jvp, _add_transpose
 sub_p.jvp, sub_p.transpose = _sub_jvp, _sub_transpose
-defjvp(mul_p, lambda g, ans, x, y: L.mul(g, y), lambda g, ans, x, y: L.mul(x, g))
+defjvp(mul_p, lambda g, ans, x, y: mul(g, y), lambda g, ans, x, y: mul(x, g))
 mul_p.transpose = _mul_transpose
-defjvp(div_p, lambda g, ans, x, y: L.div(g, y),
-       lambda g, ans, x, y: L.neg(L.mul(g, L.div(ans, y))))
+defjvp(div_p, lambda g, ans, x, y: div(g, y),
+       lambda g, ans, x, y: neg(mul(g, div(ans, y))))
 div_p.transpose = _div_transpose
 # d/dy fmod(x, y) = -trunc(x / y); (x - fmod(x, y)) / y is that integer up to rounding
 # (e.g. 2.9999999), so round it rather than truncate it
 defjvp(rem_p, lambda g, ans, x, y: g,
-       lambda g, ans, x, y: L.mul(L.neg(g), L.round(L.div(L.sub(x, ans), y))))
+       lambda g, ans, x, y: mul(neg(g), round(div(sub(x, ans), y))))
 
 
 def _pow_jvp_x(g, ans, x, y):
     # d/dx x**y = y * x**(y-1); written with select so x == 0, y == 0 gives 0, not nan
-    safe = L.select(L.eq(y, 0), L.full_like(y, 1), y)
-    return L.mul(g, L.select(L.eq(y, 0), L.zeros_like(x), L.mul(safe, L.pow(x, L.sub(safe, 1)))))
+    safe = select(eq(y, 0), full_like(y, 1), y)
+    return mul(g, select(eq(y, 0), zeros_like(x), mul(safe, pow(x, sub(safe, 1)))))
 
 
 def _pow_jvp_y(g, ans, x, y):
-    logx = L.select(L.eq(x, 0), L.zeros_like(x), L.log(L.select(L.eq(x, 0), L.full_like(x, 1), x)))
-    return L.mul(g, L.mul(ans, logx))
+    logx = select(eq(x, 0), zeros_like(x), log(select(eq(x, 0), full_like(x, 1), x)))
+    return mul(g, mul(ans, logx))
 
 
 defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
 
 
-def _minmax_jvp(pick_x):
+def _minmax_jvp(picks_first):
     # ties split the tangent equally, like JAX, so the rule is symmetric
     def jx(g, ans, x, y):
-        w = L.select(L.eq(x, y), L.full_like(g, 0.5),
-                     L.convert(pick_x(x, y), g.dtype))
-        return L.mul(g, w)
+        w = select(eq(x, y), full_like(g, 0.5), convert(picks_first.bind(x, y), g.dtype))
+        return mul(g, w)
 
     def jy(g, ans, x, y):
-        w = L.select(L.eq(x, y), L.full_like(g, 0.5),
-                     L.convert(pick_x(y, x), g.dtype))
-        return L.mul(g, w)
+        w = select(eq(x, y), full_like(g, 0.5), convert(picks_first.bind(y, x), g.dtype))
+        return mul(g, w)
 
     return jx, jy
 
 
-defjvp(max_p, *_minmax_jvp(L.gt))
-defjvp(min_p, *_minmax_jvp(L.lt))
+defjvp(max_p, *_minmax_jvp(gt_p))
+defjvp(min_p, *_minmax_jvp(lt_p))
 
 
 def _atan2_jvp_x(g, ans, x, y):
-    return L.mul(g, L.div(y, L.add(L.mul(x, x), L.mul(y, y))))
+    return mul(g, div(y, add(mul(x, x), mul(y, y))))
 
 
 def _atan2_jvp_y(g, ans, x, y):
-    return L.mul(g, L.neg(L.div(x, L.add(L.mul(x, x), L.mul(y, y)))))
+    return mul(g, neg(div(x, add(mul(x, x), mul(y, y)))))
 
 
 defjvp(atan2_p, _atan2_jvp_x, _atan2_jvp_y)
@@ -376,7 +414,7 @@ def _select_transpose(ct, pred, *cases):
         elif type(ct) is Zero:
             res.append(Zero(c.aval))
         else:
-            zeros = L.zeros_like(ct)
+            zeros = zeros_like(ct)
             res.append(select_n_p.bind(pred, *[ct if j == i else zeros for j in range(len(cases))]))
     return res
 
@@ -448,5 +486,123 @@ stop_gradient_p = Primitive("stop_gradient")
 stop_gradient_p.impl = lambda x: x
 stop_gradient_p.abstract_eval = lambda x: x
 stop_gradient_p.jvp = lambda primals, tangents: (
-    stop_gradient_p.bind(primals[0]), Zero(L.aval(primals[0]).strip_weak()))
+    stop_gradient_p.bind(primals[0]), Zero(get_aval(primals[0]).strip_weak()))
 elementwise_batch(stop_gradient_p)
+
+
+# ------------------------------------------------------------------ binders (lax re-exports)
+
+
+def _match(x, y):
+    """Give a Python-scalar or 0-d operand the other operand's dtype and shape."""
+    if is_python_scalar(x) and not is_python_scalar(y):
+        x = np.asarray(x, get_aval(y).dtype)
+    elif is_python_scalar(y) and not is_python_scalar(x):
+        y = np.asarray(y, get_aval(x).dtype)
+    ax, ay = get_aval(x), get_aval(y)
+    if ax.shape != ay.shape:
+        if ax.ndim == 0:
+            x = broadcast_in_dim(x, ay.shape, ())
+        elif ay.ndim == 0:
+            y = broadcast_in_dim(y, ax.shape, ())
+    return x, y
+
+
+def _binary(prim):
+    def fn(x, y):
+        # eager fast path: two same-typed numpy arrays go straight to the numpy kernel
+        if (type(x) is np.ndarray and type(y) is np.ndarray and x.dtype == y.dtype
+                and x.shape == y.shape and not is_under_transform()):
+            return prim.impl(x, y)
+        x, y = _match(x, y)
+        return prim.bind(x, y)
+
+    fn.__name__ = prim.name
+    return fn
+
+
+def _unary(prim):
+    def fn(x):
+        return prim.bind(x)
+
+    fn.__name__ = prim.name
+    return fn
+
+
+add, sub, mul, div, rem, pow, max, min, atan2 = map(_binary, [  # noqa: A001 - lax's names
+    add_p, sub_p, mul_p, div_p, rem_p, pow_p, max_p, min_p, atan2_p])
+eq, ne, lt, le, gt, ge = map(_binary, [eq_p, ne_p, lt_p, le_p, gt_p, ge_p])
+bitwise_and, bitwise_or, bitwise_xor = map(_binary, [and_p, or_p, xor_p])
+shift_left, shift_right_logical, shift_right_arithmetic = map(
+    _binary, [shift_left_p, shift_right_logical_p, shift_right_arithmetic_p])
+(neg, sign, floor, ceil, round, is_finite, exp, log, log1p, expm1, tanh,  # noqa: A001
+ logistic, sin, cos, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, sqrt, rsqrt, abs,
+ erf, bitwise_not) = map(_unary, [
+     neg_p, sign_p, floor_p, ceil_p, round_p, is_finite_p, exp_p, log_p, log1p_p, expm1_p,
+     tanh_p, logistic_p, sin_p, cos_p, tan_p, asin_p, acos_p, atan_p, sinh_p, cosh_p, asinh_p,
+     acosh_p, atanh_p, sqrt_p, rsqrt_p, abs_p, erf_p, not_p])
+
+
+def trunc(x):
+    return mul(sign(x), floor(abs(x)))
+
+
+def stop_gradient(x):
+    return stop_gradient_p.bind(x)
+
+
+def select(pred, on_true, on_false):
+    """Elementwise ``on_true if pred else on_false`` (all the same shape)."""
+    on_false, on_true = _match(on_false, on_true)
+    return select_n_p.bind(pred, on_false, on_true)
+
+
+def select_n(which, *cases):
+    return select_n_p.bind(which, *cases)
+
+
+def convert(x, dtype, weak_type: bool = False):
+    """Cast to ``dtype`` (a no-op when the type already matches)."""
+    dtype = np.dtype(dtype)
+    if is_python_scalar(x):
+        return np.asarray(x, dtype)
+    a = get_aval(x)
+    if a.dtype == dtype and a.weak_type == weak_type:
+        return x
+    return convert_p.bind(x, new_dtype=dtype, weak_type=weak_type)
+
+
+convert_element_type = convert
+
+
+def bitcast_convert_type(x, dtype):
+    return bitcast_p.bind(x, new_dtype=np.dtype(dtype))
+
+
+def iota(dtype, shape, dimension=0):
+    """``0, 1, 2, ...`` along ``dimension`` of ``shape``, broadcast along the others."""
+    if isinstance(shape, int):
+        shape = (shape,)
+    return iota_p.bind(dtype=np.dtype(dtype), shape=tuple(shape), dimension=dimension)
+
+
+def full(shape, value, dtype):
+    """An array of ``shape`` filled with ``value`` (a scalar, 0-d array or traced 0-d value).
+
+    >>> full((2,), 3, np.float32)
+    array([3., 3.], dtype=float32)
+    """
+    if isinstance(shape, int):
+        shape = (shape,)
+    v = np.asarray(value, dtype) if is_python_scalar(value) or isinstance(value, np.ndarray) \
+        else convert(value, dtype)
+    return broadcast_in_dim(v, tuple(shape), ())
+
+
+def full_like(x, value):
+    a = get_aval(x)
+    return full(a.shape, value, a.dtype)
+
+
+def zeros_like(x):
+    return full_like(x, 0)

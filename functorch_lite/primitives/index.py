@@ -13,9 +13,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import lax as L
-from ..core import Primitive, ShapedArray
-from ..rules import Zero, add_tangents, bdim_to_front, instantiate, is_undefined, moveaxis
+from ..core import Primitive, ShapedArray, get_aval
+from ..rules import Zero, is_undefined
+from . import elementwise
+from .elementwise import add, add_tangents, convert, div, eq, full_like, iota, mul
+from .shape import (
+    bdim_to_front,
+    broadcast_in_dim,
+    instantiate,
+    moveaxis,
+    reshape,
+    transpose,
+    zeros_like_aval,
+)
 
 
 def _slice_len(start, stop, step):
@@ -99,14 +109,14 @@ def _gather_jvp(primals, tangents, spec):
     op, *idx = primals
     out = gather_p.bind(op, *idx, spec=spec)
     if type(tangents[0]) is Zero:
-        return out, Zero(L.aval(out).strip_weak())
+        return out, Zero(get_aval(out).strip_weak())
     return out, gather_p.bind(tangents[0], *idx, spec=spec)
 
 
 def _gather_transpose(ct, op, *idx, spec):
     if type(ct) is Zero:
         return [Zero(op.aval)] + [None] * len(idx)
-    zeros = L.zeros_like_aval(op.aval)
+    zeros = zeros_like_aval(op.aval)
     return [scatter_p.bind(zeros, ct, *idx, spec=spec, mode="add")] + [None] * len(idx)
 
 
@@ -124,7 +134,7 @@ def _batched_spec(op_shape_b, spec, idx_vals, idx_dims, op_batched, size):
     broadcast index dims first; ``perm`` (or None) transposes that result into the
     per-example layout (batch dim first), where the index dims may sit after some slices.
     """
-    idx_shapes = [L.aval(i).shape for i in idx_vals]
+    idx_shapes = [get_aval(i).shape for i in idx_vals]
     # some index is batched: give every index array a leading batch dim of full rank
     unb = [s if d is None else s[:d] + s[d + 1:] for s, d in zip(idx_shapes, idx_dims)]
     rank = max((len(s) for s in unb), default=0)
@@ -132,17 +142,17 @@ def _batched_spec(op_shape_b, spec, idx_vals, idx_dims, op_batched, size):
     for x, d, s in zip(idx_vals, idx_dims, unb):
         if d is None:
             full = (size,) + (1,) * (rank - len(s)) + tuple(s)
-            x = L.broadcast_in_dim(x, (size,) + (1,) * (rank - len(s)) + tuple(s),
+            x = broadcast_in_dim(x, (size,) + (1,) * (rank - len(s)) + tuple(s),
                                    tuple(range(1 + rank - len(s), 1 + rank)))
-            x = L.broadcast_in_dim(x, full, tuple(range(len(full))))
+            x = broadcast_in_dim(x, full, tuple(range(len(full))))
         else:
             x = moveaxis(x, d, 0)
-            x = L.reshape(x, (size,) + (1,) * (rank - len(s)) + tuple(s))
+            x = reshape(x, (size,) + (1,) * (rank - len(s)) + tuple(s))
         new_idx.append(x)
     new_spec = tuple(spec)
     perm = None
     if op_batched:
-        it = L.iota(np.int64, (size,) + (1,) * rank, 0)
+        it = iota(np.int64, (size,) + (1,) * rank, 0)
         new_idx.append(it)
         new_spec = (("i", len(new_idx) - 1),) + new_spec
         # where the index dims go for one example (op without its batch dim)
@@ -151,28 +161,27 @@ def _batched_spec(op_shape_b, spec, idx_vals, idx_dims, op_batched, size):
             r, nd = len(bshape), len(out_unb) + 1
             perm = ((0,) + tuple(range(1 + r, 1 + r + p)) + tuple(range(1, 1 + r))
                     + tuple(range(1 + r + p, nd)))
-    shapes = [L.aval(i).shape for i in new_idx]
+    shapes = [get_aval(i).shape for i in new_idx]
     _, adv_pos, _ = spec_layout(op_shape_b, new_spec, shapes)
     return new_spec, new_idx, adv_pos, perm
 
 
-def _gather_batch(vals, dims, spec):
+def _gather_batch(size, vals, dims, spec):
     op, *idx = vals
     od, *ids = dims
-    size = next(L.aval(x).shape[d] for x, d in zip(vals, dims) if d is not None)
     if od is not None:
         op = moveaxis(op, od, 0)
-    shape = L.aval(op).shape
+    shape = get_aval(op).shape
     if all(d is None for d in ids):
         new_spec = (("s", 0, size, 1),) + tuple(spec)
-        _, adv_pos, bshape = spec_layout(shape, new_spec, [L.aval(i).shape for i in idx])
+        _, adv_pos, bshape = spec_layout(shape, new_spec, [get_aval(i).shape for i in idx])
         out_dim = len(bshape) if adv_pos == 0 else 0
         return gather_p.bind(op, *idx, spec=new_spec), out_dim
     new_spec, new_idx, adv_pos, perm = _batched_spec(shape, spec, idx, ids, od is not None,
                                                      size)
     out = gather_p.bind(op, *new_idx, spec=new_spec)
     if perm is not None:
-        return L.transpose(out, perm), 0
+        return transpose(out, perm), 0
     return out, adv_pos
 
 
@@ -209,29 +218,29 @@ def _scatter_jvp(primals, tangents, spec, mode):
     op, upd, *idx = primals
     top, tupd = tangents[0], tangents[1]
     out = scatter_p.bind(op, upd, *idx, spec=spec, mode=mode)
-    aval = L.aval(out).strip_weak()
+    aval = get_aval(out).strip_weak()
     if type(top) is Zero and type(tupd) is Zero:
         return out, Zero(aval)
     if mode in ("set", "add"):
         return out, scatter_p.bind(instantiate(top), instantiate(tupd), *idx, spec=spec, mode=mode)
-    zeros = L.zeros_like_aval(aval)
+    zeros = zeros_like_aval(aval)
     if mode == "mul":  # exact when indices are unique (as JAX's rule)
         t = Zero(aval) if type(top) is Zero else scatter_p.bind(top, upd, *idx, spec=spec,
                                                                   mode="mul")
         if type(tupd) is not Zero:
             others = gather_p.bind(op, *idx, spec=spec)
-            t = add_tangents(t, scatter_p.bind(zeros, L.mul(others, tupd), *idx, spec=spec,
+            t = add_tangents(t, scatter_p.bind(zeros, mul(others, tupd), *idx, spec=spec,
                                                mode="add"))
         return out, t
     # max / min: the tangent comes from whichever side attained the value (mean over ties)
-    from_op = L.convert(L.eq(out, op), aval.dtype)
-    from_upd = L.convert(L.eq(gather_p.bind(out, *idx, spec=spec), upd), aval.dtype)
-    count = L.add(from_op, scatter_p.bind(zeros, from_upd, *idx, spec=spec, mode="add"))
-    num = Zero(aval) if type(top) is Zero else L.mul(top, from_op)
+    from_op = convert(eq(out, op), aval.dtype)
+    from_upd = convert(eq(gather_p.bind(out, *idx, spec=spec), upd), aval.dtype)
+    count = add(from_op, scatter_p.bind(zeros, from_upd, *idx, spec=spec, mode="add"))
+    num = Zero(aval) if type(top) is Zero else mul(top, from_op)
     if type(tupd) is not Zero:
-        num = add_tangents(num, scatter_p.bind(zeros, L.mul(tupd, from_upd), *idx, spec=spec,
+        num = add_tangents(num, scatter_p.bind(zeros, mul(tupd, from_upd), *idx, spec=spec,
                                                mode="add"))
-    return out, L.div(instantiate(num), L.max(count, L.full_like(count, 1)))
+    return out, div(instantiate(num), elementwise.max(count, full_like(count, 1)))
 
 
 def _scatter_transpose(ct, op, upd, *idx, spec, mode):
@@ -251,26 +260,25 @@ def _scatter_transpose(ct, op, upd, *idx, spec, mode):
         elif mode == "add":
             c_op = ct
         else:
-            c_op = scatter_p.bind(ct, L.zeros_like_aval(upd.aval if is_undefined(upd)
-                                                        else L.aval(upd)),
+            c_op = scatter_p.bind(ct, zeros_like_aval(upd.aval if is_undefined(upd)
+                                                        else get_aval(upd)),
                                   *idx, spec=spec, mode="set")
     if is_undefined(upd):
         c_upd = Zero(upd.aval) if type(ct) is Zero else gather_p.bind(ct, *idx, spec=spec)
     return [c_op, c_upd] + nones
 
 
-def _scatter_batch(vals, dims, spec, mode):
+def _scatter_batch(size, vals, dims, spec, mode):
     op, upd, *idx = vals
     od, ud, *ids = dims
-    size = next(L.aval(x).shape[d] for x, d in zip(vals, dims) if d is not None)
-    op = moveaxis(op, od, 0) if od is not None else L.broadcast_in_dim(
-        op, (size,) + L.aval(op).shape, tuple(range(1, L.aval(op).ndim + 1)))
-    shape = L.aval(op).shape
+    op = moveaxis(op, od, 0) if od is not None else broadcast_in_dim(
+        op, (size,) + get_aval(op).shape, tuple(range(1, get_aval(op).ndim + 1)))
+    shape = get_aval(op).shape
     perm = None
     if all(d is None for d in ids):
         new_spec = (("s", 0, size, 1),) + tuple(spec)
         new_idx = list(idx)
-        _, adv_pos, bshape = spec_layout(shape, new_spec, [L.aval(i).shape for i in idx])
+        _, adv_pos, bshape = spec_layout(shape, new_spec, [get_aval(i).shape for i in idx])
         upd_dim = len(bshape) if adv_pos == 0 else 0
     else:
         new_spec, new_idx, upd_dim, perm = _batched_spec(shape, spec, idx, ids, True, size)
@@ -278,7 +286,7 @@ def _scatter_batch(vals, dims, spec, mode):
     # indices) transpose into the layout of the batched index expression
     upd = bdim_to_front(upd, ud, size)
     if perm is not None:
-        upd = L.transpose(upd, tuple(int(i) for i in np.argsort(perm)))
+        upd = transpose(upd, tuple(int(i) for i in np.argsort(perm)))
     upd = moveaxis(upd, 0, upd_dim)
     return scatter_p.bind(op, upd, *new_idx, spec=new_spec, mode=mode), 0
 
@@ -288,3 +296,16 @@ scatter_p.abstract_eval = _scatter_aval
 scatter_p.jvp = _scatter_jvp
 scatter_p.transpose = _scatter_transpose
 scatter_p.batch = _scatter_batch
+
+
+# ------------------------------------------------------------------ binders (lax re-exports)
+
+
+def gather(operand, indices, spec):
+    """``operand[index expression]`` described by a static ``spec`` (see this module's doc)."""
+    return gather_p.bind(operand, *indices, spec=tuple(spec))
+
+
+def scatter(operand, updates, indices, spec, mode):
+    """Functional ``operand.at[index expression]`` update; ``mode`` is set/add/mul/max/min."""
+    return scatter_p.bind(operand, updates, *indices, spec=tuple(spec), mode=mode)

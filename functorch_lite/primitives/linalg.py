@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import lax as L
-from ..core import Primitive, ShapedArray
-from ..rules import Zero, defjvp, is_undefined, moveaxis
+from ..core import Primitive, ShapedArray, get_aval
+from ..rules import Zero, is_undefined
+from .elementwise import convert, defjvp
+from .shape import moveaxis, transpose
 
 
 def _free(ndim, contract, batch):
@@ -72,7 +73,7 @@ def _ranges_like(*xs):
 
 def _transpose_lhs(g, x_aval, y, dimension_numbers, swap_ans=False):
     (xc, yc), (xb, yb) = dimension_numbers
-    y_ndim = L.aval(y).ndim
+    y_ndim = get_aval(y).ndim
     x_kept = _free(x_aval.ndim, xc, xb)
     y_kept = _free(y_ndim, yc, yb)
     if swap_ans:
@@ -83,8 +84,8 @@ def _transpose_lhs(g, x_aval, y, dimension_numbers, swap_ans=False):
     xc_by_y = [xc[i] for i in np.argsort(yc)]
     out_axes = np.argsort(list(xb) + x_kept + xc_by_y)
     res = dot_general_p.bind(g, y, dimension_numbers=dims, preferred_element_type=None)
-    res = L.transpose(res, tuple(int(i) for i in out_axes))
-    return L.convert(res, x_aval.dtype) if L.aval(res).dtype != x_aval.dtype else res
+    res = transpose(res, tuple(int(i) for i in out_axes))
+    return convert(res, x_aval.dtype) if get_aval(res).dtype != x_aval.dtype else res
 
 
 def _dot_transpose(ct, lhs, rhs, dimension_numbers, preferred_element_type=None):
@@ -107,7 +108,7 @@ defjvp(dot_general_p,
 dot_general_p.transpose = _dot_transpose
 
 
-def _dot_batch(vals, dims, dimension_numbers, preferred_element_type=None):
+def _dot_batch(size, vals, dims, dimension_numbers, preferred_element_type=None):
     (lhs, rhs), (ld, rd) = vals, dims
     (lc, rc), (lb, rb) = dimension_numbers
     sh = lambda ax: tuple(a + 1 for a in ax)
@@ -123,9 +124,24 @@ def _dot_batch(vals, dims, dimension_numbers, preferred_element_type=None):
                                   preferred_element_type=preferred_element_type), len(lb)
     rhs = moveaxis(rhs, rd, 0)
     dn = ((lc, sh(rc)), (lb, sh(rb)))
-    n_lhs_free = L.aval(lhs).ndim - len(lc) - len(lb)
+    n_lhs_free = get_aval(lhs).ndim - len(lc) - len(lb)
     return dot_general_p.bind(lhs, rhs, dimension_numbers=dn,
                               preferred_element_type=preferred_element_type), len(lb) + n_lhs_free
 
 
 dot_general_p.batch = _dot_batch
+
+
+# ------------------------------------------------------------------ binder (lax re-exports it)
+
+
+def dot_general(lhs, rhs, dimension_numbers, preferred_element_type=None):
+    """Contract ``lhs`` and ``rhs``: ``((lhs_contract, rhs_contract), (lhs_batch, rhs_batch))``.
+
+    >>> dot_general(np.ones((2, 3)), np.ones((3, 4)), (((1,), (0,)), ((), ()))).shape
+    (2, 4)
+    """
+    (lc, rc), (lb, rb) = dimension_numbers
+    dn = ((tuple(lc), tuple(rc)), (tuple(lb), tuple(rb)))
+    return dot_general_p.bind(lhs, rhs, dimension_numbers=dn,
+                              preferred_element_type=preferred_element_type)
