@@ -12,20 +12,8 @@ from . import (  # noqa: F401
     primitives,  # noqa: F401  (registers primitives)
     tree,
 )
-from .autodiff import (  # noqa: F401
-    checkpoint,
-    grad,
-    hessian,
-    jacfwd,
-    jacrev,
-    jvp,
-    linearize,
-    remat,
-    stop_gradient,
-    value_and_grad,
-    vjp,
-)
 from .batching import vmap  # noqa: F401
+from .checkpoint import checkpoint, remat  # noqa: F401
 from .core import (  # noqa: F401
     ConcretizationError,
     ShapeDtypeStruct,
@@ -35,6 +23,17 @@ from .core import (  # noqa: F401
     UnexpectedTracerError,
 )
 from .custom import custom_jvp, custom_vjp  # noqa: F401
+from .derivatives import (  # noqa: F401
+    grad,
+    hessian,
+    jacfwd,
+    jacrev,
+    jvp,
+    linearize,
+    stop_gradient,
+    value_and_grad,
+    vjp,
+)
 from .jit import device_put, devices, jit, make_ir  # noqa: F401
 
 __version__ = "0.1.0"

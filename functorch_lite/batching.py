@@ -1,5 +1,6 @@
 """vmap: the batching interpreter. Each primitive's batching rule maps
-(values, batch dims) to (value, batch dim); unbatched values pass through untouched.
+(axis size, values, batch dims) to (value, batch dim); unbatched values pass through
+untouched.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ import functools
 import numpy as np
 
 from . import core
-from . import primitives as P
 from . import tree as tree_util
+from .api_util import as_array, fun_name
 from .core import ShapedArray, Trace, Tracer, get_aval, new_trace, set_trace
-from .ir import ClosedJaxpr, eval_jaxpr
-from .primitives.shape import moveaxis
+from .ir import ClosedJaxpr, cached_transform
+from .primitives.shape import broadcast_in_dim, moveaxis
 from .staging import trace_to_jaxpr
 
 
@@ -70,22 +71,29 @@ class BatchTrace(Trace):
 
 
 def vmap_flat(fun, args, in_dims, size, out_dims=0, fun_name=None):
-    """Batch ``fun`` (flat -> flat list). ``out_dims`` is an int (all outputs) or a list;
-    ``None`` entries leave an output unbatched (it must not depend on the batch)."""
+    """Batch ``fun`` (flat -> flat list) over axis ``in_dims[i]`` of ``args[i]``.
+
+    ``out_dims`` is an int or None (for all outputs), a list, or a callable returning the
+    list once ``fun`` has run (for pytree prefixes that need the output structure). A
+    ``None`` entry leaves an output unbatched (it must not depend on the batch)."""
     trace = BatchTrace(core.current_trace(), fun_name, size)
     ins = [x if d is None else BatchTracer(trace, x, d) for x, d in zip(args, in_dims)]
     with new_trace(trace):
         outs = fun(*ins)
+    if callable(out_dims):
+        out_dims = out_dims()
     if isinstance(out_dims, int) or out_dims is None:
         out_dims = [out_dims] * len(outs)
     res = []
     for o, od in zip(outs, out_dims):
         v, d = trace.lift(o)
-        res.append(_move_out(v, d, od, size, fun_name))
+        res.append(move_batch_axis(v, d, od, size, fun_name))
     return res
 
 
-def _move_out(v, d, od, size, fun_name):
+def move_batch_axis(v, d, od, size, fun_name):
+    """Put the batch axis of ``v`` (at ``d``, or None: unbatched) at ``od``; an unbatched
+    value is broadcast to ``size``. ``od=None`` requires ``v`` to be unbatched."""
     if od is None:
         if d is not None:
             raise ValueError(f"vmap of `{fun_name}`: out_axes=None requires an output that does "
@@ -96,7 +104,7 @@ def _move_out(v, d, od, size, fun_name):
         nd = a.ndim + 1
         od = od % nd
         shape = a.shape[:od] + (size,) + a.shape[od:]
-        return P.broadcast_in_dim(v, shape, tuple(i for i in range(nd) if i != od))
+        return broadcast_in_dim(v, shape, tuple(i for i in range(nd) if i != od))
     return moveaxis(v, d, od % a.ndim)
 
 
@@ -111,6 +119,23 @@ def _normalize_axis(ax, ndim, i, fname):
     return int(ax) % ndim
 
 
+def _axis_size(leaves, axes, axis_size, name):
+    sizes = {get_aval(x).shape[a] for x, a in zip(leaves, axes) if a is not None}
+    if len(sizes) > 1:
+        desc = ", ".join(f"arg leaf {i}: axis {a} of shape {get_aval(x).shape}"
+                         for i, (x, a) in enumerate(zip(leaves, axes)) if a is not None)
+        raise ValueError(f"vmap of `{name}` got inconsistent sizes for the mapped axis: "
+                         f"{sorted(sizes)} ({desc})")
+    if not sizes and axis_size is None:
+        raise ValueError(f"vmap of `{name}`: no argument is mapped (all in_axes are None); "
+                         "pass axis_size=")
+    size = sizes.pop() if sizes else axis_size
+    if axis_size is not None and size != axis_size:
+        raise ValueError(f"vmap of `{name}`: axis_size={axis_size} but mapped inputs have "
+                         f"size {size}")
+    return size
+
+
 def vmap(fun, in_axes=0, out_axes=0, axis_size: int | None = None):
     """Vectorise ``fun`` over a leading (or chosen) axis of its arguments.
 
@@ -120,9 +145,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size: int | None = None):
     >>> fl.vmap(fnp.dot, in_axes=(0, None))(np.ones((5, 3)), np.ones(3)).shape  # doctest: +SKIP
     (5,)
     """
-    from .autodiff import _as_array, _fun_name
-
-    name = _fun_name(fun)
+    name = fun_name(fun)
 
     @functools.wraps(fun)
     def batched(*args, **kwargs):
@@ -136,63 +159,61 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size: int | None = None):
         except ValueError as e:
             raise ValueError(f"vmap of `{name}`: {e}") from None
         # unmapped leaves pass through as given (a Python int stays usable as a static arg)
-        leaves = [x if a is None else _as_array(x) for x, a in zip(leaves, axes)]
+        leaves = [x if a is None else as_array(x) for x, a in zip(leaves, axes)]
         axes = [None if a is None else _normalize_axis(a, get_aval(x).ndim, i, name)
                 for i, (a, x) in enumerate(zip(axes, leaves))]
-        sizes = {get_aval(x).shape[a] for x, a in zip(leaves, axes) if a is not None}
-        if len(sizes) > 1:
-            desc = ", ".join(f"arg leaf {i}: axis {a} of shape {get_aval(x).shape}"
-                             for i, (x, a) in enumerate(zip(leaves, axes)) if a is not None)
-            raise ValueError(f"vmap of `{name}` got inconsistent sizes for the mapped axis: "
-                             f"{sorted(sizes)} ({desc})")
-        if not sizes and axis_size is None:
-            raise ValueError(f"vmap of `{name}`: no argument is mapped (all in_axes are None); "
-                             "pass axis_size=")
-        size = sizes.pop() if sizes else axis_size
-        if axis_size is not None and size != axis_size:
-            raise ValueError(f"vmap of `{name}`: axis_size={axis_size} but mapped inputs have "
-                             f"size {size}")
+        size = _axis_size(leaves, axes, axis_size, name)
         store = {}
 
         def flat(*xs):
             out = fun(*tree_util.unflatten(in_tree, xs), **kwargs)
             ol, store["tree"] = tree_util.flatten(out)
             store["out"] = out
-            return [_as_array(o) for o in ol]
+            return [as_array(o) for o in ol]
 
-        trace = BatchTrace(core.current_trace(), name, size)
-        ins = [x if d is None else BatchTracer(trace, x, d) for x, d in zip(leaves, axes)]
-        with new_trace(trace):
-            outs = flat(*ins)
-        try:
-            oaxes = tree_util.prefix_broadcast(out_axes, store["out"], "vmap out_axes")
-        except ValueError as e:
-            raise ValueError(f"vmap of `{name}`: {e}") from None
-        res = []
-        for o, od in zip(outs, oaxes):
-            v, d = trace.lift(o)
-            res.append(_move_out(v, d, od, size, name))
+        def out_dims():
+            try:
+                return tree_util.prefix_broadcast(out_axes, store["out"], "vmap out_axes")
+            except ValueError as e:
+                raise ValueError(f"vmap of `{name}`: {e}") from None
+
+        res = vmap_flat(flat, leaves, axes, size, out_dims, name)
         return tree_util.unflatten(store["tree"], res)
 
     return batched
 
 
-def batch_jaxpr(closed: ClosedJaxpr, in_dims, size) -> ClosedJaxpr:
-    """Jaxpr taking the batched inputs (batch dims ``in_dims``) and returning every output
-    batched at axis 0."""
+def batch_jaxpr(closed: ClosedJaxpr, in_dims, size, force_out=True) -> tuple[ClosedJaxpr, list]:
+    """The batched form of a program, taking its inputs batched at ``in_dims`` (None:
+    unbatched).
+
+    Batched outputs come out at axis 0. ``force_out`` (a bool, or one per output) also
+    broadcasts an output that does not depend on the batch; other such outputs stay
+    unbatched. Returns (jaxpr, which outputs are batched)."""
     in_dims = tuple(in_dims)
-    avals = []
-    for a, d in zip(closed.in_avals, in_dims):
-        if d is None:
-            avals.append(a)
-        else:
-            avals.append(ShapedArray(a.shape[:d] + (size,) + a.shape[d:], a.dtype, a.weak_type))
+    n_out = len(closed.out_avals)
+    force = (bool(force_out),) * n_out if isinstance(force_out, bool) else tuple(
+        bool(f) for f in force_out)
 
-    def f(*args):
-        return vmap_flat(lambda *xs: eval_jaxpr(closed.jaxpr, closed.consts, xs),
-                         args, in_dims, size, 0)
+    def make():
+        avals = [a if d is None else a.update(shape=a.shape[:d] + (size,) + a.shape[d:])
+                 for a, d in zip(closed.in_avals, in_dims)]
+        holder = {}
 
-    from .autodiff import _cached
+        def f(*args):
+            trace = BatchTrace(core.current_trace(), None, size)
+            ins = [x if d is None else BatchTracer(trace, x, d) for x, d in zip(args, in_dims)]
+            with new_trace(trace):
+                outs = closed.call(*ins)
+            res, batched = [], []
+            for o, fo in zip(outs, force):
+                v, d = trace.lift(o)
+                keep = d is not None or fo
+                res.append(move_batch_axis(v, d, 0, size, "a batched program") if keep else v)
+                batched.append(keep)
+            holder["batched"] = batched
+            return res
 
-    return _cached("batch", closed, (in_dims, size), lambda: trace_to_jaxpr(f, avals,
-                                                                            kind="vmap"))
+        return trace_to_jaxpr(f, avals, kind="vmap"), holder["batched"]
+
+    return cached_transform(closed, "batch", (in_dims, size, force), make)

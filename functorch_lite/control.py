@@ -22,20 +22,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import core, dtypes
+from . import dtypes
 from . import primitives as P
 from . import tree as tree_util
-from .autodiff import (
-    _as_array,
-    _fun_name,
-    jvp_flat,
-    partial_eval_jaxpr,
-    transpose_jaxpr,
-)
-from .batching import BatchTrace, BatchTracer, _move_out
-from .core import Primitive, ShapedArray, Tracer, get_aval, new_trace, set_trace
-from .ir import ClosedJaxpr, Jaxpr, Var, dce, eval_jaxpr
-from .primitives.shape import bdim_to_front, instantiate, moveaxis
+from .api_util import as_array, fun_name
+from .autodiff import jvp_jaxpr, partial_eval_jaxpr, transpose_jaxpr
+from .batching import batch_jaxpr
+from .core import Primitive, ShapedArray, Tracer, get_aval, set_trace
+from .ir import ClosedJaxpr, Jaxpr, Var, dce
+from .primitives.shape import bdim_to_front, instantiate_zeros, moveaxis
 from .rules import Zero, is_undefined
 from .staging import trace_to_jaxpr
 
@@ -57,76 +52,14 @@ def _trace_fn(fun, in_tree, avals, kind, out_dtypes=None):
         out = fun(*tree_util.unflatten(in_tree, xs))
         ol, store["tree"] = tree_util.flatten(out)
         store["weak"] = [_leaf_weak(o) for o in ol]
-        ol = [_as_array(o) for o in ol]
+        ol = [as_array(o) for o in ol]
         if out_dtypes is not None:
             ol = [o if d is None or get_aval(o).dtype == d else P.convert(o, d)
                   for o, d in zip(ol, out_dtypes)]
         return ol
 
-    closed = trace_to_jaxpr(flat, avals, fun_name=_fun_name(fun), kind=kind)
+    closed = trace_to_jaxpr(flat, avals, fun_name=fun_name(fun), kind=kind)
     return closed, store["tree"], store["weak"]
-
-
-def _open(closed: ClosedJaxpr):
-    """Constants become leading inputs: returns (jaxpr without consts, consts)."""
-    j = closed.jaxpr
-    return ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), []), closed.consts
-
-
-def _call(closed: ClosedJaxpr, args):
-    return eval_jaxpr(closed.jaxpr, closed.consts, list(args))
-
-
-def _jvp_nz(closed: ClosedJaxpr, nonzero, instantiate_out):
-    """JVP jaxpr (primals..., nonzero tangents...) -> (outs..., selected tangent outs...).
-
-    Tangent outputs are kept when non-zero or when ``instantiate_out`` asks for them.
-    Returns (jaxpr, which outputs have a tangent)."""
-    n = len(closed.in_avals)
-    holder = {}
-
-    def f(*args):
-        primals, ts = list(args[:n]), iter(args[n:])
-        tangents = [next(ts) if nz else Zero(a.strip_weak())
-                    for a, nz in zip(closed.in_avals, nonzero)]
-        outs, touts = jvp_flat(lambda *a: _call(closed, a), primals, tangents)
-        keep = [type(t) is not Zero or bool(i) for t, i in zip(touts, instantiate_out)]
-        holder["nz"] = keep
-        return outs + [instantiate(t) for t, k in zip(touts, keep) if k]
-
-    t_avals = [a.strip_weak() for a, nz in zip(closed.in_avals, nonzero) if nz]
-    j = trace_to_jaxpr(f, list(closed.in_avals) + t_avals, kind="jvp")
-    return j, holder["nz"]
-
-
-def _batch_dims_jaxpr(closed: ClosedJaxpr, in_dims, size, force_out):
-    """Batch a jaxpr; outputs batched (or forced) come out at axis 0, others unbatched.
-
-    Returns (jaxpr over the batched inputs, which outputs are batched)."""
-    holder = {}
-    avals = []
-    for a, d in zip(closed.in_avals, in_dims):
-        avals.append(a if d is None else a.update(shape=a.shape[:d] + (size,) + a.shape[d:]))
-
-    def f(*args):
-        trace = BatchTrace(core.current_trace(), None, size)
-        ins = [x if d is None else BatchTracer(trace, x, d) for x, d in zip(args, in_dims)]
-        with new_trace(trace):
-            outs = _call(closed, ins)
-        res, batched = [], []
-        for o, force in zip(outs, force_out):
-            v, d = trace.lift(o)
-            if d is None and not force:
-                res.append(v)
-                batched.append(False)
-            else:
-                res.append(_move_out(v, d, 0, size, "control flow body"))
-                batched.append(True)
-        holder["b"] = batched
-        return res
-
-    j = trace_to_jaxpr(f, avals, kind="vmap")
-    return j, holder["b"]
 
 
 def _avals_str(avals):
@@ -173,7 +106,7 @@ cond_p = Primitive("cond", multiple_results=True)
 
 def _cond_impl(index, *args, branches):
     i = int(np.clip(np.asarray(index), 0, len(branches) - 1))
-    return [np.asarray(o) for o in _call(branches[i], args)]
+    return [np.asarray(o) for o in branches[i].call(*args)]
 
 
 def _cond_abstract_eval(index, *avals, branches):
@@ -189,11 +122,11 @@ def _cond_jvp(primals, tangents, branches):
     nz = tuple(type(t) is not Zero for t in ts)
     n_out = len(branches[0].out_avals)
     out_nz = [False] * n_out
-    first = [_jvp_nz(b, nz, [False] * n_out) for b in branches]
+    first = [jvp_jaxpr(b, nz, [False] * n_out) for b in branches]
     for _, bnz in first:
         out_nz = [x or y for x, y in zip(out_nz, bnz)]
     # a branch whose tangent outputs already match is not traced again
-    new = tuple(j if bnz == out_nz else _jvp_nz(b, nz, out_nz)[0]
+    new = tuple(j if bnz == out_nz else jvp_jaxpr(b, nz, out_nz)[0]
                 for b, (j, bnz) in zip(branches, first))
     outs = cond_p.bind(index, *ops, *[t for t in ts if type(t) is not Zero], branches=new)
     it = iter(outs[n_out:])
@@ -241,7 +174,7 @@ def _cond_partial_eval(trace, args, params):
 
     def known_branch(i):
         def f(*kin):
-            outs = _call(splits[i][0], kin)
+            outs = splits[i][0].call(*kin)
             vals: list = [None] * len(slots)
             for (kind, k), r in zip(where[i], outs[n_known:]):
                 if kind == "s":
@@ -256,7 +189,7 @@ def _cond_partial_eval(trace, args, params):
         def f(*a):
             sl, fw, rest = a[:n_s], a[n_s:n_s + n_f], list(a[n_s + n_f:])
             res = [sl[k] if kind == "s" else fw[k] for kind, k in where[i]]
-            return _call(splits[i][1], res + rest)
+            return splits[i][1].call(*res + rest)
         return trace_to_jaxpr(f, slots + [get_aval(x) for x in fwd_ops]
                               + [get_aval(x) for x in unk_ops], kind="partial eval")
 
@@ -275,7 +208,7 @@ def _cond_transpose(cts, index, *ops, branches):
     if is_undefined(index):
         raise TypeError("cond: the branch index cannot be linear")
     linear = tuple(is_undefined(x) for x in ops)
-    cts = [instantiate(c) for c in cts]
+    cts = [instantiate_zeros(c) for c in cts]
     tb = tuple(transpose_jaxpr(b, linear) for b in branches)
     nonlin = [x for x in ops if not is_undefined(x)]
     res = iter(cond_p.bind(index, *nonlin, *cts, branches=tb))
@@ -290,8 +223,8 @@ def _cond_batch(size, vals, dims, branches):
         # a batched predicate: run every branch and select per lane
         per_branch = []
         for b in branches:
-            j, _ = _batch_dims_jaxpr(b, odims, size, [True] * n_out)
-            per_branch.append(_call(j, ops))
+            j, _ = batch_jaxpr(b, odims, size, [True] * n_out)
+            per_branch.append(j.call(*ops))
         idx = moveaxis(index, idim, 0)
         idx = P.max(P.min(idx, P.full_like(idx, len(branches) - 1)), P.zeros_like(idx))
         outs = []
@@ -304,9 +237,9 @@ def _cond_batch(size, vals, dims, branches):
         return outs, [0] * n_out
     out_b = [False] * n_out
     for b in branches:
-        out_b = [x or y for x, y in zip(out_b, _batch_dims_jaxpr(b, odims, size,
+        out_b = [x or y for x, y in zip(out_b, batch_jaxpr(b, odims, size,
                                                                   [False] * n_out)[1])]
-    new = tuple(_batch_dims_jaxpr(b, odims, size, out_b)[0] for b in branches)
+    new = tuple(batch_jaxpr(b, odims, size, out_b)[0] for b in branches)
     outs = cond_p.bind(index, *ops, branches=new)
     return outs, [0 if b else None for b in out_b]
 
@@ -351,7 +284,7 @@ def _join_weak(traced):
 
 def _switch(idx, branches, operands, names):
     leaves, in_tree = tree_util.flatten(operands)
-    leaves = [_as_array(x) for x in leaves]
+    leaves = [as_array(x) for x in leaves]
     avals = [get_aval(x) for x in leaves]
     traced = [_trace_fn(b, in_tree, avals, "lax.cond branch") for b in branches]
     if len(branches) > 1:
@@ -366,7 +299,7 @@ def _switch(idx, branches, operands, names):
                 f"cond/switch: branch outputs must have the same structure, shapes and dtypes, "
                 f"but {names[0]} returns {tree0} {_avals_str(t0.out_avals)} and {nm} returns "
                 f"{treei} {_avals_str(ti.out_avals)}")
-    opened = [_open(t) for t, _, _ in traced]
+    opened = [t.hoist_consts() for t, _, _ in traced]
     const_avals = [[v.aval for v in t.jaxpr.constvars] for t, _, _ in traced]
     all_consts = [c for _, cs in opened for c in cs]
     jaxprs = []
@@ -390,7 +323,7 @@ def switch(index, branches, *operands):
     branches = list(branches)
     if not branches:
         raise ValueError("switch: needs at least one branch")
-    idx = _as_array(index)
+    idx = as_array(index)
     ia = get_aval(idx)
     if ia.shape != ():
         raise TypeError(f"switch: index must be a scalar, got {ia.str_short()}")
@@ -407,7 +340,7 @@ def cond(pred, true_fun, false_fun, *operands):
 
     >>> fl.lax.cond(x > 0, lambda x: x, lambda x: -x, x)  # doctest: +SKIP
     """
-    p = _as_array(pred)
+    p = as_array(pred)
     pa = get_aval(p)
     if pa.shape != ():
         raise TypeError(f"cond: pred must be a scalar, got {pa.str_short()}; for elementwise "
@@ -432,8 +365,8 @@ def _while_impl(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
     cc = list(args[:cond_nconsts])
     bc = list(args[cond_nconsts:cond_nconsts + body_nconsts])
     carry = list(args[cond_nconsts + body_nconsts:])
-    while bool(np.asarray(_call(cond_jaxpr, cc + carry)[0])):
-        carry = _call(body_jaxpr, bc + carry)
+    while bool(np.asarray(cond_jaxpr.call(*cc + carry)[0])):
+        carry = body_jaxpr.call(*bc + carry)
     return [np.asarray(c) for c in carry]
 
 
@@ -448,7 +381,7 @@ def _while_jvp(primals, tangents, cond_jaxpr, body_jaxpr, cond_nconsts, body_nco
     bc_nz = [type(t) is not Zero for t in bct]
     carry_nz = [type(t) is not Zero for t in initt]
     while True:  # which carries get a tangent: a fixpoint over the body
-        body_jvp, out_nz = _jvp_nz(body_jaxpr, bc_nz + carry_nz, carry_nz)
+        body_jvp, out_nz = jvp_jaxpr(body_jaxpr, bc_nz + carry_nz, carry_nz)
         new = [a or b for a, b in zip(carry_nz, out_nz)]
         if new == carry_nz:
             break
@@ -462,14 +395,14 @@ def _while_jvp(primals, tangents, cond_jaxpr, body_jaxpr, cond_nconsts, body_nco
     def body(*a):  # (bc, bc_t, carry, carry_t) -> (carry, carry_t)
         b, bt = a[:nb], a[nb:nb + nbt]
         c, ct = a[nb + nbt:nb + nbt + len(carry_avals)], a[nb + nbt + len(carry_avals):]
-        return _call(body_jvp, list(b) + list(c) + list(bt) + list(ct))
+        return body_jvp.call(*list(b) + list(c) + list(bt) + list(ct))
 
     def cond_fn(*a):  # (cc, carry, carry_t) -> pred
-        return _call(cond_jaxpr, list(a[:nc]) + list(a[nc:nc + len(carry_avals)]))
+        return cond_jaxpr.call(*list(a[:nc]) + list(a[nc:nc + len(carry_avals)]))
 
     new_body = trace_to_jaxpr(body, list(bc_avals) + bct_avals + list(carry_avals) + ct_avals)
     new_cond = trace_to_jaxpr(cond_fn, list(cond_jaxpr.in_avals) + ct_avals)
-    ct_init = [instantiate(t) for t, z in zip(initt, carry_nz) if z]
+    ct_init = [instantiate_zeros(t) for t, z in zip(initt, carry_nz) if z]
     outs = while_p.bind(*cc, *bc, *[t for t in bct if type(t) is not Zero], *init, *ct_init,
                         cond_jaxpr=new_cond, body_jaxpr=new_body, cond_nconsts=nc,
                         body_nconsts=nb + nbt)
@@ -493,20 +426,20 @@ def _while_batch(size, vals, dims, cond_jaxpr, body_jaxpr, cond_nconsts, body_nc
     n = len(init)
     carry_b = [d is not None for d in initd]
     while True:
-        _, out_b = _batch_dims_jaxpr(body_jaxpr, list(bcd) + [0 if b else None for b in carry_b],
+        _, out_b = batch_jaxpr(body_jaxpr, list(bcd) + [0 if b else None for b in carry_b],
                                      size, [False] * n)
         new = [a or b for a, b in zip(carry_b, out_b)]
         if new == carry_b:
             break
         carry_b = new
-    _, pred_b = _batch_dims_jaxpr(cond_jaxpr, list(ccd) + [0 if b else None for b in carry_b],
+    _, pred_b = batch_jaxpr(cond_jaxpr, list(ccd) + [0 if b else None for b in carry_b],
                                   size, [False])
     if pred_b[0]:
         carry_b = [True] * n
     cdims = [0 if b else None for b in carry_b]
     carry = [bdim_to_front(x, d, size) if b else x for x, d, b in zip(init, initd, carry_b)]
-    body_b, _ = _batch_dims_jaxpr(body_jaxpr, list(bcd) + cdims, size, carry_b)
-    cond_b, _ = _batch_dims_jaxpr(cond_jaxpr, list(ccd) + cdims, size, pred_b)
+    body_b, _ = batch_jaxpr(body_jaxpr, list(bcd) + cdims, size, carry_b)
+    cond_b, _ = batch_jaxpr(cond_jaxpr, list(ccd) + cdims, size, pred_b)
     if not pred_b[0]:
         outs = while_p.bind(*cc, *bc, *carry, cond_jaxpr=cond_b, body_jaxpr=body_b,
                             cond_nconsts=nc, body_nconsts=nb)
@@ -517,12 +450,12 @@ def _while_batch(size, vals, dims, cond_jaxpr, body_jaxpr, cond_nconsts, body_nc
     carry_avals = body_b.in_avals[nb:]
 
     def cond_any(*a):
-        return [P.reduce_or(_call(cond_b, a)[0], (0,))]
+        return [P.reduce_or(cond_b.call(*a)[0], (0,))]
 
     def body_masked(*a):
         c_consts, b_consts, cur = a[:nc], a[nc:nc + nb], a[nc + nb:]
-        p = _call(cond_b, list(c_consts) + list(cur))[0]
-        new = _call(body_b, list(b_consts) + list(cur))
+        p = cond_b.call(*list(c_consts) + list(cur))[0]
+        new = body_b.call(*list(b_consts) + list(cur))
         return [P.select(P.broadcast_in_dim(p, get_aval(x).shape, (0,)), y, x)
                 for x, y in zip(cur, new)]
 
@@ -551,7 +484,7 @@ def while_loop(cond_fun, body_fun, init_val):
     """
     leaves, tree = tree_util.flatten(init_val)
     arg_tree = tree_util.structure((init_val,))
-    leaves = [_as_array(x) for x in leaves]
+    leaves = [as_array(x) for x in leaves]
     avals = [get_aval(x).strip_weak() for x in leaves]
     weak = _weak_flags(tree_util.leaves(init_val))
     for _ in range(3):
@@ -567,11 +500,11 @@ def while_loop(cond_fun, body_fun, init_val):
                         f"{_avals_str(oa)}")
     if btree != tree or not _same_types(bj.out_avals, avals):
         raise _CarryTypeError(
-            f"while_loop: body_fun `{_fun_name(body_fun)}` must return the same structure and "
+            f"while_loop: body_fun `{fun_name(body_fun)}` must return the same structure and "
             f"types as init_val: init_val is {tree} {_avals_str(avals)}, body_fun returns "
             f"{btree} {_avals_str(bj.out_avals)}")
-    cj, cc = _open(cj)
-    bj, bc = _open(bj)
+    cj, cc = cj.hoist_consts()
+    bj, bc = bj.hoist_consts()
     outs = while_p.bind(*cc, *bc, *[P.convert(x, a.dtype) for x, a in zip(leaves, avals)],
                         cond_jaxpr=cj, body_jaxpr=bj, cond_nconsts=len(cc), body_nconsts=len(bc))
     return tree_util.unflatten(tree, outs)
@@ -612,7 +545,7 @@ def fori_loop(lower, upper, body_fun, init_val):
             (_, out), _ = scan(step, (np.asarray(lo, idt), init_val), None,
                                length=max(hi - lo, 0))
             return out
-        lo, hi = _as_array(lower), _as_array(upper)
+        lo, hi = as_array(lower), as_array(upper)
         dt = np.result_type(get_aval(lo).dtype, get_aval(hi).dtype)
         lo, hi = P.convert(lo, dt), P.convert(hi, dt)
 
@@ -629,10 +562,10 @@ def fori_loop(lower, upper, body_fun, init_val):
             raise
         il, it = tree_util.flatten(seen["in"])
         ol, ot = tree_util.flatten(seen["out"])
-        ia = [get_aval(_as_array(x)).strip_weak() for x in il]
-        oa = [get_aval(_as_array(x)).strip_weak() for x in ol]
+        ia = [get_aval(as_array(x)).strip_weak() for x in il]
+        oa = [get_aval(as_array(x)).strip_weak() for x in ol]
         raise TypeError(
-            f"fori_loop: body_fun `{_fun_name(body_fun)}` must return the same structure and "
+            f"fori_loop: body_fun `{fun_name(body_fun)}` must return the same structure and "
             f"types as init_val: init_val is {it} {_avals_str(ia)}, body_fun returns {ot} "
             f"{_avals_str(oa)}") from None
 
@@ -650,7 +583,7 @@ def _scan_impl(*args, jaxpr, length, reverse, num_consts, num_carry):
     ys = [np.empty((length,) + a.shape, a.dtype) for a in y_avals]
     for step in range(length):
         i = length - 1 - step if reverse else step
-        outs = _call(jaxpr, consts + carry + [x[i] for x in xs])
+        outs = jaxpr.call(*consts + carry + [x[i] for x in xs])
         carry = outs[:num_carry]
         for buf, y in zip(ys, outs[num_carry:]):
             buf[i] = y
@@ -676,7 +609,7 @@ def _scan_jvp(primals, tangents, jaxpr, length, reverse, num_consts, num_carry):
     carry_nz = [type(t) is not Zero for t in it_]
     ny = len(jaxpr.out_avals) - ncar
     while True:  # which carries get a tangent: a fixpoint over the body
-        jj, out_nz = _jvp_nz(jaxpr, c_nz + carry_nz + x_nz, carry_nz + [False] * ny)
+        jj, out_nz = jvp_jaxpr(jaxpr, c_nz + carry_nz + x_nz, carry_nz + [False] * ny)
         new = [a or b for a, b in zip(carry_nz, out_nz[:ncar])]
         if new == carry_nz:
             break
@@ -697,7 +630,7 @@ def _scan_jvp(primals, tangents, jaxpr, length, reverse, num_consts, num_carry):
 
         c, c_t, car, car_t, x, x_t = (take(nc), take(nct), take(ncar), take(ncart), take(len(x_av)),
                                       take(nxt))
-        outs = _call(jj, c + car + x + c_t + car_t + x_t)
+        outs = jj.call(*c + car + x + c_t + car_t + x_t)
         prim, tan = outs[:ncar + ny], outs[ncar + ny:]
         return prim[:ncar] + tan[:ncart] + prim[ncar:] + tan[ncart:]
 
@@ -705,7 +638,7 @@ def _scan_jvp(primals, tangents, jaxpr, length, reverse, num_consts, num_carry):
              + sel(x_av, x_nz))
     new_j = trace_to_jaxpr(body, avals, kind="jvp")
     args = (consts + [t for t in ct if type(t) is not Zero] + init
-            + [instantiate(t) for t, z in zip(it_, carry_nz) if z] + xs
+            + [instantiate_zeros(t) for t, z in zip(it_, carry_nz) if z] + xs
             + [t for t in xt if type(t) is not Zero])
     outs = scan_p.bind(*args, jaxpr=new_j, length=length, reverse=reverse,
                        num_consts=nc + nct, num_carry=ncar + ncart)
@@ -754,14 +687,14 @@ def _scan_partial_eval(trace, args, params):
     fwd_xs = [kxs[s_ - n_kc - nkcar] for k, s_ in zip(kind, res_src) if k == "xs"]
 
     def known_body(*a):
-        outs = _call(known, a)
+        outs = known.call(*a)
         res = outs[nkcar + nky:]
         return outs[:nkcar + nky] + [r for r, k in zip(res, kind) if k == "stk"]
 
     k_avals = [v.aval for v in known.jaxpr.invars]
     kj = trace_to_jaxpr(known_body, k_avals, kind="partial eval")
     with set_trace(trace.parent):
-        inv_vals = list(_call(hoist, kconsts)) if any(invariant) else []
+        inv_vals = list(hoist.call(*kconsts)) if any(invariant) else []
         kouts = scan_p.bind(*kconsts, *kinit, *kxs, jaxpr=kj, length=length, reverse=reverse,
                             num_consts=n_kc, num_carry=nkcar)
     kcarry, kys, stacked = kouts[:nkcar], kouts[nkcar:nkcar + nky], kouts[nkcar + nky:]
@@ -779,7 +712,7 @@ def _scan_partial_eval(trace, args, params):
         ux = rest[n_stk + n_fx:]
         src = {"inv": inv, "stk": stk, "xs": fx}
         res = [next(src[k]) for k in kind]
-        return _call(unknown, res + list(uc) + list(ucar) + list(ux))
+        return unknown.call(*res + list(uc) + list(ucar) + list(ux))
 
     u_avals = ([get_aval(x) for x in uconsts]
                + [a for a, k in zip(res_avals, kind) if k == "inv"]
@@ -803,7 +736,7 @@ def _invariant_outputs(closed: ClosedJaxpr, n_consts, first):
     j = closed.jaxpr
     varying = {id(v) for v in j.invars[n_consts:]}
     for e in j.eqns:
-        if getattr(e.prim, "effectful", False) or any(
+        if any(
                 isinstance(v, Var) and id(v) in varying for v in e.invars):
             varying.update(id(v) for v in e.outvars)
     outs = j.outvars[first:]
@@ -819,7 +752,7 @@ def _scan_transpose(cts, *args, jaxpr, length, reverse, num_consts, num_carry):
     consts, init, xs = _split3(args, nc, ncar)
     c_lin = [is_undefined(c) for c in consts]
     x_lin = [is_undefined(x) for x in xs]
-    ct_carry = [instantiate(c) for c in cts[:ncar]]
+    ct_carry = [instantiate_zeros(c) for c in cts[:ncar]]
     # symbolic-zero cotangents of ys are not materialised as (length, ...) arrays
     y_nz = [type(c) is not Zero for c in cts[ncar:]]
     ct_ys = [c for c in cts[ncar:] if type(c) is not Zero]
@@ -838,7 +771,7 @@ def _scan_transpose(cts, *args, jaxpr, length, reverse, num_consts, num_carry):
         rest = a[nrc + nlc + ncar:]
         given, rx = iter(rest[:nyz]), list(rest[nyz:])
         cty = [next(given) if nz else P.zeros_like_aval(a) for a, nz in zip(y_av, y_nz)]
-        r = _call(tj, rc + rx + ctc + cty)
+        r = tj.call(*rc + rx + ctc + cty)
         d_c, d_car, d_x = r[:nlc], r[nlc:nlc + ncar], r[nlc + ncar:]
         return [P.add(x, y) for x, y in zip(acc, d_c)] + list(d_car) + list(d_x)
 
@@ -866,13 +799,13 @@ def _scan_batch(size, vals, dims, jaxpr, length, reverse, num_consts, num_carry)
     body_cd = [None if d is None else 0 for d in cd]
     body_xd = [None if d is None else 0 for d in xd]
     while True:
-        _, out_b = _batch_dims_jaxpr(jaxpr, body_cd + [0 if b else None for b in carry_b]
+        _, out_b = batch_jaxpr(jaxpr, body_cd + [0 if b else None for b in carry_b]
                                      + body_xd, size, [False] * (ncar + ny))
         new = [a or b for a, b in zip(carry_b, out_b[:ncar])]
         if new == carry_b:
             break
         carry_b = new
-    bj, out_b = _batch_dims_jaxpr(jaxpr, body_cd + [0 if b else None for b in carry_b] + body_xd,
+    bj, out_b = batch_jaxpr(jaxpr, body_cd + [0 if b else None for b in carry_b] + body_xd,
                                   size, carry_b + [False] * ny)
     consts = [x if d is None else moveaxis(x, d, 0) for x, d in zip(consts, cd)]
     init = [bdim_to_front(x, d, size) if b else x for x, d, b in zip(init, initd, carry_b)]
@@ -900,9 +833,9 @@ def scan(f, init, xs=None, length: int | None = None, reverse: bool = False, unr
     (array(6., dtype=float32), array([0., 1., 3., 6.], dtype=float32))
     """
     c_leaves, c_tree = tree_util.flatten(init)
-    c_leaves = [_as_array(x) for x in c_leaves]
+    c_leaves = [as_array(x) for x in c_leaves]
     x_leaves, x_tree = tree_util.flatten(xs)
-    x_leaves = [_as_array(x) for x in x_leaves]
+    x_leaves = [as_array(x) for x in x_leaves]
     lens = {get_aval(x).shape[0] if get_aval(x).shape else None for x in x_leaves}
     if None in lens:
         raise ValueError("scan: every leaf of xs needs a leading axis to scan over, got shapes "
@@ -926,18 +859,18 @@ def scan(f, init, xs=None, length: int | None = None, reverse: bool = False, unr
         xv = tree_util.unflatten(x_tree, a[len(c_avals):])
         out = f(carry, xv)
         if not (isinstance(out, tuple) and len(out) == 2):
-            raise TypeError(f"scan: `{_fun_name(f)}` must return a pair (carry, y), got "
+            raise TypeError(f"scan: `{fun_name(f)}` must return a pair (carry, y), got "
                             f"{type(out).__name__}")
         new_c, y = out
         cl, ct = tree_util.flatten(new_c)
         yl, store["y_tree"] = tree_util.flatten(y)
         store["c_tree"] = ct
-        return [_as_array(v) for v in cl] + [_as_array(v) for v in yl]
+        return [as_array(v) for v in cl] + [as_array(v) for v in yl]
 
     del in_tree
     weak = _weak_flags(tree_util.leaves(init))
     for _ in range(3):
-        closed = trace_to_jaxpr(body, c_avals + x_avals, fun_name=_fun_name(f),
+        closed = trace_to_jaxpr(body, c_avals + x_avals, fun_name=fun_name(f),
                                 kind="lax.scan body")
         out_c_avals = closed.out_avals[:len(c_avals)]
         promoted = (_promote_weak(c_avals, weak, out_c_avals) if store["c_tree"] == c_tree
@@ -947,10 +880,10 @@ def scan(f, init, xs=None, length: int | None = None, reverse: bool = False, unr
         c_avals = promoted
     if store["c_tree"] != c_tree or not _same_types(out_c_avals, c_avals):
         raise _CarryTypeError(
-            f"scan: `{_fun_name(f)}` must return a carry with the same structure and types as "
+            f"scan: `{fun_name(f)}` must return a carry with the same structure and types as "
             f"init: init is {c_tree} {_avals_str(c_avals)}, the carry returned is "
             f"{store['c_tree']} {_avals_str(out_c_avals)}")
-    j, consts = _open(closed)
+    j, consts = closed.hoist_consts()
     outs = scan_p.bind(*consts, *[P.convert(x, a.dtype) for x, a in zip(c_leaves, c_avals)],
                        *x_leaves, jaxpr=j, length=n, reverse=bool(reverse),
                        num_consts=len(consts), num_carry=len(c_avals))

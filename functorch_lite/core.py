@@ -145,6 +145,14 @@ def user_frame():
     return None
 
 
+def user_stacklevel() -> int:
+    """``stacklevel`` for a warning raised from our caller, pointing at the user's call."""
+    f, n = sys._getframe(2), 2
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(_HERE + os.sep):
+        f, n = f.f_back, n + 1
+    return n
+
+
 def where_str(frame) -> str:
     if frame is None:
         return "<unknown location>"

@@ -12,11 +12,10 @@ import functools
 from . import core
 from . import primitives as P
 from . import tree as tree_util
-from .autodiff import _as_array, _fun_name
+from .api_util import as_array, fun_name
 from .batching import vmap_flat
 from .core import Primitive, Tracer, get_aval, set_trace
-from .ir import eval_jaxpr
-from .primitives.shape import instantiate
+from .primitives.shape import instantiate_zeros
 from .rules import Zero, is_undefined
 from .staging import trace_to_jaxpr
 
@@ -28,12 +27,7 @@ def _stage_call(prim):
         fun = params["fun"]
         closed = trace_to_jaxpr(fun, [get_aval(a) for a in args], kind="custom rule")
         nc = len(closed.consts)
-        jaxpr = closed
-
-        def run(*a):
-            return eval_jaxpr(jaxpr.jaxpr, a[:nc], a[nc:])
-
-        new = dict(params, fun=run, call_jaxpr=closed,
+        new = dict(params, fun=closed.hoist_consts()[0].call, call_jaxpr=closed,
                    num_consts=params.get("num_consts", 0) + nc)
         for k in ("jvp", "fwd", "bwd"):
             if k in params:
@@ -69,8 +63,8 @@ def _closure_convert(flat_fun, in_avals, probe=None):
         probe = trace_to_jaxpr(flat_fun, in_avals, kind="custom rule")
     if not any(isinstance(c, Tracer) for c in probe.consts):
         return [], None
-    nc = len(probe.consts)
-    return list(probe.consts), lambda *a: eval_jaxpr(probe.jaxpr, a[:nc], a[nc:])
+    hoisted, consts = probe.hoist_consts()
+    return list(consts), hoisted.call
 
 
 def _check_closed_over_tangents(tangents, num_consts, kind, name):
@@ -99,7 +93,7 @@ custom_jvp_call_p.staging = _stage_call(custom_jvp_call_p)
 
 def _cjvp_jvp(primals, tangents, fun, jvp, num_consts=0, name="?", **_):
     _check_closed_over_tangents(tangents, num_consts, "custom_jvp", name)
-    ts = [instantiate(t) for t in tangents]
+    ts = [instantiate_zeros(t) for t in tangents]
     outs = jvp(*primals, *ts)
     n = len(outs) // 2
     return outs[:n], outs[n:]
@@ -133,7 +127,7 @@ def _split_args(fun, nondiff_argnums, args):
     static = [(i, a) for i, a in enumerate(args) if i in nd]
     dyn = tuple(a for i, a in enumerate(args) if i not in nd)
     leaves, in_tree = tree_util.flatten(dyn)
-    leaves = [_as_array(x) for x in leaves]
+    leaves = [as_array(x) for x in leaves]
     store = {}
 
     def full_args(d):
@@ -144,7 +138,7 @@ def _split_args(fun, nondiff_argnums, args):
     def flat_fun(*xs):
         out = fun(*full_args(tree_util.unflatten(in_tree, xs)))
         ol, store["tree"] = tree_util.flatten(out)
-        return [_as_array(o) for o in ol]
+        return [as_array(o) for o in ol]
 
     return static, dyn, leaves, in_tree, full_args, flat_fun, store
 
@@ -189,7 +183,7 @@ class custom_jvp:
 
     def __call__(self, *args):
         if self.jvp is None:
-            raise AttributeError(f"custom_jvp `{_fun_name(self.fun)}` has no JVP rule; define "
+            raise AttributeError(f"custom_jvp `{fun_name(self.fun)}` has no JVP rule; define "
                                  "one with @f.defjvp")
         static, dyn, leaves, in_tree, full_args, flat_fun, store = _split_args(
             self.fun, self.nondiff_argnums, args)
@@ -202,18 +196,18 @@ class custom_jvp:
             ol, store["tree"] = tree_util.flatten(po)
             tl, tt = tree_util.flatten(to)
             if tt != store["tree"]:
-                raise TypeError(f"custom_jvp rule of `{_fun_name(self.fun)}` returned tangent "
+                raise TypeError(f"custom_jvp rule of `{fun_name(self.fun)}` returned tangent "
                                 f"structure {tt} for primal structure {store['tree']}")
-            ol = [_as_array(o) for o in ol]
-            tl = [P.convert(_as_array(t), get_aval(o).dtype) for t, o in zip(tl, ol)]
+            ol = [as_array(o) for o in ol]
+            tl = [P.convert(as_array(t), get_aval(o).dtype) for t, o in zip(tl, ol)]
             for t, o in zip(tl, ol):
                 if get_aval(t).shape != get_aval(o).shape:
-                    raise ValueError(f"custom_jvp rule of `{_fun_name(self.fun)}`: tangent shape "
+                    raise ValueError(f"custom_jvp rule of `{fun_name(self.fun)}`: tangent shape "
                                      f"{get_aval(t).shape} differs from primal shape "
                                      f"{get_aval(o).shape}")
             return ol + tl
 
-        name = _fun_name(self.fun)
+        name = fun_name(self.fun)
         consts, fun_cc = _closure_convert(flat_fun, [get_aval(x) for x in leaves])
         if fun_cc is not None:
             outs = custom_jvp_call_p.bind(*consts, *leaves, fun=fun_cc,
@@ -243,7 +237,7 @@ def _custom_lin_impl(*args, bwd, num_res, out_avals, name):
 
 def _custom_lin_transpose(cts, *args, bwd, num_res, out_avals, name):
     res = args[:num_res]
-    cts = [instantiate(c) for c in cts]
+    cts = [instantiate_zeros(c) for c in cts]
     in_cts = bwd(*res, *cts)
     out = [None] * num_res
     for a, c in zip(args[num_res:], in_cts):
@@ -266,7 +260,7 @@ def _cvjp_jvp(primals, tangents, fun, fwd, bwd, num_out, name, num_consts=0, **_
     _check_closed_over_tangents(tangents, num_consts, "custom_vjp", name)
     outs = fwd(*primals)
     out, res = outs[:num_out], outs[num_out:]
-    ts = [instantiate(t) for t in tangents]
+    ts = [instantiate_zeros(t) for t in tangents]
     t_out = custom_lin_p.bind(*res, *ts, bwd=bwd, num_res=len(res),
                               out_avals=tuple(get_aval(o).strip_weak() for o in out), name=name)
     return out, t_out
@@ -287,7 +281,7 @@ def _cvjp_batch(size, vals, dims, fun, fwd, bwd, num_out, name, num_consts=0, **
         in_avals.append(a if d is None else a.update(shape=a.shape[:d] + a.shape[d + 1:]))
 
     def bwd_b(*a):
-        cts = vmap_flat(lambda *x: [instantiate(Zero(av) if c is None else c)
+        cts = vmap_flat(lambda *x: [instantiate_zeros(Zero(av) if c is None else c)
                                     for c, av in zip(bwd(*x), in_avals)], a, [0] * len(a), size, 0)
         out = []
         for c, d in zip(cts, dims):
@@ -347,7 +341,7 @@ class custom_vjp:
         self.fwd, self.bwd = fwd, bwd
 
     def __call__(self, *args):
-        name = _fun_name(self.fun)
+        name = fun_name(self.fun)
         if self.fwd is None:
             raise AttributeError(f"custom_vjp `{name}` has no VJP rule; define one with "
                                  "f.defvjp(fwd, bwd)")
@@ -362,7 +356,7 @@ class custom_vjp:
             out, r = res
             ol, store["tree"] = tree_util.flatten(out)
             rl, store["res_tree"] = tree_util.flatten(r)
-            return [_as_array(o) for o in ol] + [_as_array(x) for x in rl]
+            return [as_array(o) for o in ol] + [as_array(x) for x in rl]
 
         def flat_bwd(*xs):
             nres = store["res_tree"].num_leaves
@@ -375,7 +369,7 @@ class custom_vjp:
             flat = []
             for c, d in zip(cts, dyn):
                 flat.extend(_ct_leaves(c, d, name))
-            return [None if c is None else P.convert(_as_array(c), a.dtype)
+            return [None if c is None else P.convert(as_array(c), a.dtype)
                     for c, a in zip(flat, in_avals)]
 
         # the out tree is known after fun or fwd ran; count outputs with an abstract trace

@@ -8,6 +8,8 @@ prints and that backends use (with shapes and dtypes) as a cache key.
 from __future__ import annotations
 
 import itertools
+import os
+import weakref
 
 import numpy as np
 
@@ -76,6 +78,18 @@ class ClosedJaxpr:
     @property
     def eqns(self):
         return self.jaxpr.eqns
+
+    def call(self, *args) -> list:
+        """Evaluate under the current trace (so enclosing transforms see every equation)."""
+        return eval_jaxpr(self.jaxpr, self.consts, args)
+
+    def hoist_consts(self) -> tuple[ClosedJaxpr, list]:
+        """The same program with its constants as leading inputs, and those constants.
+
+        Higher-order primitives carry the hoisted form, so their params hold no data and
+        the constants flow through transforms like any other operand."""
+        j = self.jaxpr
+        return ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), []), self.consts
 
     def __str__(self):
         return pp_jaxpr(self.jaxpr)
@@ -164,8 +178,18 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, args):
     return [read(v) for v in jaxpr.outvars]
 
 
-def eval_closed(closed: ClosedJaxpr, *args):
-    return eval_jaxpr(closed.jaxpr, closed.consts, args)
+_derived: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def cached_transform(closed: ClosedJaxpr, kind: str, key, make):
+    """Memoise a program derived from ``closed`` (its JVP, transpose, batched form...).
+
+    Held weakly by ``closed``, so a derived program lives as long as its source."""
+    per = _derived.setdefault(closed, {})
+    k = (kind, key)
+    if k not in per:
+        per[k] = make()
+    return per[k]
 
 
 def dce(jaxpr: Jaxpr, used_outputs=None) -> tuple[Jaxpr, list[bool]]:
@@ -175,7 +199,7 @@ def dce(jaxpr: Jaxpr, used_outputs=None) -> tuple[Jaxpr, list[bool]]:
     live = {id(v) for v in outvars if isinstance(v, Var)}
     kept = []
     for e in reversed(jaxpr.eqns):
-        if any(id(v) in live for v in e.outvars) or getattr(e.prim, "effectful", False):
+        if any(id(v) in live for v in e.outvars):  # every primitive is pure
             kept.append(e)
             live.update(id(v) for v in e.invars if isinstance(v, Var))
     kept.reverse()
@@ -184,16 +208,54 @@ def dce(jaxpr: Jaxpr, used_outputs=None) -> tuple[Jaxpr, list[bool]]:
     return Jaxpr(constvars, jaxpr.invars, kept, outvars), used_in
 
 
+def check_enabled() -> bool:
+    """Whether every staged program is typechecked (``FUNCTORCH_LITE_CHECK_IR=1``; the test
+    suite turns it on)."""
+    return os.environ.get("FUNCTORCH_LITE_CHECK_IR", "") not in ("", "0")
+
+
 def typecheck(jaxpr: Jaxpr) -> None:
-    """Re-run every shape rule and check it agrees with the recorded output types."""
-    defined = {id(v) for v in jaxpr.constvars + jaxpr.invars}
-    for e in jaxpr.eqns:
+    """Check that ``jaxpr`` is well formed, or raise ``TypeError`` naming the equation.
+
+    Every variable is defined exactly once before it is used; literals carry their own
+    type; every equation's recorded output types are what its shape rule gives for its
+    input types; programs carried as params (branches, loop bodies) are checked too.
+
+    >>> typecheck(fl.make_ir(fnp.sin)(np.ones(3, np.float32)).jaxpr)
+    """
+    defined: set[int] = set()
+
+    def define(v, where):
+        if not isinstance(v, Var):
+            raise TypeError(f"IR: {where} binds {v!r}, which is not a variable")
+        if id(v) in defined:
+            raise TypeError(f"IR: {where} defines a variable that is already defined")
+        defined.add(id(v))
+
+    for v in jaxpr.constvars + jaxpr.invars:
+        define(v, "the program's inputs")
+    for n, e in enumerate(jaxpr.eqns):
+        where = f"equation {n} ({e.prim.name})"
         for v in e.invars:
-            if isinstance(v, Var) and id(v) not in defined:
-                raise TypeError(f"IR: {e.prim.name} uses an undefined variable")
+            if isinstance(v, Literal):
+                val = np.asarray(v.val)
+                if val.shape != v.aval.shape or val.dtype != v.aval.dtype:
+                    raise TypeError(f"IR: {where} has a literal {val!r} typed {v.aval}")
+            elif not isinstance(v, Var) or id(v) not in defined:
+                raise TypeError(f"IR: {where} uses an undefined variable {v!r}")
+        for p in e.params.values():
+            for sub in (p if isinstance(p, tuple) else (p,)):
+                if isinstance(sub, ClosedJaxpr):
+                    typecheck(sub.jaxpr)
         out = e.prim.abstract_eval(*[v.aval for v in e.invars], **e.params)
         out = out if e.prim.multiple_results else [out]
+        if len(out) != len(e.outvars):
+            raise TypeError(f"IR: {where} produces {len(out)} values but the IR binds "
+                            f"{len(e.outvars)}")
         for a, v in zip(out, e.outvars):
             if a.shape != v.aval.shape or a.dtype != v.aval.dtype:
-                raise TypeError(f"IR: {e.prim.name} produces {a} but the IR records {v.aval}")
-            defined.add(id(v))
+                raise TypeError(f"IR: {where} produces {a} but the IR records {v.aval}")
+            define(v, where)
+    for v in jaxpr.outvars:
+        if isinstance(v, Var) and id(v) not in defined:
+            raise TypeError(f"IR: the program returns an undefined variable {v!r}")

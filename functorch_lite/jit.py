@@ -17,12 +17,15 @@ import weakref
 
 import numpy as np
 
+import backends
+
 from . import core
 from . import tree as tree_util
-from .autodiff import _as_array, _fun_name, define_call_rules
+from .api_util import as_array, fun_name
+from .autodiff import call_abstract_eval, define_call_rules
 from .batching import batch_jaxpr
-from .core import Primitive, ShapedArray, ShapeDtypeStruct, Tracer, get_aval
-from .ir import ClosedJaxpr, Jaxpr, eval_jaxpr
+from .core import Primitive, ShapedArray, ShapeDtypeStruct, Tracer, get_aval, set_trace
+from .ir import ClosedJaxpr, Jaxpr
 from .passes import simplify
 from .staging import trace_to_jaxpr
 
@@ -38,8 +41,6 @@ def _get_compiled(jaxpr: ClosedJaxpr, backend: str):
     per = _compiled.setdefault(jaxpr, {})
     fn = per.get(backend)
     if fn is None:
-        import backends
-
         fn = per[backend] = backends.get(backend).compile(jaxpr)
     return fn
 
@@ -50,11 +51,8 @@ def _jit_impl(*args, jaxpr, name, backend):
 
 def _jit_staging(trace, args, params):
     # nested jit: inline, so the enclosing program is compiled (and fused) as a whole
-    from .core import set_trace
-
-    j = params["jaxpr"]
     with set_trace(trace):
-        return eval_jaxpr(j.jaxpr, j.consts, args)
+        return params["jaxpr"].call(*args)
 
 
 def _jit_rebind(args, jaxpr, name, backend):
@@ -62,22 +60,16 @@ def _jit_rebind(args, jaxpr, name, backend):
 
 
 def _jit_batch(size, vals, dims, jaxpr, name, backend):
-    bj = batch_jaxpr(jaxpr, dims, size)
+    bj, _ = batch_jaxpr(jaxpr, dims, size)
     outs = jit_p.bind(*vals, jaxpr=bj, name=name, backend=backend)
     return outs, [0] * len(outs)
 
 
 jit_p.impl = _jit_impl
-jit_p.abstract_eval = lambda *avals, jaxpr, **_: list(jaxpr.out_avals)
+jit_p.abstract_eval = call_abstract_eval
 jit_p.staging = _jit_staging
 jit_p.batch = _jit_batch
 define_call_rules(jit_p, _jit_rebind)
-
-
-def _open(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list]:
-    """Constants become leading arguments, so the compiled program holds no data."""
-    j = closed.jaxpr
-    return ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), []), closed.consts
 
 
 # --------------------------------------------------------------------------- user API
@@ -90,8 +82,6 @@ def default_backend(leaves=()) -> str:
     for x in leaves:
         if hasattr(x, "__cuda_array_interface__"):
             return "cupy"
-    import backends
-
     return backends.default_cpu()
 
 
@@ -133,7 +123,7 @@ class Jitted:
     def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(),
                  backend=None):
         self.fun = fun
-        self.name = _fun_name(fun)
+        self.name = fun_name(fun)
         self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
                                else tuple(static_argnums))
         self.static_argnames = ((static_argnames,) if isinstance(static_argnames, str)
@@ -198,7 +188,7 @@ class Jitted:
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_kw}
         leaves, tree = tree_util.flatten((dyn_args, dyn_kwargs))
         # compat Tensors (and other __fl_array__ holders) are taken as their arrays
-        leaves = [_as_array(x) if hasattr(x, "__fl_array__") else x for x in leaves]
+        leaves = [as_array(x) if hasattr(x, "__fl_array__") else x for x in leaves]
         # non-array leaves (strings, callables...) are static automatically
         auto_static = tuple((i, x) for i, x in enumerate(leaves) if not _is_dynamic_leaf(x))
         for i, x in auto_static:
@@ -233,14 +223,15 @@ class Jitted:
                 args.append(static_map[i] if i in static_map else next(it))
             out = self.fun(*args, **dyn_kwargs, **static_kw)
             ol, store["tree"] = tree_util.flatten(out)
-            return [_as_array(o) for o in ol]
+            return [as_array(o) for o in ol]
 
         avals = [ShapedArray(*_leaf_key(x)) for x in dyn]
         self._log_retrace(key, avals)
         closed = simplify(trace_to_jaxpr(flat, avals, fun_name=self.name, kind="jit"))
         self.trace_count += 1
         entry = _Entry()
-        entry.jaxpr, entry.consts = _open(closed)
+        # constants become leading arguments, so the compiled program holds no data
+        entry.jaxpr, entry.consts = closed.hoist_consts()
         entry.out_tree = store["tree"]
         entry.compiled = None
         return entry
@@ -254,7 +245,7 @@ class Jitted:
                           "for different argument shapes/dtypes/static values; each retrace "
                           "recompiles. Set FUNCTORCH_LITE_LOG_COMPILES=1 to see why, pad shapes "
                           "to a few sizes, or mark changing Python values static.",
-                          stacklevel=_user_stacklevel())
+                          stacklevel=core.user_stacklevel())
         if os.environ.get("FUNCTORCH_LITE_LOG_COMPILES", "") in ("", "0"):
             return
         sig = ", ".join(a.str_short() for a in avals)
@@ -281,7 +272,7 @@ class Jitted:
                 compiled, consts, out_tree = hit
                 return tree_util.unflatten(out_tree, compiled(*consts, *args))
         entry, dyn, backend = self._entry(args, kwargs)
-        dyn = [_as_array(x) for x in dyn]
+        dyn = [as_array(x) for x in dyn]
         if not core.is_under_transform():
             if entry.compiled is None:
                 entry.compiled = _get_compiled(entry.jaxpr, backend)
@@ -294,13 +285,9 @@ class Jitted:
         return tree_util.unflatten(entry.out_tree, outs)
 
     def lower(self, *args, **kwargs) -> Lowered:
-        """Trace (no data needed: ``ShapeDtypeStruct`` works) and return the lowered program."""
-        key, statics, static_kw, tree, leaves, dyn, backend = self._signature(args, kwargs)
-        entry = self._cache.get(key)
-        if entry is None:
-            entry = self._trace(key, statics, static_kw, tree, leaves, dyn, len(args))
-            if not any(isinstance(c, Tracer) for c in entry.consts):
-                self._cache[key] = entry  # a later call with this signature reuses the trace
+        """Trace (no data needed: ``ShapeDtypeStruct`` works) and return the lowered program.
+        A later call with the same signature reuses the trace."""
+        entry, _, backend = self._entry(args, kwargs)
         return Lowered(entry, backend, self.name)
 
     def clear_cache(self):
@@ -321,8 +308,6 @@ class Lowered:
         return self._entry.jaxpr
 
     def as_text(self) -> str:
-        import backends
-
         return backends.get(self.backend).lower_text(self._entry.jaxpr, name=self.name)
 
     def compile(self):
@@ -331,17 +316,9 @@ class Lowered:
 
         def run(*args, **kwargs):
             leaves = tree_util.leaves((args, kwargs))
-            return tree_util.unflatten(out_tree, fn(*consts, *[_as_array(x) for x in leaves]))
+            return tree_util.unflatten(out_tree, fn(*consts, *[as_array(x) for x in leaves]))
 
         return run
-
-
-def _user_stacklevel() -> int:
-    """``stacklevel`` for a warning raised from our caller, pointing at the user's call."""
-    f, n = sys._getframe(2), 2
-    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(core._HERE + os.sep):
-        f, n = f.f_back, n + 1
-    return n
 
 
 def explain_key_change(prev, key) -> str:
@@ -386,11 +363,7 @@ def make_ir(fun, static_argnums=()):
     """
 
     def traced(*args, **kwargs):
-        j = Jitted(fun, static_argnums)
-        key, statics, static_kw, tree, leaves, dyn, backend = j._signature(args, kwargs)
-        avals = [ShapedArray(*_leaf_key(x)) for x in dyn]
-        entry = j._trace(key, statics, static_kw, tree, leaves, dyn, len(args))
-        del avals
+        entry, _, _ = Jitted(fun, static_argnums)._entry(args, kwargs)
         return entry.jaxpr if not entry.consts else _reclose(entry)
 
     return traced
@@ -407,8 +380,6 @@ def _reclose(entry) -> ClosedJaxpr:
 
 def devices() -> list[str]:
     """Available devices: ``["cpu"]``, plus ``"gpu"`` where CuPy sees a GPU."""
-    import backends
-
     return ["cpu"] + (["gpu"] if "cupy" in backends.available() else [])
 
 
@@ -416,12 +387,12 @@ def device_put(x, device: str | None = None):
     """Move a pytree of arrays to ``device`` ("cpu" or "gpu")."""
     if device in (None, "cpu"):
         return tree_util.map(lambda v: v.get() if hasattr(v, "__cuda_array_interface__")
-                             else np.asarray(_as_array(v)), x)
+                             else np.asarray(as_array(v)), x)
     if device == "gpu":
         if "gpu" not in devices():
             raise RuntimeError("device_put(..., 'gpu'): no GPU is available (CuPy with a CUDA "
                                "device is needed; pip install functorch_lite[gpu])")
-        import cupy
+        import cupy  # lazy: the optional GPU dependency, only needed to move data there
 
-        return tree_util.map(lambda v: cupy.asarray(np.asarray(_as_array(v))), x)
+        return tree_util.map(lambda v: cupy.asarray(np.asarray(as_array(v))), x)
     raise ValueError(f"device_put: unknown device {device!r}; use 'cpu' or 'gpu'")

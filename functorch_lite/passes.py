@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, dce
+from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_enabled, dce, typecheck
 
 
 def _param_key(params):
@@ -57,4 +57,6 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
 def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
     """CSE then DCE; the result computes the same outputs."""
     j, _ = dce(cse(closed.jaxpr))
+    if check_enabled():
+        typecheck(j)
     return ClosedJaxpr(j, closed.consts)

@@ -3,7 +3,7 @@ zeros (``Zero``), linear-argument markers (``UndefinedPrimal``) and the JVP of a
 primitive that has no derivative (``defjvp_zero``).
 
 Helpers that need operations live with the primitives they use: ``deflinear``,
-``instantiate``, ``moveaxis`` and ``bdim_to_front`` in ``primitives/shape.py``;
+``instantiate_zeros``, ``moveaxis`` and ``bdim_to_front`` in ``primitives/shape.py``;
 ``defjvp``, ``add_tangents`` and ``elementwise_batch`` in ``primitives/elementwise.py``.
 """
 

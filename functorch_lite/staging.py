@@ -13,7 +13,7 @@ import numpy as np
 
 from . import core
 from .core import ShapedArray, Trace, Tracer, get_aval, set_trace
-from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, dce
+from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_enabled, dce, typecheck
 
 
 class StagedTracer(Tracer):
@@ -107,12 +107,14 @@ class JaxprTrace(Trace):
         return outs if prim.multiple_results else outs[0]
 
     # -- result ---------------------------------------------------------------
-    def to_jaxpr(self, in_tracers, outs, keep_unused_consts=False) -> ClosedJaxpr:
+    def to_jaxpr(self, in_tracers, outs) -> ClosedJaxpr:
         outvars = [self.to_var(x) for x in outs]
         invars = [self.to_var(t) for t in in_tracers]
         jaxpr = Jaxpr(self.constvars, invars, self.eqns, outvars)
         jaxpr, _ = dce(jaxpr)
         jaxpr, consts = _prune_consts(jaxpr, self.consts)
+        if check_enabled():
+            typecheck(jaxpr)
         return ClosedJaxpr(jaxpr, consts)
 
 
@@ -135,16 +137,3 @@ def trace_to_jaxpr(fun, in_avals, fun_name=None, kind="jit") -> ClosedJaxpr:
     with core.new_trace(trace):
         outs = fun(*ins)
     return trace.to_jaxpr(ins, list(outs))
-
-
-def closed_call(closed: ClosedJaxpr, *args):
-    """Evaluate a closed jaxpr under the current trace."""
-    from .ir import eval_jaxpr
-
-    return eval_jaxpr(closed.jaxpr, closed.consts, args)
-
-
-def convert_constvars(closed: ClosedJaxpr) -> tuple[Jaxpr, list]:
-    """Turn constvars into leading invars: returns (open jaxpr, consts)."""
-    j = closed.jaxpr
-    return Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), list(closed.consts)

@@ -18,7 +18,7 @@ from .. import dtypes
 from ..core import Primitive, ShapedArray, get_aval, is_under_transform
 from ..dtypes import is_python_scalar
 from ..rules import Zero, defjvp_zero, is_undefined
-from .shape import bdim_to_front, broadcast_in_dim, instantiate
+from .shape import bdim_to_front, broadcast_in_dim, instantiate_zeros
 
 # ------------------------------------------------------------------ rule helpers
 
@@ -401,7 +401,7 @@ def _select_jvp(primals, tangents):
     ts = tangents[1:]
     if all(type(t) is Zero for t in ts):
         return out, Zero(ShapedArray(out.shape, out.dtype))
-    return out, select_n_p.bind(pred, *[instantiate(t) for t in ts])
+    return out, select_n_p.bind(pred, *[instantiate_zeros(t) for t in ts])
 
 
 def _select_transpose(ct, pred, *cases):

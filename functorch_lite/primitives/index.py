@@ -20,7 +20,7 @@ from .elementwise import add, add_tangents, convert, div, eq, full_like, iota, m
 from .shape import (
     bdim_to_front,
     broadcast_in_dim,
-    instantiate,
+    instantiate_zeros,
     moveaxis,
     reshape,
     transpose,
@@ -222,7 +222,8 @@ def _scatter_jvp(primals, tangents, spec, mode):
     if type(top) is Zero and type(tupd) is Zero:
         return out, Zero(aval)
     if mode in ("set", "add"):
-        return out, scatter_p.bind(instantiate(top), instantiate(tupd), *idx, spec=spec, mode=mode)
+        return out, scatter_p.bind(instantiate_zeros(top), instantiate_zeros(tupd), *idx,
+                                   spec=spec, mode=mode)
     zeros = zeros_like_aval(aval)
     if mode == "mul":  # exact when indices are unique (as JAX's rule)
         t = Zero(aval) if type(top) is Zero else scatter_p.bind(top, upd, *idx, spec=spec,
@@ -240,7 +241,7 @@ def _scatter_jvp(primals, tangents, spec, mode):
     if type(tupd) is not Zero:
         num = add_tangents(num, scatter_p.bind(zeros, mul(tupd, from_upd), *idx, spec=spec,
                                                mode="add"))
-    return out, div(instantiate(num), elementwise.max(count, full_like(count, 1)))
+    return out, div(instantiate_zeros(num), elementwise.max(count, full_like(count, 1)))
 
 
 def _scatter_transpose(ct, op, upd, *idx, spec, mode):

@@ -26,7 +26,7 @@ def zeros_like_aval(aval: ShapedArray):
     return broadcast_in_dim(np.zeros((), aval.dtype), aval.shape, ())
 
 
-def instantiate(t):
+def instantiate_zeros(t):
     """Materialise a symbolic zero; any other value is returned as is."""
     if type(t) is Zero:
         return zeros_like_aval(t.aval)
@@ -40,7 +40,7 @@ def deflinear(prim: Primitive, transpose_fn):
         ans = prim.bind(*primals, **params)
         if all(type(t) is Zero for t in tangents):
             return ans, Zero(get_aval(ans))
-        ts = [instantiate(t) for t in tangents]
+        ts = [instantiate_zeros(t) for t in tangents]
         return ans, prim.bind(*ts, **params)
 
     prim.jvp = jvp
