@@ -91,7 +91,7 @@ def _promote_weak(avals, weak, out_avals):
     new, changed = [], False
     for a, w, o in zip(avals, weak, out_avals):
         if (w and o.shape == a.shape and o.dtype != a.dtype
-                and dtypes._KIND_ORDER[o.dtype.kind] >= dtypes._KIND_ORDER[a.dtype.kind]):
+                and dtypes.kind_rank(o.dtype) >= dtypes.kind_rank(a.dtype)):
             new.append(ShapedArray(a.shape, o.dtype))
             changed = True
         else:
@@ -274,7 +274,7 @@ def _join_weak(traced):
             target = strong.pop()
         else:
             target = dtypes.promote([a.dtype for a in avs], [True] * len(avs))[0]
-        if any(dtypes._KIND_ORDER[a.dtype.kind] > dtypes._KIND_ORDER[target.kind]
+        if any(dtypes.kind_rank(a.dtype) > dtypes.kind_rank(target)
                for a in avs):
             return None  # never narrow the kind (e.g. float -> int)
         targets.append(target)

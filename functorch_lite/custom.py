@@ -308,7 +308,7 @@ def _ct_leaves(c, d, name):
     whole subtree (as in JAX)."""
     if c is None:
         return [None] * len(tree_util.leaves(d))
-    cn, dn = tree_util._children(c), tree_util._children(d)
+    cn, dn = tree_util.children(c), tree_util.children(d)
     if cn is None and dn is None:
         return [c]
     if cn is None or dn is None or cn[0] is not dn[0] or cn[1] != dn[1] or \

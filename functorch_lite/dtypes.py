@@ -18,6 +18,11 @@ default_int = np.dtype(np.int64)
 _KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
+def kind_rank(dtype) -> int:
+    """Rank of a dtype's kind in promotion: bool < int (signed or not) < float < complex."""
+    return _KIND_ORDER[np.dtype(dtype).kind]
+
+
 def is_float(dtype) -> bool:
     return np.dtype(dtype).kind in "fc"
 

@@ -106,7 +106,7 @@ def _is_namedtuple(x):
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
 
 
-def _children(x):
+def children(x):
     """(node kind, aux data, children) or None for a leaf."""
     t = type(x)
     if t is tuple or t is list:
@@ -141,7 +141,7 @@ def flatten(tree, is_leaf: Callable[[Any], bool] | None = None):
         if is_leaf is not None and is_leaf(x):
             leaves.append(x)
             return _LEAF
-        node = _children(x)
+        node = children(x)
         if node is None:
             leaves.append(x)
             return _LEAF
@@ -224,11 +224,11 @@ def prefix_broadcast(prefix, tree, what="in_axes", is_leaf=None):
     out: list = []
 
     def rec(p, t):
-        if p is None or _children(p) is None:
+        if p is None or children(p) is None:
             out.extend([p] * len(leaves(t, is_leaf)))
             return
-        pk, pa, pch = _children(p)
-        node = _children(t)
+        pk, pa, pch = children(p)
+        node = children(t)
         if node is None or node[0] is not pk or (pk in _DICTS and pa != node[1]) or \
                 len(pch) != len(node[2]):
             raise ValueError(f"{what} {p!r} does not match the argument structure "
