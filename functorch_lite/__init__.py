@@ -1,20 +1,16 @@
 """functorch_lite: composable function transforms (grad, vmap, jit) over traced primitives.
 
+This file only re-exports the public API; docs/ARCHITECTURE.md shows the layers.
+
 >>> import functorch_lite as fl, functorch_lite.numpy as fnp
 >>> fl.grad(lambda x: fnp.sum(x ** 2))(fnp.array([1.0, 2.0]))
 array([2., 4.], dtype=float32)
 """
 
-from . import (  # noqa: F401
-    lax,
-    nn,
-    numpy,  # noqa: F401
-    primitives,  # noqa: F401  (registers primitives)
-    tree,
-)
-from .batching import vmap  # noqa: F401
-from .checkpoint import checkpoint, remat  # noqa: F401
-from .core import (  # noqa: F401
+from . import control, lax, nn, numpy, optim, primitives, random, tree
+from .batching import vmap
+from .checkpoint import checkpoint, remat
+from .core import (
     ConcretizationError,
     ShapeDtypeStruct,
     TracerArrayConversionError,
@@ -22,8 +18,8 @@ from .core import (  # noqa: F401
     TracerIntegerConversionError,
     UnexpectedTracerError,
 )
-from .custom import custom_jvp, custom_vjp  # noqa: F401
-from .derivatives import (  # noqa: F401
+from .custom import custom_jvp, custom_vjp
+from .derivatives import (
     grad,
     hessian,
     jacfwd,
@@ -34,8 +30,6 @@ from .derivatives import (  # noqa: F401
     value_and_grad,
     vjp,
 )
-from .jit import device_put, devices, jit, make_ir  # noqa: F401
+from .jit import device_put, devices, jit, make_ir
 
 __version__ = "0.1.0"
-
-from . import control, optim, random  # noqa: E402  (control registers cond/while/scan)

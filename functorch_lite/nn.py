@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import dtypes
+from . import dtypes, random
 from . import lax as L
 from . import numpy as fnp
 from .primitives.conv import window_overlap_add, window_patches, window_patches_p
@@ -472,8 +472,6 @@ def dropout(key, rate, x, deterministic=False):
     x = _float(x)
     if rate == 1.0:
         return L.zeros_like(x)
-    from . import random
-
     keep = random.bernoulli(key, 1.0 - rate, _shape(x))
     return L.select(_arr(keep), L.div(x, 1.0 - rate), L.zeros_like(x))
 

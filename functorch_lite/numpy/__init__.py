@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as _np
 
+from ._core import stack
 from ._creation import (
     arange,
     array,
@@ -35,12 +36,12 @@ from ._creation import (
 )
 from ._indexing import (
     argsort,
-    argwhere,
     at,
     diag,
     diagonal,
     getitem,
-    nonzero,
+    pad,
+    repeat,
     sort,
     take,
     take_along_axis,
@@ -57,6 +58,7 @@ from ._math import (
     arctan,
     arctan2,
     arctanh,
+    argwhere,
     around,
     bitwise_and,
     bitwise_not,
@@ -102,6 +104,7 @@ from ._math import (
     multiply,
     nan_to_num,
     negative,
+    nonzero,
     not_equal,
     positive,
     power,
@@ -156,17 +159,14 @@ from ._shape import (
     hstack,
     moveaxis,
     ndim,
-    pad,
     permute_dims,
     ravel,
-    repeat,
     reshape,
     roll,
     shape,
     size,
     split,
     squeeze,
-    stack,
     swapaxes,
     tile,
     transpose,
@@ -183,5 +183,5 @@ ndarray = _np.ndarray
 
 from ._methods import install as _install  # noqa: E402
 
-_install()
+_install(globals())
 del _install

@@ -1,4 +1,8 @@
-"""Argument handling shared by every fnp function: conversion, promotion, broadcasting."""
+"""Shared argument handling: conversion (``stack`` included), promotion, broadcasting, axes.
+
+Every fnp function starts here. ``stack`` is part of conversion: ``asarray_like`` stacks a
+nested list that holds tracers.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +10,28 @@ import numpy as np
 
 from .. import core, dtypes
 from .. import lax as L
+from ..api_util import as_array
 from ..core import Tracer
 
 
-def is_pyscalar(x) -> bool:
-    return isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic)
-
-
 def asarray_like(x):
-    """Concrete numpy array (numpy defaults replaced by ours: float32, int64) or tracer."""
-    if isinstance(x, (Tracer, np.ndarray)):
-        return x
-    conv = getattr(x, "__fl_array__", None)
-    if conv is not None:
-        return conv()
-    if is_pyscalar(x):
-        return np.asarray(x, dtypes.scalar_dtype(x))
-    if isinstance(x, np.generic):
-        return np.asarray(x)
-    if isinstance(x, (list, tuple)):
-        if any(isinstance(e, Tracer) or (isinstance(e, (list, tuple)) and _has_tracer(e))
-               for e in x):
-            from ._shape import stack
+    """Concrete numpy array (numpy defaults replaced by ours: float32, int64) or tracer.
 
-            return stack([asarray_like(e) for e in x])
+    Takes what ``api_util.as_array`` takes, and (nested) lists and tuples: stacked when they
+    hold a tracer, else converted by numpy (float64 only where an element is float64)."""
+    if isinstance(x, (list, tuple)):
+        if _has_tracer(x):
+            return stack(x)
         a = np.asarray(x)
         if a.dtype == np.float64 and not _has_float64(x):
             a = a.astype(np.float32)
         return a
-    if hasattr(x, "shape") and hasattr(x, "dtype"):
-        return x
-    raise TypeError(f"cannot convert {type(x).__name__} to an array")
+    try:
+        return as_array(x)
+    except TypeError:
+        if getattr(x, "__fl_array__", None) is not None:
+            raise  # the compat conversion's own error
+        raise TypeError(f"cannot convert {type(x).__name__} to an array") from None
 
 
 def _has_tracer(x):
@@ -54,6 +49,21 @@ def _has_float64(x):
     return False
 
 
+def stack(arrays, axis=0):
+    """Join same-shape arrays along a new axis (``asarray_like`` stacks lists of tracers)."""
+    xs = [asarray_like(a) for a in arrays]
+    if not xs:
+        raise ValueError("stack: need at least one array to stack")
+    shapes = {shape_of(x) for x in xs}
+    if len(shapes) > 1:
+        raise ValueError("stack: all input arrays must have the same shape, got "
+                         + ", ".join(str(shape_of(x)) for x in xs))
+    s = shape_of(xs[0])
+    ax = normalize_axis(axis, len(s) + 1)
+    xs = promote("stack", *[L.reshape(x, s[:ax] + (1,) + s[ax:]) for x in xs], broadcast=False)
+    return L.concatenate(xs, ax)
+
+
 def info(x):
     """(value, dtype, weak, shape) of an argument; Python scalars stay unconverted."""
     if isinstance(x, Tracer):
@@ -61,7 +71,7 @@ def info(x):
         return x, a.dtype, a.weak_type, a.shape
     if isinstance(x, np.ndarray):
         return x, x.dtype, False, x.shape
-    if is_pyscalar(x):
+    if dtypes.is_python_scalar(x):
         return x, dtypes.scalar_dtype(x), True, ()
     v = asarray_like(x)
     a = core.get_aval(v)
@@ -79,7 +89,7 @@ def broadcast_shapes(name, *shapes):
 def cast(x, dtype, weak=False):
     """Cast a value (scalar, array or tracer) to ``dtype``."""
     dtype = np.dtype(dtype)
-    if is_pyscalar(x):
+    if dtypes.is_python_scalar(x):
         return np.asarray(x, dtype)
     if isinstance(x, np.ndarray) and not core.is_under_transform():
         return x if x.dtype == dtype else x.astype(dtype)
@@ -140,3 +150,8 @@ def shape_of(x):
 
 def dtype_of(x):
     return core.get_aval(x).dtype
+
+
+def num_elements(shape):
+    """Number of elements of an array of ``shape``."""
+    return int(np.prod(shape, dtype=np.int64))

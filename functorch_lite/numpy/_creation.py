@@ -9,6 +9,8 @@ from .. import core, dtypes
 from .. import lax as L
 from ..core import Tracer
 from ._core import asarray_like, cast, dtype_of, shape_of
+from ._math import add, multiply, subtract, where
+from ._shape import broadcast_to, reshape
 
 
 def _shape(shape):
@@ -46,8 +48,6 @@ def full(shape, fill_value, dtype=None):
             fill_value, (bool, int, float, complex, np.generic)):
         v = asarray_like(fill_value)
         dt = _dt(dtype, dtype_of(v))
-        from ._shape import broadcast_to
-
         return broadcast_to(cast(v, dt), shape)
     dt = _dt(dtype, dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, np.generic)
              else fill_value.dtype)
@@ -69,11 +69,15 @@ def empty(shape, dtype=None):
     return zeros(shape, dtype)
 
 
+def full_like(a, fill_value, dtype=None, shape=None):
+    x = asarray_like(a)
+    return full(shape_of(x) if shape is None else shape, fill_value,
+                dtype_of(x) if dtype is None else dtype)
+
+
 def _like(fill):
     def fn(a, dtype=None, shape=None):
-        x = asarray_like(a)
-        return full(shape_of(x) if shape is None else shape, fill,
-                    dtype_of(x) if dtype is None else dtype)
+        return full_like(a, fill, dtype, shape)
 
     return fn
 
@@ -81,12 +85,6 @@ def _like(fill):
 zeros_like = _like(0)
 ones_like = _like(1)
 empty_like = _like(0)
-
-
-def full_like(a, fill_value, dtype=None, shape=None):
-    x = asarray_like(a)
-    return full(shape_of(x) if shape is None else shape, fill_value,
-                dtype_of(x) if dtype is None else dtype)
 
 
 def arange(start, stop=None, step=None, dtype=None):
@@ -107,8 +105,6 @@ def arange(start, stop=None, step=None, dtype=None):
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     dt = _dt(dtype)
     if isinstance(start, Tracer) or isinstance(stop, Tracer):
-        from ._math import add, multiply, subtract
-
         t = np.linspace(0.0, 1.0, num, endpoint=endpoint).astype(dt)
         out = add(start, multiply(subtract(stop, start), t))
         return (out, None) if retstep else out
@@ -131,24 +127,18 @@ def tri(N, M=None, k=0, dtype=None):
 
 
 def tril(m, k=0):
-    from ._math import where
-
     x = asarray_like(m)
     n, mm = shape_of(x)[-2:]
     return where(np.tri(n, mm, k, dtype=bool), x, 0)
 
 
 def triu(m, k=0):
-    from ._math import where
-
     x = asarray_like(m)
     n, mm = shape_of(x)[-2:]
     return where(np.tri(n, mm, k - 1, dtype=bool), 0, x)
 
 
 def meshgrid(*xi, indexing="xy"):
-    from ._shape import broadcast_to, reshape
-
     xs = [asarray_like(x) for x in xi]
     n = len(xs)
     shape = [shape_of(x)[0] for x in xs]

@@ -1,5 +1,8 @@
-"""numpy-style indexing on reads (``x[idx]``), functional updates (``x.at[idx].set(v)``),
-``take``, ``take_along_axis``, ``diagonal``, sorting.
+"""numpy-style indexing (``x[idx]``, ``x.at[idx].set(v)``) and the functions built on it.
+
+Reads gather, functional updates scatter. Built on index arrays: ``take``,
+``take_along_axis``, ``repeat`` and ``pad`` (beyond their broadcast/constant cases),
+``diagonal``, ``diag`` and sorting.
 
 An index expression is normalised to the static *spec* of the gather/scatter
 primitives plus a list of integer index arrays (which may be traced).
@@ -11,8 +14,11 @@ import numpy as np
 
 from .. import dtypes
 from .. import lax as L
-from ..core import Tracer
+from ..core import ConcretizationError, Tracer, user_frame, where_str
+from ..primitives.index import spec_layout
 from ._core import asarray_like, broadcast_to_shape, cast, dtype_of, normalize_axis, shape_of
+from ._math import add, clip, divide, maximum, minimum, multiply, power, remainder, where
+from ._shape import moveaxis, ravel
 
 
 def _is_int_scalar(i):
@@ -32,8 +38,6 @@ class _Mask:
 
 
 def _traced_mask_error(name, mask):
-    from ..core import ConcretizationError, user_frame, where_str
-
     return ConcretizationError(
         f"{name}: boolean mask indexing with a traced mask ({mask.aval.str_short()}) gives a "
         f"result whose shape depends on the mask's values, which cannot be traced.\n"
@@ -119,11 +123,7 @@ def normalize_index(shape, idx, name="index"):
             if not dtypes.is_int(dtype_of(arr)):
                 raise IndexError(f"{name}: arrays used as indices must be of integer (or "
                                  f"boolean) type, got {dtype_of(arr)}")
-            if isinstance(arr, np.ndarray) and arr.size and (
-                    (arr >= n).any() or (arr < -n).any()):
-                bad = int(arr.max()) if (arr >= n).any() else int(arr.min())
-                raise IndexError(f"{name}: index {bad} is out of bounds for axis {dim} with "
-                                 f"size {n}")
+            _check_bounds(name, arr, n, dim)
             spec.append(("i", len(arrays)))
             arrays.append(arr)
         dim += 1
@@ -137,8 +137,6 @@ def normalize_index(shape, idx, name="index"):
 def _front_perm(shape, spec, arrays):
     """Permutation taking the spec's result layout (index dims in place) to numpy's layout
     for separated advanced indices (index dims first); None when they coincide."""
-    from ..primitives.index import spec_layout
-
     out_shape, p, bshape = spec_layout(shape, spec, [shape_of(a) for a in arrays])
     if not p:
         return None
@@ -227,7 +225,9 @@ def _basic(x, spec):
     return L.reshape(y, tuple(n for n, k in zip(ys, keep) if k))
 
 
-class _AtIndexer:
+class AtIndexer:
+    """``x.at``: indexing it gives the reference whose methods make the updated copy."""
+
     __slots__ = ("x",)
 
     def __init__(self, x):
@@ -291,13 +291,9 @@ class _AtRef:
     mul = multiply
 
     def divide(self, values):
-        from ._math import divide
-
         return self._update(divide(1, values), "mul")
 
     def power(self, values):
-        from ._math import power
-
         return self.set(power(self.get(), values))
 
     def min(self, values):
@@ -311,8 +307,6 @@ class _AtRef:
 
 
 def _masked_update(x, mask, v, mode):
-    from ._math import add, maximum, minimum, multiply, where
-
     xs, ms = shape_of(x), shape_of(mask)
     # a boolean index covers the *leading* dims (x[mask] with a row mask selects rows)
     if ms != xs[:len(ms)]:
@@ -334,14 +328,20 @@ def _masked_update(x, mask, v, mode):
 
 
 def _gather_shape(shape, spec, arrays):
-    from ..primitives.index import spec_layout
-
     return spec_layout(shape, spec, [shape_of(a) for a in arrays])[0]
 
 
-def at(x) -> _AtIndexer:
+def at(x) -> AtIndexer:
     """Functional updates on any array, concrete or traced: ``fnp.at(x)[0].set(1.0)``."""
-    return _AtIndexer(x)
+    return AtIndexer(x)
+
+
+def _along_axis(a, axis):
+    """``a`` as an array and ``axis`` normalised; ``axis=None`` means the flattened array."""
+    x = asarray_like(a)
+    if axis is None:
+        return ravel(x), 0
+    return x, normalize_axis(axis, len(shape_of(x)))
 
 
 def _check_bounds(name, idx, n, ax):
@@ -357,14 +357,8 @@ def take(a, indices, axis=None, mode=None):
     ``mode``: None/'raise' (numpy's default): concrete out-of-range indices raise
     IndexError; traced ones cannot be checked and are clamped, as in ``x[i]`` (JAX's
     choice). 'clip' clamps into ``[0, n-1]``, 'wrap' wraps around (numpy's modes)."""
-    from ._shape import ravel
-
-    x = asarray_like(a)
-    if axis is None:
-        x = ravel(x)
-        axis = 0
+    x, ax = _along_axis(a, axis)
     shape = shape_of(x)
-    ax = normalize_axis(axis, len(shape))
     idx = asarray_like(indices)
     if not dtypes.is_int(dtype_of(idx)):
         raise IndexError(f"take: indices must be integers, got {dtype_of(idx)}")
@@ -372,12 +366,8 @@ def take(a, indices, axis=None, mode=None):
     if mode in (None, "raise"):
         _check_bounds("take", idx, n, ax)
     elif mode == "clip":
-        from ._math import clip
-
         idx = clip(idx, 0, max(n - 1, 0))
     elif mode == "wrap":
-        from ._math import remainder
-
         idx = remainder(idx, max(n, 1))
     else:
         raise ValueError(f"take: mode must be 'raise', 'clip' or 'wrap', got {mode!r}")
@@ -390,8 +380,6 @@ def take_along_axis(arr, indices, axis):
     idx = asarray_like(indices)
     shape, ishape = shape_of(x), shape_of(idx)
     if axis is None:
-        from ._shape import ravel
-
         return take_along_axis(ravel(x), ravel(idx) if len(ishape) != 1 else idx, 0)
     if len(shape) != len(ishape):
         raise ValueError(f"take_along_axis: indices (shape {ishape}) and arr (shape {shape}) "
@@ -411,10 +399,53 @@ def take_along_axis(arr, indices, axis):
     return L.gather(x, arrays, tuple(spec))
 
 
+def repeat(a, repeats, axis=None):
+    """Repeat elements; ``repeats`` is an int or a concrete sequence of ints."""
+    x, ax = _along_axis(a, axis)
+    shape = shape_of(x)
+    if isinstance(repeats, (int, np.integer)):
+        r = int(repeats)
+        big = shape[:ax + 1] + (r,) + shape[ax + 1:]
+        y = L.broadcast_in_dim(x, big, tuple(i if i <= ax else i + 1 for i in range(len(shape))))
+        return L.reshape(y, shape[:ax] + (shape[ax] * r,) + shape[ax + 1:])
+    idx = np.repeat(np.arange(shape[ax]), np.asarray(repeats))
+    return take(x, idx, axis=ax)
+
+
+def pad(array, pad_width, mode="constant", constant_values=0):
+    """Pad with numpy's modes: constant, edge, reflect, symmetric, wrap."""
+    x = asarray_like(array)
+    shape = shape_of(x)
+    nd = len(shape)
+    pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (nd, 2))
+    if (pw < 0).any():
+        raise ValueError(f"pad: negative pad widths {pad_width}")
+    if mode == "constant":
+        cv = np.asarray(constant_values)
+        if cv.ndim == 0:
+            return L.pad(x, tuple((int(lo), int(hi), 0) for lo, hi in pw), cv.item())
+        # per-axis (before, after) values: pad one side of one axis at a time, in axis order,
+        # so corners take the later axis's value (as numpy does)
+        cv = np.broadcast_to(cv, (nd, 2))
+        for ax, (lo, hi) in enumerate(pw):
+            for side, width in ((0, lo), (1, hi)):
+                if width:
+                    cfg = [(0, 0, 0)] * nd
+                    cfg[ax] = (int(width), 0, 0) if side == 0 else (0, int(width), 0)
+                    x = L.pad(x, tuple(cfg), cv[ax, side].item())
+        return x
+    if mode not in ("edge", "reflect", "symmetric", "wrap"):
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported; use constant, edge, "
+                                  "reflect, symmetric or wrap")
+    for ax, (lo, hi) in enumerate(pw):
+        if lo or hi:
+            idx = np.pad(np.arange(shape[ax]), (int(lo), int(hi)), mode=mode)
+            x = take(x, idx, axis=ax)
+    return x
+
+
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """Diagonal of the (axis1, axis2) planes, placed last (numpy's layout)."""
-    from ._shape import moveaxis
-
     x = asarray_like(a)
     shape = shape_of(x)
     nd = len(shape)
@@ -442,34 +473,12 @@ def diag(v, k=0):
     return L.scatter(z, x, [i, j], (("i", 0), ("i", 1)), "set")
 
 
-def nonzero(a):
-    """Indices of non-zero elements. The result shape depends on the data, so ``a`` must be
-    concrete (use ``fnp.where(cond, x, y)`` inside transforms)."""
-    x = asarray_like(a)
-    if isinstance(x, Tracer):
-        x.to_concrete("fnp.nonzero / one-argument fnp.where (data-dependent output shape)", "array")
-    return tuple(np.nonzero(np.asarray(x)))
-
-
-def argwhere(a):
-    return np.stack(nonzero(a), axis=-1)
-
-
 def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
-    x = asarray_like(a)
-    if axis is None:
-        from ._shape import ravel
-
-        x, axis = ravel(x), 0
-    return L.argsort(x, normalize_axis(axis, len(shape_of(x))), descending)
+    x, ax = _along_axis(a, axis)
+    return L.argsort(x, ax, descending)
 
 
 def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
     """Sorted copy; differentiable (a gather of the sorting permutation)."""
-    x = asarray_like(a)
-    if axis is None:
-        from ._shape import ravel
-
-        x, axis = ravel(x), 0
-    ax = normalize_axis(axis, len(shape_of(x)))
+    x, ax = _along_axis(a, axis)
     return take_along_axis(x, L.argsort(x, ax, descending), ax)

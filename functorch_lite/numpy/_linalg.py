@@ -1,4 +1,4 @@
-"""Linear algebra with numpy semantics, all lowered to ``dot_general``."""
+"""Linear algebra with numpy semantics; the products lower to ``dot_general``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import numpy as np
 
 from .. import lax as L
 from ._core import broadcast_shapes, normalize_axis, promote, shape_of
+from ._indexing import diagonal
+from ._math import multiply
+from ._reductions import sum as array_sum
+from ._shape import ravel
 
 
 def _promote2(name, a, b):
@@ -55,8 +59,6 @@ def dot(a, b, /):
     x, y = _promote2("dot", a, b)
     sx, sy = shape_of(x), shape_of(y)
     if not sx or not sy:
-        from ._math import multiply
-
         return multiply(x, y)
     cy = 0 if len(sy) == 1 else len(sy) - 2
     if sx[-1] != sy[cy]:
@@ -66,8 +68,6 @@ def dot(a, b, /):
 
 
 def vdot(a, b, /):
-    from ._shape import ravel
-
     return dot(ravel(a), ravel(b))
 
 
@@ -75,8 +75,6 @@ def inner(a, b, /):
     x, y = _promote2("inner", a, b)
     sx, sy = shape_of(x), shape_of(y)
     if not sx or not sy:
-        from ._math import multiply
-
         return multiply(x, y)
     if sx[-1] != sy[-1]:
         raise ValueError(f"inner: shapes {sx} and {sy} differ in the last dimension")
@@ -84,8 +82,6 @@ def inner(a, b, /):
 
 
 def outer(a, b, /):
-    from ._shape import ravel
-
     x, y = _promote2("outer", ravel(a), ravel(b))
     return L.dot_general(L.reshape(x, shape_of(x) + (1,)), L.reshape(y, (1,) + shape_of(y)),
                          (((1,), (0,)), ((), ())))
@@ -148,8 +144,6 @@ def _parse_einsum(subscripts, shapes):
 
 def _diag_reduce(x, term, keep):
     """Take diagonals of repeated letters and sum letters not in ``keep``."""
-    from ._indexing import diagonal
-
     while True:
         dup = next((ch for ch in term if term.count(ch) > 1), None)
         if dup is None:
@@ -205,12 +199,7 @@ def einsum(subscripts, *operands, optimize=None, precision=None):
 
 
 def trace(a, offset=0, axis1=0, axis2=1):
-    from ._indexing import diagonal
-
-    d = diagonal(a, offset, axis1, axis2)
-    from ._reductions import sum as _sum
-
-    return _sum(d, axis=-1)
+    return array_sum(diagonal(a, offset, axis1, axis2), axis=-1)
 
 
 def kron(a, b):

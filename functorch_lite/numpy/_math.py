@@ -1,4 +1,8 @@
-"""Elementwise math with numpy names (promotion + broadcasting, then one primitive)."""
+"""Elementwise math and selection with numpy names: ``where`` and its one-argument ``nonzero``.
+
+Elementwise functions promote and broadcast their operands, then apply one primitive (or a
+few). ``nonzero``/``argwhere`` sit with ``where``, whose one-argument form is ``nonzero``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,15 @@ import numpy as np
 
 from .. import dtypes
 from .. import lax as L
-from ._core import asarray_like, dtype_of, promote
+from ..core import Tracer
+from ._core import (
+    asarray_like,
+    broadcast_shapes,
+    broadcast_to_shape,
+    dtype_of,
+    promote,
+    shape_of,
+)
 
 
 def _binary(name, op, to_float=False):
@@ -234,20 +246,21 @@ def _logical(name, op):
     return fn
 
 
-def _to_bool(x):
+def to_bool(x):
+    """``x`` as booleans (``x != 0``), as numpy's logical functions read their operands."""
     x = asarray_like(x)
     if dtype_of(x) == np.bool_:
         return x
     return L.ne(x, L.zeros_like(x))
 
 
-logical_and = _logical("logical_and", lambda a, b: L.bitwise_and(_to_bool(a), _to_bool(b)))
-logical_or = _logical("logical_or", lambda a, b: L.bitwise_or(_to_bool(a), _to_bool(b)))
-logical_xor = _logical("logical_xor", lambda a, b: L.bitwise_xor(_to_bool(a), _to_bool(b)))
+logical_and = _logical("logical_and", lambda a, b: L.bitwise_and(to_bool(a), to_bool(b)))
+logical_or = _logical("logical_or", lambda a, b: L.bitwise_or(to_bool(a), to_bool(b)))
+logical_xor = _logical("logical_xor", lambda a, b: L.bitwise_xor(to_bool(a), to_bool(b)))
 
 
 def logical_not(x, /):
-    return L.bitwise_not(_to_bool(asarray_like(x)))
+    return L.bitwise_not(to_bool(asarray_like(x)))
 
 
 def bitwise_not(x, /):
@@ -261,18 +274,27 @@ invert = bitwise_not
 def where(condition, x=None, y=None, /):
     """``x`` where ``condition`` else ``y`` (broadcasting); one-argument form is ``nonzero``."""
     if x is None and y is None:
-        from ._indexing import nonzero
-
         return nonzero(condition)
     if x is None or y is None:
         raise ValueError("where: either both or neither of x and y must be given")
-    c = _to_bool(asarray_like(condition))
+    c = to_bool(asarray_like(condition))
     a, b = promote("where", x, y)
-    from ._core import broadcast_shapes, broadcast_to_shape, shape_of
-
     shape = broadcast_shapes("where", shape_of(c), shape_of(a), shape_of(b))
     c, a, b = (broadcast_to_shape(v, shape) if shape_of(v) != shape else v for v in (c, a, b))
     return L.select(c, a, b)
+
+
+def nonzero(a):
+    """Indices of non-zero elements. The result shape depends on the data, so ``a`` must be
+    concrete (use ``fnp.where(cond, x, y)`` inside transforms)."""
+    x = asarray_like(a)
+    if isinstance(x, Tracer):
+        x.to_concrete("fnp.nonzero / one-argument fnp.where (data-dependent output shape)", "array")
+    return tuple(np.nonzero(np.asarray(x)))
+
+
+def argwhere(a):
+    return np.stack(nonzero(a), axis=-1)
 
 
 def clip(a, a_min=None, a_max=None, /):

@@ -8,7 +8,17 @@ import numpy as np
 
 from .. import dtypes
 from .. import lax as L
-from ._core import asarray_like, cast, dtype_of, normalize_axes, normalize_axis, shape_of
+from ._core import (
+    asarray_like,
+    cast,
+    dtype_of,
+    normalize_axes,
+    normalize_axis,
+    num_elements,
+    shape_of,
+)
+from ._math import divide, multiply, to_bool
+from ._shape import ravel
 
 
 def _keep(x, axes, shape, keepdims):
@@ -43,16 +53,21 @@ def prod(a, axis=None, dtype=None, keepdims=False):
 
 
 def _count(shape, axes):
-    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    return num_elements([shape[a] for a in axes])
+
+
+def _as_float(x, dtype):
+    """``x`` cast to ``dtype`` (default: its own dtype), or to the default float if not one."""
+    dt = dtypes.canonical(dtype) if dtype is not None else dtype_of(x)
+    if not dtypes.is_float(dt):
+        dt = dtypes.default_float
+    return cast(x, dt)
 
 
 def mean(a, axis=None, dtype=None, keepdims=False):
     """Arithmetic mean; integer inputs give float32 (the default float)."""
     x, shape, axes = _prep(a, axis, "mean")
-    dt = dtypes.canonical(dtype) if dtype is not None else dtype_of(x)
-    if not dtypes.is_float(dt):
-        dt = dtypes.default_float
-    x = cast(x, dt)
+    x = _as_float(x, dtype)
     s = L.reduce_sum(x, axes)
     return _keep(L.div(s, L.full_like(s, _count(shape, axes))), axes, shape, keepdims)
 
@@ -60,10 +75,7 @@ def mean(a, axis=None, dtype=None, keepdims=False):
 def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     """Variance ``sum(|x - mean|^2) / (N - ddof)``."""
     x, shape, axes = _prep(a, axis, "var")
-    dt = dtypes.canonical(dtype) if dtype is not None else dtype_of(x)
-    if not dtypes.is_float(dt):
-        dt = dtypes.default_float
-    x = cast(x, dt)
+    x = _as_float(x, dtype)
     m = mean(x, axis=axes, keepdims=True)
     d = L.sub(x, L.broadcast_in_dim(m, shape, tuple(range(len(shape)))))
     s = L.reduce_sum(L.mul(d, d), axes)
@@ -105,7 +117,7 @@ def _arg(name, fn):
         x = asarray_like(a)
         shape = shape_of(x)
         if axis is None:
-            x = L.reshape(x, (int(np.prod(shape, dtype=np.int64)),))
+            x = ravel(x)
             ax = 0
         else:
             ax = normalize_axis(axis, len(shape))
@@ -126,23 +138,19 @@ argmin = _arg("argmin", L.argmin)
 
 
 def all(a, axis=None, keepdims=False):  # noqa: A001
-    from ._math import _to_bool
-
     x, shape, axes = _prep(a, axis, "all")
-    return _keep(L.reduce_and(_to_bool(x), axes), axes, shape, keepdims)
+    return _keep(L.reduce_and(to_bool(x), axes), axes, shape, keepdims)
 
 
 def any(a, axis=None, keepdims=False):  # noqa: A001
-    from ._math import _to_bool
-
     x, shape, axes = _prep(a, axis, "any")
-    return _keep(L.reduce_or(_to_bool(x), axes), axes, shape, keepdims)
+    return _keep(L.reduce_or(to_bool(x), axes), axes, shape, keepdims)
 
 
 def cumsum(a, axis=None, dtype=None):
     x = asarray_like(a)
     if axis is None:
-        x = L.reshape(x, (int(np.prod(shape_of(x), dtype=np.int64)),))
+        x = ravel(x)
         axis = 0
     if dtype is not None:
         x = cast(x, dtypes.canonical(dtype))
@@ -152,16 +160,12 @@ def cumsum(a, axis=None, dtype=None):
 
 
 def count_nonzero(a, axis=None, keepdims=False):
-    from ._math import _to_bool
-
-    return sum(_to_bool(asarray_like(a)), axis=axis, keepdims=keepdims)
+    return sum(to_bool(asarray_like(a)), axis=axis, keepdims=keepdims)
 
 
 def average(a, axis=None, weights=None, keepdims=False):
     if weights is None:
         return mean(a, axis=axis, keepdims=keepdims)
-    from ._math import divide, multiply
-
     x, w = asarray_like(a), asarray_like(weights)
     xs, ws = shape_of(x), shape_of(w)
     if ws != xs:

@@ -11,13 +11,10 @@ from ._core import (
     broadcast_to_shape,
     normalize_axes,
     normalize_axis,
+    num_elements,
     promote,
     shape_of,
 )
-
-
-def _size(shape):
-    return int(np.prod(shape, dtype=np.int64))
 
 
 def reshape(a, newshape=None, order="C", *, shape=None):
@@ -37,14 +34,15 @@ def reshape(a, newshape=None, order="C", *, shape=None):
     newshape = [int(s) for s in newshape]
     if newshape.count(-1) > 1:
         raise ValueError("reshape: can only specify one unknown dimension")
+    size = num_elements(old)
     if -1 in newshape:
-        known = _size([s for s in newshape if s != -1])
-        if known == 0 or _size(old) % known:
-            raise ValueError(f"reshape: cannot reshape array of size {_size(old)} into shape "
+        known = num_elements([s for s in newshape if s != -1])
+        if known == 0 or size % known:
+            raise ValueError(f"reshape: cannot reshape array of size {size} into shape "
                              f"{tuple(newshape)}")
-        newshape[newshape.index(-1)] = _size(old) // known
-    if _size(newshape) != _size(old):
-        raise ValueError(f"reshape: cannot reshape array of shape {old} (size {_size(old)}) into "
+        newshape[newshape.index(-1)] = size // known
+    if num_elements(newshape) != size:
+        raise ValueError(f"reshape: cannot reshape array of shape {old} (size {size}) into "
                          f"shape {tuple(newshape)}")
     if order == "F":  # column-major = reverse the axes, reshape row-major, reverse back
         rev = L.transpose(x, tuple(reversed(range(len(old)))))
@@ -55,7 +53,7 @@ def reshape(a, newshape=None, order="C", *, shape=None):
 
 def ravel(a):
     x = asarray_like(a)
-    return L.reshape(x, (_size(shape_of(x)),))
+    return L.reshape(x, (num_elements(shape_of(x)),))
 
 
 def transpose(a, axes=None):
@@ -177,19 +175,6 @@ def concatenate(arrays, axis=0):
     return L.concatenate(xs, ax)
 
 
-def stack(arrays, axis=0):
-    xs = [asarray_like(a) for a in arrays]
-    if not xs:
-        raise ValueError("stack: need at least one array to stack")
-    shapes = {shape_of(x) for x in xs}
-    if len(shapes) > 1:
-        raise ValueError("stack: all input arrays must have the same shape, got "
-                         + ", ".join(str(shape_of(x)) for x in xs))
-    nd = len(shape_of(xs[0])) + 1
-    ax = normalize_axis(axis, nd)
-    return concatenate([expand_dims(x, ax) for x in xs], axis=ax)
-
-
 def hstack(tup):
     xs = [atleast_1d(a) for a in tup]
     return concatenate(xs, axis=0 if len(shape_of(xs[0])) == 1 else 1)
@@ -262,59 +247,6 @@ def tile(A, reps):
                      tuple(r * n for r, n in zip(reps, shape)))
 
 
-def repeat(a, repeats, axis=None):
-    """Repeat elements; ``repeats`` is an int or a concrete sequence of ints."""
-    x = asarray_like(a)
-    if axis is None:
-        x = ravel(x)
-        axis = 0
-    shape = shape_of(x)
-    ax = normalize_axis(axis, len(shape))
-    if isinstance(repeats, (int, np.integer)):
-        r = int(repeats)
-        big = shape[:ax + 1] + (r,) + shape[ax + 1:]
-        y = L.broadcast_in_dim(x, big, tuple(i if i <= ax else i + 1 for i in range(len(shape))))
-        return L.reshape(y, shape[:ax] + (shape[ax] * r,) + shape[ax + 1:])
-    idx = np.repeat(np.arange(shape[ax]), np.asarray(repeats))
-    from ._indexing import take
-
-    return take(x, idx, axis=ax)
-
-
-def pad(array, pad_width, mode="constant", constant_values=0):
-    """Pad with numpy's modes: constant, edge, reflect, symmetric, wrap."""
-    x = asarray_like(array)
-    shape = shape_of(x)
-    nd = len(shape)
-    pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (nd, 2))
-    if (pw < 0).any():
-        raise ValueError(f"pad: negative pad widths {pad_width}")
-    if mode == "constant":
-        cv = np.asarray(constant_values)
-        if cv.ndim == 0:
-            return L.pad(x, tuple((int(lo), int(hi), 0) for lo, hi in pw), cv.item())
-        # per-axis (before, after) values: pad one side of one axis at a time, in axis order,
-        # so corners take the later axis's value (as numpy does)
-        cv = np.broadcast_to(cv, (nd, 2))
-        for ax, (lo, hi) in enumerate(pw):
-            for side, width in ((0, lo), (1, hi)):
-                if width:
-                    cfg = [(0, 0, 0)] * nd
-                    cfg[ax] = (int(width), 0, 0) if side == 0 else (0, int(width), 0)
-                    x = L.pad(x, tuple(cfg), cv[ax, side].item())
-        return x
-    if mode not in ("edge", "reflect", "symmetric", "wrap"):
-        raise NotImplementedError(f"pad: mode {mode!r} is not supported; use constant, edge, "
-                                  "reflect, symmetric or wrap")
-    from ._indexing import take
-
-    for ax, (lo, hi) in enumerate(pw):
-        if lo or hi:
-            idx = np.pad(np.arange(shape[ax]), (int(lo), int(hi)), mode=mode)
-            x = take(x, idx, axis=ax)
-    return x
-
-
 def roll(a, shift, axis=None):
     x = asarray_like(a)
     if axis is None:
@@ -343,4 +275,4 @@ def ndim(a):
 
 def size(a, axis=None):
     s = shape_of(asarray_like(a))
-    return _size(s) if axis is None else s[axis]
+    return num_elements(s) if axis is None else s[axis]
