@@ -6,6 +6,8 @@ fusion, no buffer reuse, one ``impl`` call per equation.
 
 from __future__ import annotations
 
+import numpy as np
+
 from functorch_lite.ir import ClosedJaxpr, Literal
 
 
@@ -46,7 +48,6 @@ class NumpyBackend:
                 program[n_eq][5] += (s_,)
         consts = list(closed.consts)
         n = len(slots)
-        import numpy as np
 
         def run(*args):
             env = [None] * n

@@ -15,7 +15,7 @@ from . import tree as tree_util
 from .api_util import as_array, fun_name
 from .batching import vmap_flat
 from .core import Primitive, Tracer, get_aval, set_trace
-from .primitives.shape import instantiate_zeros
+from .primitives.shape import instantiate_zeros, moveaxis
 from .rules import Zero, is_undefined
 from .staging import trace_to_jaxpr
 
@@ -288,8 +288,6 @@ def _cvjp_batch(size, vals, dims, fun, fwd, bwd, num_out, name, num_consts=0, **
             if d is None:
                 out.append(P.reduce_sum(c, (0,)))
             else:
-                from .primitives.shape import moveaxis
-
                 out.append(moveaxis(c, 0, d))
         return out
 
