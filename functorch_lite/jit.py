@@ -113,6 +113,18 @@ def _fast_key(args):
     return tuple(key)
 
 
+def _check_donate(donate_argnums, static_argnums, name) -> tuple[int, ...]:
+    nums = (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
+    for i in nums:
+        if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
+            raise TypeError(f"jit of `{name}`: donate_argnums must be ints, got {i!r}")
+    both = set(nums) & set(static_argnums)
+    if both:
+        raise ValueError(f"jit of `{name}`: argument(s) {sorted(both)} are both static and "
+                         "donated; a static argument is a Python value, not a buffer")
+    return tuple(int(i) for i in nums)
+
+
 class _Entry:
     __slots__ = ("jaxpr", "consts", "out_tree", "compiled", "n_consts")
 
@@ -128,8 +140,8 @@ class Jitted:
                                else tuple(static_argnums))
         self.static_argnames = ((static_argnames,) if isinstance(static_argnames, str)
                                 else tuple(static_argnames))
+        self.donate_argnums = _check_donate(donate_argnums, self.static_argnums, self.name)
         self._statics_from_signature(fun)
-        self.donate_argnums = donate_argnums
         self.backend = backend
         self._cache: dict = {}
         # fast path for the common call: positional numpy arrays, no static arguments
@@ -153,10 +165,12 @@ class Jitted:
         pos = [p for p in params if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]
         npos = len(pos)
         if not any(p.kind == P.VAR_POSITIONAL for p in params):
-            for i in self.static_argnums:
-                if not -npos <= i < npos:
-                    raise ValueError(f"jit of `{self.name}`: static_argnums {i} is out of range "
-                                     f"for a function with {npos} positional parameters")
+            for what, nums in (("static_argnums", self.static_argnums),
+                               ("donate_argnums", self.donate_argnums)):
+                for i in nums:
+                    if not -npos <= i < npos:
+                        raise ValueError(f"jit of `{self.name}`: {what} {i} is out of range "
+                                         f"for a function with {npos} positional parameters")
         names = [p.name for p in pos]
         extra_names = tuple(names[i] for i in self.static_argnums
                             if -npos <= i < npos and pos[i].kind == P.POSITIONAL_OR_KEYWORD)
@@ -342,6 +356,14 @@ def explain_key_change(prev, key) -> str:
 
 def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), backend=None):
     """Compile ``fun``: traced once per argument signature, then run by a backend.
+
+    ``static_argnums``/``static_argnames`` mark arguments passed as hashable Python values
+    (a new value retraces). ``donate_argnums`` marks positional arguments whose buffers
+    the compiled program may reuse for its outputs, so the caller must not use them after
+    the call; the indices are checked here, and a backend without buffer planning (the
+    numpy reference interpreter) simply does not reuse them, as JAX does on CPU.
+    ``backend`` picks "numpy" | "llvm" | "cupy" (default: ``FUNCTORCH_LITE_BACKEND`` or
+    the inputs' device).
 
     >>> @fl.jit
     ... def f(x):

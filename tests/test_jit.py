@@ -384,3 +384,15 @@ def test_transforms_accept_tensor_like_leaves():
     same(fl.jvp(lambda x: x * 2, (t,), (t,))[1], ref2)
     same(fl.jacrev(lambda x: x * 2)(t), 2 * np.eye(2, dtype=np.float32))
     assert "f32[2]" in str(fl.make_ir(lambda x: x * 2)(t))
+
+
+def test_donate_argnums_are_checked():
+    f = lambda x, y: x + y
+    out = fl.jit(f, donate_argnums=(0,))(np.ones(3, np.float32), np.ones(3, np.float32))
+    np.testing.assert_allclose(out, 2 * np.ones(3))
+    with pytest.raises(ValueError, match="donate_argnums 2 is out of range"):
+        fl.jit(f, donate_argnums=2)
+    with pytest.raises(TypeError, match="donate_argnums must be ints"):
+        fl.jit(f, donate_argnums=("x",))
+    with pytest.raises(ValueError, match="both static and donated"):
+        fl.jit(f, static_argnums=1, donate_argnums=1)
