@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-float0 = np.dtype(bool)  # stand-in dtype for tangents of integer values (never materialised)
-
 default_float = np.dtype(np.float32)
 default_int = np.dtype(np.int64)
 
@@ -29,10 +27,6 @@ def is_float(dtype) -> bool:
 
 def is_int(dtype) -> bool:
     return np.dtype(dtype).kind in "iu"
-
-
-def is_bool(dtype) -> bool:
-    return np.dtype(dtype).kind == "b"
 
 
 def is_python_scalar(x) -> bool:
@@ -86,7 +80,3 @@ def promote(dtypes, weak) -> tuple[np.dtype, bool]:
     top = max(_KIND_ORDER[d.kind] for d in weaks)
     same = [d for d in weaks if _KIND_ORDER[d.kind] == top]
     return np.dtype(np.result_type(*same)), True
-
-
-def finfo(dtype):
-    return np.finfo(np.dtype(dtype))
