@@ -30,6 +30,7 @@ from .derivatives import (
     value_and_grad,
     vjp,
 )
-from .jit import device_put, devices, jit, make_ir
+from .devices import device_put, devices
+from .jit import jit, make_ir
 
 __version__ = "0.1.0"

@@ -395,26 +395,3 @@ def _reclose(entry) -> ClosedJaxpr:
     j = entry.jaxpr.jaxpr
     n = len(entry.consts)
     return ClosedJaxpr(Jaxpr(j.invars[:n], j.invars[n:], j.eqns, j.outvars), entry.consts)
-
-
-# --------------------------------------------------------------------------- devices
-
-
-def devices() -> list[str]:
-    """Available devices: ``["cpu"]``, plus ``"gpu"`` where CuPy sees a GPU."""
-    return ["cpu"] + (["gpu"] if "cupy" in backends.available() else [])
-
-
-def device_put(x, device: str | None = None):
-    """Move a pytree of arrays to ``device`` ("cpu" or "gpu")."""
-    if device in (None, "cpu"):
-        return tree_util.map(lambda v: v.get() if hasattr(v, "__cuda_array_interface__")
-                             else np.asarray(as_array(v)), x)
-    if device == "gpu":
-        if "gpu" not in devices():
-            raise RuntimeError("device_put(..., 'gpu'): no GPU is available (CuPy with a CUDA "
-                               "device is needed; pip install functorch_lite[gpu])")
-        import cupy  # lazy: the optional GPU dependency, only needed to move data there
-
-        return tree_util.map(lambda v: cupy.asarray(np.asarray(as_array(v))), x)
-    raise ValueError(f"device_put: unknown device {device!r}; use 'cpu' or 'gpu'")
