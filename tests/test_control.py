@@ -1559,3 +1559,20 @@ def test_against_jax_oracle():
     got_w = fl.vmap(steps(fnp, lax))(np.array([0.3, 2.0, 11.0, 5.0]))
     np.testing.assert_array_equal(got_w[0], ref_w[0])
     np.testing.assert_allclose(got_w[1], ref_w[1], rtol=1e-12)
+
+
+def test_scan_unroll_is_validated_and_does_not_change_results():
+    def step(c, x):
+        return c * 0.5 + x, c
+
+    xs = np.arange(5.0)
+    ref = lax.scan(step, 1.0, xs)
+    for unroll in (1, 2, 7, True, False, np.int32(3)):
+        close(lax.scan(step, 1.0, xs, unroll=unroll), ref, rtol=0, atol=0)
+    for bad in (0, -2):
+        with pytest.raises(ValueError, match=r"scan: unroll .*positive int or a bool.*got "
+                           + str(bad)):
+            lax.scan(step, 1.0, xs, unroll=bad)
+    for bad in (2.0, "2", None):
+        with pytest.raises(TypeError, match=r"scan: unroll .*positive int or a bool.*got "):
+            lax.scan(step, 1.0, xs, unroll=bad)
