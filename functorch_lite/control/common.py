@@ -4,8 +4,6 @@ promoting the types of branch outputs and loop carries, and the fixpoint over lo
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import dtypes
 from .. import primitives as P
 from .. import tree as tree_util
@@ -22,7 +20,7 @@ def is_weak(x):
     """Whether a raw pytree leaf is weakly typed (a Python scalar, a weakly typed tracer)."""
     if isinstance(x, Tracer):
         return bool(x.aval.weak_type)
-    return isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic)
+    return dtypes.is_python_scalar(x)
 
 
 def trace_fn(fun, in_tree, avals, kind, out_dtypes=None):
