@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import subprocess
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGES = ("functorch_lite", "backends")
@@ -172,3 +174,19 @@ def test_core_reaches_backends_only_through_the_registry():
                 if t.startswith("compat") or (t.startswith("backends.")):
                     bad.append(f"{mod}:{node.lineno} imports {t}")
     assert bad == []
+
+
+def test_registry_does_not_depend_on_which_module_is_imported_first():
+    def registered(first):
+        code = (f"import {first}\nfrom functorch_lite.core import PRIMITIVES\n"
+                "print(' '.join(sorted(PRIMITIVES)))")
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, cwd=ROOT).stdout.split()
+
+    full = registered("functorch_lite")
+    assert {"add", "cond", "scan", "while", "jit", "checkpoint", "custom_vjp_call"} <= set(full)
+    for first in ("functorch_lite.core", "functorch_lite.primitives.shape",
+                  "functorch_lite.control.scan", "backends", "functorch_lite.numpy"):
+        got = registered(first) if first != "backends" else registered(
+            "backends, functorch_lite.ir")
+        assert got == full, first
