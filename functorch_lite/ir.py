@@ -208,6 +208,14 @@ def dce(jaxpr: Jaxpr, used_outputs=None) -> tuple[Jaxpr, list[bool]]:
     return Jaxpr(constvars, jaxpr.invars, kept, outvars), used_in
 
 
+def prune_consts(jaxpr: Jaxpr, consts) -> tuple[Jaxpr, list]:
+    """Drop the constants no equation or output uses; returns (jaxpr, their values)."""
+    used = {id(v) for e in jaxpr.eqns for v in e.invars} | {id(v) for v in jaxpr.outvars}
+    keep = [(v, c) for v, c in zip(jaxpr.constvars, consts) if id(v) in used]
+    return (Jaxpr([v for v, _ in keep], jaxpr.invars, jaxpr.eqns, jaxpr.outvars),
+            [c for _, c in keep])
+
+
 def check_enabled() -> bool:
     """Whether every staged program is typechecked (``FUNCTORCH_LITE_CHECK_IR=1``; the test
     suite turns it on)."""

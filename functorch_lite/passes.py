@@ -33,8 +33,9 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
 
     def in_key(v):
         if isinstance(v, Literal):
+            # by bits and weak type: 0.0 == -0.0 as numbers, but x * 0.0 and x * -0.0 differ
             val = np.asarray(v.val)
-            return ("lit", val.dtype.str, val.item())
+            return ("lit", val.dtype.str, val.tobytes(), v.aval.weak_type)
         return ("var", id(v))
 
     for e in jaxpr.eqns:

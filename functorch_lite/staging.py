@@ -13,7 +13,17 @@ import numpy as np
 
 from . import core
 from .core import ShapedArray, Trace, Tracer, get_aval, set_trace
-from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_enabled, dce, typecheck
+from .ir import (
+    ClosedJaxpr,
+    Eqn,
+    Jaxpr,
+    Literal,
+    Var,
+    check_enabled,
+    dce,
+    prune_consts,
+    typecheck,
+)
 
 
 class StagedTracer(Tracer):
@@ -112,17 +122,10 @@ class JaxprTrace(Trace):
         invars = [self.to_var(t) for t in in_tracers]
         jaxpr = Jaxpr(self.constvars, invars, self.eqns, outvars)
         jaxpr, _ = dce(jaxpr)
-        jaxpr, consts = _prune_consts(jaxpr, self.consts)
+        jaxpr, consts = prune_consts(jaxpr, self.consts)
         if check_enabled():
             typecheck(jaxpr)
         return ClosedJaxpr(jaxpr, consts)
-
-
-def _prune_consts(jaxpr: Jaxpr, consts):
-    used = {id(v) for e in jaxpr.eqns for v in e.invars} | {id(v) for v in jaxpr.outvars}
-    keep = [(v, c) for v, c in zip(jaxpr.constvars, consts) if id(v) in used]
-    return (Jaxpr([v for v, _ in keep], jaxpr.invars, jaxpr.eqns, jaxpr.outvars),
-            [c for _, c in keep])
 
 
 def trace_to_jaxpr(fun, in_avals, fun_name=None, kind="jit") -> ClosedJaxpr:

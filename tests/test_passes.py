@@ -33,3 +33,11 @@ def test_cse_distinguishes_params_and_literals():
 def test_simplify_drops_dead_code():
     closed = fl.make_ir(lambda x: (fnp.exp(x), fnp.sin(x))[0])(np.ones(3, np.float32))
     assert [e.prim.name for e in simplify(closed).eqns] == ["exp"]
+
+
+def test_cse_keeps_literals_that_differ_in_bits():
+    # 0.0 == -0.0, yet x * 0.0 and x * -0.0 differ in sign
+    f = lambda x: (x * 0.0, x * -0.0)
+    x = np.zeros(3, np.float32)
+    a, b = fl.jit(f)(x)
+    assert not np.signbit(a).any() and np.signbit(b).all()
