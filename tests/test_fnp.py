@@ -885,3 +885,27 @@ def test_reshape_fortran_order(shape):
     w = np.arange(24.0).reshape(shape)
     g = fl.grad(lambda v: fnp.sum(fnp.reshape(v, shape, order="F") * w))(x)
     np.testing.assert_array_equal(g, np.reshape(w, x.shape, order="F"))
+
+
+# one ValueError for every out-of-range axis, 0-d arrays included (any axis is out of range
+# there), eagerly and under jit
+_AXIS_FUNS = {
+    "sum": lambda x, ax: fnp.sum(x, axis=ax), "mean": lambda x, ax: fnp.mean(x, axis=ax),
+    "max": lambda x, ax: fnp.max(x, axis=ax), "argmax": lambda x, ax: fnp.argmax(x, axis=ax),
+    "argmin": lambda x, ax: fnp.argmin(x, axis=ax), "var": lambda x, ax: fnp.var(x, axis=ax),
+    "cumsum": lambda x, ax: fnp.cumsum(x, axis=ax), "sort": lambda x, ax: fnp.sort(x, axis=ax),
+    "take": lambda x, ax: fnp.take(x, np.array(0), axis=ax),
+    "flip": lambda x, ax: fnp.flip(x, axis=ax), "squeeze": lambda x, ax: fnp.squeeze(x, ax),
+    "roll": lambda x, ax: fnp.roll(x, 1, axis=ax), "split": lambda x, ax: fnp.split(x, 1, ax),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_AXIS_FUNS))
+@pytest.mark.parametrize("shape,axis", [((), 0), ((), -1), ((3,), 1), ((2, 3), -3)])
+def test_out_of_range_axis_is_one_value_error(name, shape, axis):
+    f = _AXIS_FUNS[name]
+    x = np.ones(shape, np.float32)
+    for run in (lambda: f(x, axis), lambda: fl.jit(lambda v: f(v, axis))(x)):
+        with pytest.raises(ValueError, match=rf"{name}: axis {axis} is out of bounds for "
+                                             rf"array of dimension {len(shape)}"):
+            run()

@@ -41,3 +41,11 @@ def test_cse_keeps_literals_that_differ_in_bits():
     x = np.zeros(3, np.float32)
     a, b = fl.jit(f)(x)
     assert not np.signbit(a).any() and np.signbit(b).all()
+
+
+def test_cse_keeps_signed_zero_divisors_apart():
+    # the program: x + 0.0 and / -0.0 share the value 0 but not the bits
+    f = lambda x: fnp.divide(fnp.add(x, 0.0), -0.0)
+    x = np.array([2.0], np.float32)
+    assert f(x)[0] == -np.inf
+    assert fl.jit(f)(x)[0] == -np.inf

@@ -59,7 +59,7 @@ def stack(arrays, axis=0):
         raise ValueError("stack: all input arrays must have the same shape, got "
                          + ", ".join(str(shape_of(x)) for x in xs))
     s = shape_of(xs[0])
-    ax = normalize_axis(axis, len(s) + 1)
+    ax = normalize_axis(axis, len(s) + 1, op="stack")
     xs = promote("stack", *[L.reshape(x, s[:ax] + (1,) + s[ax:]) for x in xs], broadcast=False)
     return L.concatenate(xs, ax)
 
@@ -126,22 +126,25 @@ def broadcast_to_shape(v, shape):
     return L.broadcast_in_dim(v, shape, tuple(range(nd - a.ndim, nd)))
 
 
-def normalize_axis(axis, ndim, name="axis"):
+def normalize_axis(axis, ndim, name="axis", op=None):
+    """``axis`` in ``[0, ndim)``; any axis of a 0-d array is out of range (as in JAX), and an
+    out-of-range axis is one ValueError naming the operation."""
     axis = int(axis)
-    if not -ndim <= axis < max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
-        raise ValueError(f"{name} {axis} is out of bounds for array of dimension {ndim}")
-    return axis % max(ndim, 1)
+    if not -ndim <= axis < ndim:
+        where = f"{op}: " if op else ""
+        raise ValueError(f"{where}{name} {axis} is out of bounds for array of dimension {ndim}")
+    return axis % ndim
 
 
-def normalize_axes(axis, ndim):
+def normalize_axes(axis, ndim, op=None):
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, (tuple, list)):
-        axes = tuple(normalize_axis(a, ndim) for a in axis)
+        axes = tuple(normalize_axis(a, ndim, op=op) for a in axis)
         if len(set(axes)) != len(axes):
-            raise ValueError(f"duplicate value in 'axis': {axis}")
+            raise ValueError(f"{op or 'reduction'}: duplicate value in 'axis': {axis}")
         return tuple(sorted(axes))
-    return (normalize_axis(axis, ndim),)
+    return (normalize_axis(axis, ndim, op=op),)
 
 
 def shape_of(x):

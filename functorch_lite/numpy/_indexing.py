@@ -336,12 +336,12 @@ def at(x) -> AtIndexer:
     return AtIndexer(x)
 
 
-def _along_axis(a, axis):
+def _along_axis(a, axis, op):
     """``a`` as an array and ``axis`` normalised; ``axis=None`` means the flattened array."""
     x = asarray_like(a)
     if axis is None:
         return ravel(x), 0
-    return x, normalize_axis(axis, len(shape_of(x)))
+    return x, normalize_axis(axis, len(shape_of(x)), op=op)
 
 
 def _check_bounds(name, idx, n, ax):
@@ -357,7 +357,7 @@ def take(a, indices, axis=None, mode=None):
     ``mode``: None/'raise' (numpy's default): concrete out-of-range indices raise
     IndexError; traced ones cannot be checked and are clamped, as in ``x[i]`` (JAX's
     choice). 'clip' clamps into ``[0, n-1]``, 'wrap' wraps around (numpy's modes)."""
-    x, ax = _along_axis(a, axis)
+    x, ax = _along_axis(a, axis, "take")
     shape = shape_of(x)
     idx = asarray_like(indices)
     if not dtypes.is_int(dtype_of(idx)):
@@ -384,7 +384,7 @@ def take_along_axis(arr, indices, axis):
     if len(shape) != len(ishape):
         raise ValueError(f"take_along_axis: indices (shape {ishape}) and arr (shape {shape}) "
                          "must have the same number of dimensions")
-    ax = normalize_axis(axis, len(shape))
+    ax = normalize_axis(axis, len(shape), op="take_along_axis")
     _check_bounds("take_along_axis", idx, shape[ax], ax)
     bshape = tuple(ishape[d] if d == ax else np.broadcast_shapes((shape[d],), (ishape[d],))[0]
                    for d in range(len(shape)))
@@ -401,7 +401,7 @@ def take_along_axis(arr, indices, axis):
 
 def repeat(a, repeats, axis=None):
     """Repeat elements; ``repeats`` is an int or a concrete sequence of ints."""
-    x, ax = _along_axis(a, axis)
+    x, ax = _along_axis(a, axis, "repeat")
     shape = shape_of(x)
     if isinstance(repeats, (int, np.integer)):
         r = int(repeats)
@@ -449,7 +449,8 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     x = asarray_like(a)
     shape = shape_of(x)
     nd = len(shape)
-    a1, a2 = normalize_axis(axis1, nd), normalize_axis(axis2, nd)
+    a1, a2 = (normalize_axis(axis1, nd, "axis1", "diagonal"),
+              normalize_axis(axis2, nd, "axis2", "diagonal"))
     x = moveaxis(x, (a1, a2), (nd - 2, nd - 1))
     n, m = shape_of(x)[-2:]
     k = max(0, min(n - max(-offset, 0), m - max(offset, 0)))
@@ -474,11 +475,11 @@ def diag(v, k=0):
 
 
 def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
-    x, ax = _along_axis(a, axis)
+    x, ax = _along_axis(a, axis, "argsort")
     return L.argsort(x, ax, descending)
 
 
 def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
     """Sorted copy; differentiable (a gather of the sorting permutation)."""
-    x, ax = _along_axis(a, axis)
+    x, ax = _along_axis(a, axis, "sort")
     return take_along_axis(x, L.argsort(x, ax, descending), ax)

@@ -98,8 +98,8 @@ def tensordot(a, b, axes=2):
         ax, bx = axes
         ax = (ax,) if isinstance(ax, (int, np.integer)) else tuple(ax)
         bx = (bx,) if isinstance(bx, (int, np.integer)) else tuple(bx)
-        ax = tuple(normalize_axis(i, len(sx)) for i in ax)
-        bx = tuple(normalize_axis(i, len(sy)) for i in bx)
+        ax = tuple(normalize_axis(i, len(sx), op="tensordot") for i in ax)
+        bx = tuple(normalize_axis(i, len(sy), op="tensordot") for i in bx)
     for i, j in zip(ax, bx):
         if sx[i] != sy[j]:
             raise ValueError(f"tensordot: shape-mismatch for sum: {sx} axis {i} vs {sy} axis {j}")

@@ -30,7 +30,7 @@ def _keep(x, axes, shape, keepdims):
 def _prep(a, axis, name):
     x = asarray_like(a)
     shape = shape_of(x)
-    return x, shape, normalize_axes(axis, len(shape))
+    return x, shape, normalize_axes(axis, len(shape), op=name)
 
 
 def sum(a, axis=None, dtype=None, keepdims=False):  # noqa: A001 - numpy name
@@ -120,7 +120,7 @@ def _arg(name, fn):
             x = ravel(x)
             ax = 0
         else:
-            ax = normalize_axis(axis, len(shape))
+            ax = normalize_axis(axis, len(shape), op=name)
         if shape_of(x)[ax] == 0:
             raise ValueError(f"{name}: attempt to get {name} of an empty sequence")
         out = fn(x, ax, np.int64)
@@ -156,7 +156,7 @@ def cumsum(a, axis=None, dtype=None):
         x = cast(x, dtypes.canonical(dtype))
     elif not dtypes.is_float(dtype_of(x)):
         x = cast(x, np.int64)
-    return L.cumsum(x, normalize_axis(axis, len(shape_of(x))))
+    return L.cumsum(x, normalize_axis(axis, len(shape_of(x)), op="cumsum"))
 
 
 def count_nonzero(a, axis=None, keepdims=False):
@@ -173,7 +173,7 @@ def average(a, axis=None, weights=None, keepdims=False):
         if axis is None:
             raise ValueError(f"average: axis must be specified when the shapes of a {xs} and "
                              f"weights {ws} differ")
-        ax = normalize_axis(axis, len(xs))
+        ax = normalize_axis(axis, len(xs), op="average")
         if len(ws) != 1 or ws[0] != xs[ax]:
             raise ValueError(f"average: weights of shape {ws} do not match axis {ax} of a with "
                              f"shape {xs}")

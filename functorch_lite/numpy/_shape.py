@@ -61,7 +61,7 @@ def transpose(a, axes=None):
     nd = len(shape_of(x))
     if axes is None:
         axes = tuple(reversed(range(nd)))
-    axes = tuple(normalize_axis(ax, nd) for ax in axes)
+    axes = tuple(normalize_axis(ax, nd, op="transpose") for ax in axes)
     if sorted(axes) != list(range(nd)):
         raise ValueError(f"transpose: axes {axes} don't match array of shape {shape_of(x)}")
     return L.transpose(x, axes)
@@ -73,8 +73,8 @@ permute_dims = transpose
 def moveaxis(a, source, destination):
     x = asarray_like(a)
     nd = len(shape_of(x))
-    src = [normalize_axis(s, nd) for s in np.atleast_1d(source)]
-    dst = [normalize_axis(d, nd) for d in np.atleast_1d(destination)]
+    src = [normalize_axis(s, nd, "source", "moveaxis") for s in np.atleast_1d(source)]
+    dst = [normalize_axis(d, nd, "destination", "moveaxis") for d in np.atleast_1d(destination)]
     if len(src) != len(dst):
         raise ValueError("moveaxis: source and destination must have the same number of elements")
     order = [n for n in range(nd) if n not in src]
@@ -87,7 +87,7 @@ def swapaxes(a, axis1, axis2):
     x = asarray_like(a)
     nd = len(shape_of(x))
     perm = list(range(nd))
-    i, j = normalize_axis(axis1, nd), normalize_axis(axis2, nd)
+    i, j = normalize_axis(axis1, nd, op="swapaxes"), normalize_axis(axis2, nd, op="swapaxes")
     perm[i], perm[j] = perm[j], perm[i]
     return L.transpose(x, tuple(perm))
 
@@ -98,7 +98,7 @@ def squeeze(a, axis=None):
     if axis is None:
         axes = tuple(i for i, n in enumerate(shape) if n == 1)
     else:
-        axes = normalize_axes(axis, len(shape))
+        axes = normalize_axes(axis, len(shape), op="squeeze")
         for ax in axes:
             if shape[ax] != 1:
                 raise ValueError(f"squeeze: cannot select an axis to squeeze out which has size "
@@ -111,7 +111,7 @@ def expand_dims(a, axis):
     shape = list(shape_of(x))
     axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
     nd = len(shape) + len(axes)
-    axes = sorted(normalize_axis(ax, nd) for ax in axes)
+    axes = sorted(normalize_axis(ax, nd, op="expand_dims") for ax in axes)
     if len(set(axes)) != len(axes):
         raise ValueError(f"expand_dims: repeated axis in {axis}")
     for ax in axes:
@@ -165,7 +165,7 @@ def concatenate(arrays, axis=0):
         if len(shape_of(x)) != nd:
             raise ValueError("concatenate: all the input arrays must have same number of "
                              "dimensions, got shapes " + ", ".join(str(shape_of(v)) for v in xs))
-    ax = normalize_axis(axis, nd)
+    ax = normalize_axis(axis, nd, op="concatenate")
     s0 = shape_of(xs[0])
     # checked here too: eager evaluation runs the numpy kernel without the shape rule
     if any(tuple(n for i, n in enumerate(shape_of(x)) if i != ax)
@@ -188,7 +188,7 @@ def split(ary, indices_or_sections, axis=0):
     """Split into equal sections (an int) or at the given indices (a sequence)."""
     x = asarray_like(ary)
     shape = shape_of(x)
-    ax = normalize_axis(axis, len(shape))
+    ax = normalize_axis(axis, len(shape), op="split")
     n = shape[ax]
     if isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)
@@ -208,7 +208,7 @@ def split(ary, indices_or_sections, axis=0):
 
 def array_split(ary, indices_or_sections, axis=0):
     x = asarray_like(ary)
-    n = shape_of(x)[normalize_axis(axis, len(shape_of(x)))]
+    n = shape_of(x)[normalize_axis(axis, len(shape_of(x)), op="array_split")]
     if isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)
         q, r = divmod(n, k)
@@ -219,7 +219,7 @@ def array_split(ary, indices_or_sections, axis=0):
 
 def flip(m, axis=None):
     x = asarray_like(m)
-    return L.rev(x, normalize_axes(axis, len(shape_of(x))))
+    return L.rev(x, normalize_axes(axis, len(shape_of(x)), op="flip"))
 
 
 def fliplr(m):
@@ -254,7 +254,7 @@ def roll(a, shift, axis=None):
     shifts = np.atleast_1d(shift)
     axes = np.atleast_1d(axis)
     for s, ax in np.broadcast(shifts, axes):
-        ax = normalize_axis(int(ax), len(shape_of(x)))
+        ax = normalize_axis(int(ax), len(shape_of(x)), op="roll")
         n = shape_of(x)[ax]
         if n == 0:
             continue
