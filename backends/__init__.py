@@ -2,18 +2,18 @@
 
 A backend turns a ``ClosedJaxpr`` into a callable (``compile``) and can show the
 source it generates (``lower_text``). ``numpy`` is the reference interpreter.
-The ``llvm`` (CPU) and ``cupy`` (GPU) code generators plug into this same
-interface; until they are built, asking for them raises a clear error.
+``llvm`` compiles to native code through llvmlite (imported on first compile); it is
+not yet the default, and a program using a primitive it cannot lower yet raises a clear
+error at compile time. The ``cupy`` (GPU) code generator plugs into this same interface;
+until it is built, asking for it raises a clear error.
 """
 
 from __future__ import annotations
 
 import importlib
 
-_MODULES = {"numpy": "backends.numpy_backend"}
+_MODULES = {"numpy": "backends.numpy_backend", "llvm": "backends.llvm.backend"}
 _PLANNED = {
-    "llvm": "the LLVM CPU backend is not built yet (it is tracked in its own issue); "
-            "use backend='numpy'",
     "cupy": "the CuPy GPU backend is not built yet (it is tracked in its own issue); "
             "use backend='numpy'",
 }
