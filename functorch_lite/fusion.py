@@ -6,11 +6,12 @@ backend-independent (the LLVM backend today, the CuPy backend later) and printab
 * A ``Kernel`` is one loop nest over an iteration shape: a chain of elementwise
   equations, optionally ending in one reduction. Its operands are memory reads
   through ``View``s; every value it computes that is used outside it is written out.
-* Layout equations (``broadcast_in_dim``, ``transpose``, ``reshape``) on materialised
-  values cost nothing: they become ``View``s (shape, strides, offset over a buffer), i.e.
-  index arithmetic in the loads. A layout change of a value that is still inside an open
-  kernel ends that kernel first (the value is written out, then read through the view);
-  one that strides cannot express (a reshape of a transposed view) becomes a copy kernel.
+* Layout equations (``broadcast_in_dim``, ``transpose``, ``reshape``, ``slice``, ``rev``,
+  and a ``gather`` without index arrays, i.e. basic indexing) on materialised values cost
+  nothing: they become ``View``s (shape, strides, offset over a buffer), i.e. index
+  arithmetic in the loads. A layout change of a value still inside an open kernel ends
+  that kernel first (the value is written out, then read through the view); one that
+  strides cannot express (a reshape of a transposed view) becomes a copy kernel.
 * Every other equation is an ``Opaque`` step lowered on its own (dot_general, gather,
   control flow...).
 
@@ -27,7 +28,7 @@ import numpy as np
 
 from .core import Primitive
 from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var
-from .primitives import elementwise, reduce, shape
+from .primitives import elementwise, index, reduce, shape
 
 # a primitive is elementwise when the elementwise family defines it
 ELEMENTWISE: frozenset[Primitive] = frozenset(
@@ -36,7 +37,7 @@ REDUCTIONS: frozenset[Primitive] = frozenset(
     {shape.reduce_sum_p, reduce.reduce_max_p, reduce.reduce_min_p, reduce.reduce_prod_p,
      reduce.reduce_and_p, reduce.reduce_or_p})
 LAYOUT: frozenset[Primitive] = frozenset(
-    {shape.broadcast_in_dim_p, shape.transpose_p, shape.reshape_p})
+    {shape.broadcast_in_dim_p, shape.transpose_p, shape.reshape_p, shape.slice_p, shape.rev_p})
 
 
 def contiguous_strides(shp) -> tuple[int, ...]:
@@ -75,6 +76,35 @@ class View:
         for i, d in enumerate(bdims):
             strides[d] = self.strides[i] if self.shape[i] == shp[d] else 0
         return View(self.base, tuple(shp), tuple(strides), self.offset)
+
+    def slice(self, start, limit, step) -> View:
+        offset = self.offset + sum(s * st for s, st in zip(start, self.strides))
+        shp = tuple(max(0, -(-(hi - lo) // k)) for lo, hi, k in zip(start, limit, step))
+        return View(self.base, shp, tuple(st * k for st, k in zip(self.strides, step)), offset)
+
+    def index(self, spec) -> View:
+        """Basic indexing with a static gather spec (slices, integers, new axes)."""
+        shp, strides, offset, d = [], [], self.offset, 0
+        for e in spec:
+            if e[0] == "n":
+                shp.append(1)
+                strides.append(0)
+                continue
+            if e[0] == "c":
+                offset += e[1] * self.strides[d]
+            else:
+                start, stop, step = e[1:]
+                shp.append(len(range(start, stop, step)))
+                strides.append(self.strides[d] * step)
+                offset += start * self.strides[d] if shp[-1] else 0
+            d += 1
+        return View(self.base, tuple(shp), tuple(strides), offset)
+
+    def rev(self, dims) -> View:
+        offset = self.offset + sum((self.shape[d] - 1) * self.strides[d] for d in dims
+                                   if self.shape[d] > 0)
+        strides = tuple(-st if d in dims else st for d, st in enumerate(self.strides))
+        return View(self.base, self.shape, strides, offset)
 
     def reshape(self, shp) -> View | None:
         """The same elements in row-major order with a new shape, if strides can say so
@@ -233,14 +263,22 @@ def fuse(closed: ClosedJaxpr | Jaxpr) -> FusedProgram:
         views[id(v)] = View.of(v)
     for e in jaxpr.eqns:
         out = e.outvars[0]
-        if e.prim in LAYOUT and (isinstance(e.invars[0], Literal)
+        is_layout = e.prim in LAYOUT or (e.prim is index.gather_p and len(e.invars) == 1)
+        if is_layout and (isinstance(e.invars[0], Literal)
                                  or id(e.invars[0]) in literal):
             x = e.invars[0]
             literal[id(out)] = x if isinstance(x, Literal) else literal[id(x)]
-        elif e.prim in LAYOUT:
+        elif is_layout:
             src = materialise(e.invars[0])
             if e.prim is shape.transpose_p:
                 new = src.transpose(e.params["permutation"])
+            elif e.prim is shape.slice_p:
+                new = src.slice(e.params["start_indices"], e.params["limit_indices"],
+                                e.params["strides"])
+            elif e.prim is shape.rev_p:
+                new = src.rev(e.params["dimensions"])
+            elif e.prim is index.gather_p:
+                new = src.index(e.params["spec"])
             elif e.prim is shape.broadcast_in_dim_p:
                 new = src.broadcast(e.params["shape"], e.params["broadcast_dimensions"])
             else:

@@ -75,7 +75,8 @@ def _dot_general(step, name, params):
     a = _matrix(lhs, lf, list(lc))
     bm = _matrix(rhs, list(rc), rf)
     blas = (ot.dtype.name in GEMM and lt == ot and rt == ot and a is not None
-            and bm is not None and m > 0 and n > 0)
+            and bm is not None and m > 0 and n > 0
+            and min(lhs.strides + rhs.strides, default=0) >= 0)
     if nbatch == 0 or m == 0 or n == 0:
         return function(name, params, b, noalias=False), b
     if blas and k == 0:
