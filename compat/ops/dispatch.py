@@ -1,0 +1,127 @@
+"""Running an operation on tensors: the eager forward, and the graph node when grad is needed.
+
+An operation (``Op``) is a pure function of arrays written with ``functorch_lite`` (module
+level, so it is hashable) and a PyTorch-style node name. ``Op.__call__(*inputs, **params)``
+takes tensors, arrays or Python scalars as inputs and hashable static parameters; it runs the
+function eagerly on the arrays, wraps the result in tensors, and -- only when grad mode is on
+and some input requires grad -- records an ``OpNode`` whose backward is the core's VJP of the
+same function. Shape errors from the core (``ValueError``) become PyTorch's
+``RuntimeError``, naming the operation and the shapes.
+
+>>> double = Op(lambda x: fnp.multiply(x, 2), "Mul")
+>>> double(compat.ones(2, requires_grad=True))
+tensor([2., 2.], grad_fn=<MulBackward0>)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.grad_mode import STATE
+from ..autograd.graph import OpNode, node_class
+from ..tensor import Tensor, make_view, own, wrap
+
+
+def is_differentiable(a) -> bool:
+    """Float and complex outputs carry gradients; integer and bool outputs never do."""
+    return a.dtype.kind in "fc"
+
+
+class Op:
+    """One operation: ``fn`` (a pure function of arrays and keyword static parameters),
+    the node name (``"Add"`` gives ``AddBackward0``), and how its outputs relate to inputs.
+
+    ``multi``: ``fn`` returns a tuple of arrays (``max`` with indices, ``split``).
+    ``view``: the outputs are views of input 0 (they share its memory and version counter);
+    such an op passes ``view_fn``, computing the same result as a numpy view for concrete
+    arrays (the core's functions may copy), while ``fn`` stays the definition for tracing
+    and for the VJP.
+
+    >>> Op(fnp.sin, "Sin")(compat.zeros(1))
+    tensor([0.])
+    """
+
+    __slots__ = ("fn", "node_cls", "name", "multi", "view_fn")
+
+    def __init__(self, fn, name: str, multi: bool = False, view_fn=None):
+        self.fn = fn
+        self.name = name
+        self.node_cls = node_class(f"{name}Backward0")
+        self.multi = multi
+        self.view_fn = view_fn
+
+    def __repr__(self):
+        return f"<compat op {self.name}>"
+
+    def forward(self, arrays, params):
+        """The eager result on the input arrays (tuple of arrays when ``multi``)."""
+        try:
+            if self.view_fn is not None and isinstance(arrays[0], np.ndarray):
+                return self.view_fn(*arrays, **params) if params else self.view_fn(*arrays)
+            return self.fn(*arrays, **params) if params else self.fn(*arrays)
+        except ValueError as e:
+            raise RuntimeError(f"{self.name.lower()}: {e}" if not str(e).lower().startswith(
+                self.name.lower()) else str(e)) from None
+
+    def __call__(self, *inputs, **params):
+        arrays = [x.array if isinstance(x, Tensor) else x for x in inputs]
+        out = self.forward(arrays, params)
+        record = STATE.enabled and any(isinstance(x, Tensor) and x.requires_grad
+                                       for x in inputs)
+        if self.multi:
+            return self.wrap_many(out, inputs, arrays, params, record)
+        out = self.own_output(out, arrays)
+        if self.view_fn is not None:
+            t = make_view(inputs[0], out)
+        else:
+            t = wrap(out)
+        if record and is_differentiable(out):
+            t.grad_fn = self.record(inputs, arrays, params)
+        return t
+
+    def own_output(self, out, arrays):
+        if self.view_fn is not None and isinstance(arrays[0], np.ndarray):
+            return out  # a numpy view of input 0 (read-only only where numpy broadcasts)
+        out = own(out)
+        for a in arrays:  # a result that is an input array would alias it: copy
+            if out is a:
+                return out.copy()
+        return out
+
+    def record(self, inputs, arrays, params, diff_outs=None, out_meta=None) -> OpNode:
+        """The node for this call: saved inputs with their versions, and the edges."""
+        edges, needs, versions = [], [], []
+        for x in inputs:
+            if isinstance(x, Tensor):
+                e = x.edge()
+                edges.append(e)
+                needs.append(e[0] is not None)
+                versions.append((x, x.version[0]))
+            else:
+                edges.append((None, 0))
+                needs.append(False)
+        return self.node_cls(self.fn, tuple(params.items()), tuple(arrays), tuple(needs),
+                             tuple(versions), tuple(edges), diff_outs, out_meta)
+
+    def wrap_many(self, outs, inputs, arrays, params, record):
+        outs = [self.own_output(o, arrays) for o in outs]
+        if self.view_fn is not None:
+            ts = [make_view(inputs[0], o) for o in outs]
+        else:
+            ts = [wrap(o) for o in outs]
+        if record:
+            diff = tuple(i for i, o in enumerate(outs) if is_differentiable(o))
+            if diff:
+                meta = tuple((outs[i].shape, outs[i].dtype) for i in diff)
+                node = self.record(inputs, arrays, params, diff, meta)
+                for i in diff:
+                    ts[i].grad_fn, ts[i].output_nr = node, i
+        return tuple(ts)
+
+
+def arrays_of(xs) -> list:
+    """The arrays of a sequence of tensors (other values pass through)."""
+    return [x.array if isinstance(x, Tensor) else x for x in xs]
+
+
+__all__ = ["Op", "OpNode", "arrays_of", "is_differentiable"]
