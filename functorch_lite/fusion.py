@@ -63,6 +63,11 @@ class View:
         return View(v, v.aval.shape, contiguous_strides(v.aval.shape), 0)
 
     @property
+    def is_dense(self) -> bool:
+        """Row-major without gaps from ``offset`` on: one pointer addresses it as a buffer."""
+        return self.strides == contiguous_strides(self.shape)
+
+    @property
     def is_contiguous(self) -> bool:
         return self.offset == 0 and self.strides == contiguous_strides(self.shape) and \
             self.shape == self.base.aval.shape
@@ -179,11 +184,14 @@ class Opaque:
 class FusedProgram:
     """``steps`` run in order over the buffers of ``jaxpr``'s inputs, outputs and temps.
     ``views`` gives, for a Var that is only a view of another buffer (a layout equation
-    folded away), that view; program outputs that are views are copied out."""
+    folded away), that view; program outputs that are views are copied out. ``outvars``
+    are the program's results (``jaxpr.outvars``, or fresh Vars when each result must
+    own its buffer)."""
 
     jaxpr: Jaxpr
     steps: list[Kernel | Opaque]
     views: dict[int, View]
+    outvars: list
 
     def __str__(self):
         names: dict[int, str] = {}
@@ -208,12 +216,23 @@ class FusedProgram:
             else:
                 lines.append(f"  {' '.join(nm(o) for o in s.eqn.outvars)} = "
                              f"{s.eqn.prim.name} {' '.join(nm(i) for i in s.eqn.invars)}")
-        lines.append(f"  return {', '.join(nm(v) for v in self.jaxpr.outvars)}")
+        lines.append(f"  return {', '.join(nm(v) for v in self.outvars)}")
         return "\n".join(lines)
 
 
-def fuse(closed: ClosedJaxpr | Jaxpr) -> FusedProgram:
-    """Group a flat program into kernels and opaque steps (see the module docstring)."""
+def _calls_program(e: Eqn) -> bool:
+    return any(isinstance(p, ClosedJaxpr) or (isinstance(p, tuple) and p
+                                               and isinstance(p[0], ClosedJaxpr))
+               for p in e.params.values())
+
+
+def fuse(closed: ClosedJaxpr | Jaxpr, own_outputs: bool = False) -> FusedProgram:
+    """Group a flat program into kernels and opaque steps (see the module docstring).
+
+    Operands of an equation that calls a program (cond, while, scan) are dense buffers
+    (a strided view or a literal is first copied or filled). With ``own_outputs`` every
+    result gets a buffer of its own (a result that is an input, a literal or a repeat
+    of another result is copied), as a program called by another program needs."""
     jaxpr = closed.jaxpr if isinstance(closed, ClosedJaxpr) else closed
     views: dict[int, View] = {}   # materialised or layout-folded Var -> how to read it
     home: dict[int, Kernel] = {}  # Var computed inside a kernel -> that kernel
@@ -230,11 +249,7 @@ def fuse(closed: ClosedJaxpr | Jaxpr) -> FusedProgram:
     def materialise(v: Var) -> View:
         """The view through which later steps read ``v`` (written out if kernel-internal)."""
         if id(v) in literal:  # a broadcast literal that memory needs: fill a buffer
-            k = Kernel(tuple(v.aval.shape), literals={id(v): literal.pop(id(v))})
-            k.outputs.append(v)
-            push(k)
-            state["open"] = None
-            views[id(v)] = View.of(v)
+            fill(v, literal.pop(id(v)))
         if id(v) not in views:
             k = home[id(v)]
             if v not in k.outputs:
@@ -258,6 +273,26 @@ def fuse(closed: ClosedJaxpr | Jaxpr) -> FusedProgram:
         push(k)
         state["open"] = None
         views[id(out)] = View.of(out)
+
+    def fill(v: Var, lit: Literal) -> None:
+        k = Kernel(tuple(v.aval.shape), literals={id(v): lit})
+        k.outputs.append(v)
+        push(k)
+        state["open"] = None
+        views[id(v)] = View.of(v)
+
+    def dense(x) -> View:
+        """``x`` as a view one pointer can address (copied or filled when it is not)."""
+        if isinstance(x, Literal):
+            v = Var(x.aval)
+            fill(v, x)
+            return views[id(v)]
+        view = materialise(x)
+        if view.is_dense:
+            return view
+        v = Var(x.aval)
+        copy(v, view)
+        return views[id(v)]
 
     for v in jaxpr.constvars + jaxpr.invars:
         views[id(v)] = View.of(v)
@@ -307,13 +342,27 @@ def fuse(closed: ClosedJaxpr | Jaxpr) -> FusedProgram:
             home[id(out)] = k
             state["open"] = None  # at most one reduction per kernel
         else:
-            ins = [x if isinstance(x, Literal) else materialise(x) for x in e.invars]
+            if _calls_program(e):
+                ins = [dense(x) for x in e.invars]
+            else:
+                ins = [x if isinstance(x, Literal) else materialise(x) for x in e.invars]
             push(Opaque(e, ins))
             for o in e.outvars:
                 views[id(o)] = View.of(o)
-    for v in jaxpr.outvars:
+    outvars = list(jaxpr.outvars)
+    inputs = {id(v) for v in jaxpr.constvars + jaxpr.invars}
+    seen: set[int] = set()
+    for n, v in enumerate(outvars):
         if isinstance(v, Var):
             view = materialise(v)
             if view.base is not v or not view.is_contiguous:
                 copy(v, view)  # returned values own contiguous buffers
-    return FusedProgram(jaxpr, steps, views)
+        if own_outputs and (isinstance(v, Literal) or id(v) in inputs or id(v) in seen):
+            fresh = Var(v.aval)
+            if isinstance(v, Literal):
+                fill(fresh, v)
+            else:
+                copy(fresh, views[id(v)])
+            outvars[n] = fresh
+        seen.add(id(outvars[n]))
+    return FusedProgram(jaxpr, steps, views, outvars)

@@ -43,7 +43,7 @@ class LlvmBackend:
                       f"({len(mod.text.splitlines())} lines of IR): {source}", file=sys.stderr)
 
         compiled = compile_ir(mod.text, mod.externals, log)
-        return Program(compiled, mod.layout, mod.jaxpr, consts, name)
+        return Program(compiled, mod.layout, mod.outvars, consts, mod.hidden, name)
 
     def lower_text(self, closed: ClosedJaxpr, name: str = "main") -> str:
         """The LLVM IR of the whole program (before LLVM's own optimisation)."""

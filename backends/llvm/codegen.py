@@ -19,24 +19,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from functorch_lite.fusion import FusedProgram, Kernel, View, contiguous_strides
+from functorch_lite.fusion import FusedProgram, Kernel, Opaque, View, contiguous_strides
 from functorch_lite.ir import Literal, Var
 
 from . import mathlib
-from .emit import I64, Builder, Loops, const, function, index, load, ltype, store
+from .control import CONTROL
+from .emit import I64, Builder, Loops, const, function, index, load, ltype, nbytes, round_up, store
 from .lowering import ELEMENTWISE, convert, reduction
 from .opaque import OPAQUE
-
-ALIGN = 64  # bytes: every arena slot starts on a cache line (and an AVX-512 vector)
 
 
 @dataclass
 class Layout:
-    """Where each buffer of the program lives at run time."""
+    """Where each buffer of a program lives at run time: ``args`` holds the inputs, then
+    the outputs, then the arena (intermediates at fixed byte offsets)."""
 
     inputs: list[Var]                   # args[0:n_in]
     outputs: list[Var]                  # args[n_in:n_in+n_out] (unique, not inputs)
     temps: dict[int, int] = field(default_factory=dict)  # Var id -> arena byte offset
+    scratch: dict[int, int] = field(default_factory=dict)  # step -> arena byte offset
     arena_bytes: int = 0
 
 
@@ -45,51 +46,65 @@ class Module:
     text: str
     layout: Layout
     externals: set[str]
-    jaxpr: object  # the program's Jaxpr: its outvars say which buffer each result is
+    outvars: list  # the program's results: which buffer (or literal) each one is
+    hidden: list   # constants of nested programs, passed after the arena pointer
 
 
-def _nbytes(v: Var) -> int:
-    return int(np.prod(v.aval.shape, dtype=np.int64)) * max(v.aval.dtype.itemsize, 1)
+def _step_reads(s) -> list[Var]:
+    if isinstance(s, Kernel):
+        return [view.base for _, view in s.inputs.values()]
+    return [x.base for x in s.inputs if isinstance(x, View)]
 
 
-def plan(prog: FusedProgram) -> Layout:
+def _step_writes(s) -> list[Var]:
+    if isinstance(s, Kernel):
+        return list(s.outputs) + ([s.reduce.outvars[0]] if s.reduce is not None else [])
+    return list(s.eqn.outvars)
+
+
+def plan(prog: FusedProgram, scratch: dict[int, int] | None = None) -> Layout:
     """Assign buffers: inputs and outputs are args; other materialised values share an
-    arena, each slot freed after the last step that reads it (first fit)."""
+    arena, each slot freed after the last step that reads it (first fit). ``scratch``
+    gives bytes a step needs only while it runs (nested programs' arenas)."""
     j = prog.jaxpr
     inputs = list(j.constvars) + list(j.invars)
-    in_ids = {id(v) for v in inputs}
-    outputs, seen = [], set(in_ids)
-    for v in j.outvars:
+    outputs, seen = [], {id(v) for v in inputs}
+    for v in prog.outvars:
         if isinstance(v, Var) and id(v) not in seen:
             seen.add(id(v))
             outputs.append(v)
-    written, last_read = [], {}
+    last_read: dict[int, int] = {}
     for n, s in enumerate(prog.steps):
-        outs = s.outputs if isinstance(s, Kernel) else s.eqn.outvars
-        written.append([v for v in outs if id(v) not in seen])
-        bases = ([view.base for _, view in s.inputs.values()] if isinstance(s, Kernel)
-                 else [x.base for x in s.inputs if isinstance(x, View)])
-        for b in bases:
-            last_read[id(b)] = n
+        for v in _step_reads(s):
+            last_read[id(v)] = n
     layout = Layout(inputs, outputs)
-    free: list[tuple[int, int]] = []  # (offset, size)
+    free: list[tuple[int, int]] = []  # (offset, size) of free arena ranges
     end = 0
+
+    def take(size):
+        nonlocal end
+        slot = next((i for i, (_, sz) in enumerate(free) if sz >= size), None)
+        if slot is None:
+            off, end = end, end + size
+            return off
+        off, sz = free.pop(slot)
+        if sz > size:
+            free.append((off + size, sz - size))
+        return off
+
     live: dict[int, tuple[int, int]] = {}
-    for n, outs in enumerate(written):
-        for v in outs:
-            size = -(-max(_nbytes(v), 1) // ALIGN) * ALIGN
-            slot = next((i for i, (_, sz) in enumerate(free) if sz >= size), None)
-            if slot is None:
-                off, end = end, end + size
-            else:
-                off, sz = free.pop(slot)
-                if sz > size:
-                    free.append((off + size, sz - size))
-            layout.temps[id(v)] = off
-            live[id(v)] = (off, size)
-        for vid, (off, size) in list(live.items()):
-            if last_read.get(vid, -1) <= n and not any(id(o) == vid for o in outs):
-                free.append((off, size))
+    for n, s in enumerate(prog.steps):
+        for v in _step_writes(s):
+            if id(v) not in seen and id(v) not in layout.temps:
+                layout.temps[id(v)] = take(round_up(nbytes(v.aval)))
+                live[id(v)] = (layout.temps[id(v)], round_up(nbytes(v.aval)))
+        need = (scratch or {}).get(n, 0)
+        if need:
+            layout.scratch[n] = take(round_up(need))
+            free.append((layout.scratch[n], round_up(need)))
+        for vid, rng in list(live.items()):
+            if last_read.get(vid, -1) <= n and vid not in {id(v) for v in _step_writes(s)}:
+                free.append(rng)
                 del live[vid]
     layout.arena_bytes = end
     return layout
@@ -213,76 +228,94 @@ def kernel_function(k: Kernel, name: str, params: dict[int, str]) -> tuple[str, 
 # --------------------------------------------------------------------------- module
 
 
-def generate(prog: FusedProgram, name: str = "main") -> Module:
-    """The whole program as one module: step functions plus ``fl_main``."""
-    layout = plan(prog)
-    arg_index = {id(v): i for i, v in enumerate(layout.inputs)}
-    n_in = len(layout.inputs)
-    for j, v in enumerate(layout.outputs):
-        arg_index[id(v)] = n_in + j
-    arena_arg = n_in + len(layout.outputs)
-    funcs, decls, math, externals = [], set(), set(), set()
-    main = Builder("m")
-    ptr_of: dict[int, str] = {}
+class _Module:
+    """Everything one LLVM module collects while its programs are generated."""
 
-    def pointer(v: Var) -> str:
-        if id(v) not in ptr_of:
-            if id(v) in arg_index:
-                slot = main.emit(f"getelementptr ptr, ptr %args, i64 {arg_index[id(v)]}")
-                ptr_of[id(v)] = main.emit(f"load ptr, ptr {slot}")
+    def __init__(self):
+        self.funcs: list[str] = []
+        self.decls: set[str] = set()
+        self.math: set[tuple[str, str]] = set()
+        self.externals: set[str] = set()
+        self.hidden: list = []  # constants of nested programs
+        self.count = 0
+
+    def absorb(self, text: str, b: Builder) -> None:
+        self.funcs.append(text)
+        self.decls |= b.intrinsics
+        self.math |= b.math
+        self.externals |= getattr(b, "externals", set())
+
+    def fresh(self, stem: str) -> str:
+        self.count += 1
+        return f"{stem}{self.count}"
+
+    def program(self, prog: FusedProgram, fname: str) -> Layout:
+        """``define internal void @fname(ptr %args, ptr %hidden)`` running ``prog``."""
+        subs: dict[int, object] = {}
+        scratch: dict[int, int] = {}
+        for n, step in enumerate(prog.steps):
+            if isinstance(step, Opaque) and step.eqn.prim in CONTROL:
+                subs[n], scratch[n] = CONTROL[step.eqn.prim].prepare(self, step)
+        layout = plan(prog, scratch)
+        slot = {id(v): i for i, v in enumerate(layout.inputs)}
+        slot.update({id(v): len(layout.inputs) + j for j, v in enumerate(layout.outputs)})
+        arena_slot = len(layout.inputs) + len(layout.outputs)
+        main = Builder("m")
+        ptrs: dict[int, str] = {}
+
+        def arg(i):
+            return main.emit(f"load ptr, ptr {main.emit(f'getelementptr ptr, ptr %args, i64 {i}')}")
+
+        arena = arg(arena_slot)
+
+        def pointer(v: Var) -> str:
+            if id(v) not in ptrs:
+                ptrs[id(v)] = (arg(slot[id(v)]) if id(v) in slot else
+                               main.emit(f"getelementptr i8, ptr {arena}, "
+                                         f"i64 {layout.temps[id(v)]}"))
+            return ptrs[id(v)]
+
+        for n, step in enumerate(prog.steps):
+            sname = self.fresh(f"{fname}_s")
+            uniq = list({id(v): v for v in _step_reads(step) + _step_writes(step)}.values())
+            params = {id(v): f"%p{i}" for i, v in enumerate(uniq)}
+            args = [f"ptr {pointer(v)}" for v in uniq]
+            if isinstance(step, Kernel):
+                text, b = kernel_function(step, sname, params)
+            elif step.eqn.prim in CONTROL:
+                text, b = CONTROL[step.eqn.prim].lower(self, step, sname, params, subs[n])
+                sc = main.emit(f"getelementptr i8, ptr {arena}, i64 {layout.scratch.get(n, 0)}")
+                args += [f"ptr {sc}", "ptr %hidden"]
             else:
-                arena = pointer_arena()
-                ptr_of[id(v)] = main.emit(
-                    f"getelementptr i8, ptr {arena}, i64 {layout.temps[id(v)]}")
-        return ptr_of[id(v)]
+                rule = OPAQUE.get(step.eqn.prim)
+                if rule is None:
+                    raise NotImplementedError(
+                        f"llvm backend: no lowering for primitive '{step.eqn.prim.name}' "
+                        "yet; use backend='numpy' for this program")
+                text, b = rule(step, sname, params)
+            self.absorb(text, b)
+            main.do(f"call void @{sname}({', '.join(args)})")
+        self.funcs.append(f"define internal void @{fname}(ptr %args, ptr %hidden) #1 {{\n"
+                          f"{main.body()}\n  ret void\n}}\n")
+        return layout
 
-    arena_ptr = []
 
-    def pointer_arena() -> str:
-        if not arena_ptr:
-            slot = main.emit(f"getelementptr ptr, ptr %args, i64 {arena_arg}")
-            arena_ptr.append(main.emit(f"load ptr, ptr {slot}"))
-        return arena_ptr[0]
-
-    for n, step in enumerate(prog.steps):
-        fname = f"step{n}"
-        if isinstance(step, Kernel):
-            bases = []
-            for _, view in step.inputs.values():
-                bases.append(view.base)
-            bases += list(step.outputs)
-            if step.reduce is not None:
-                bases.append(step.reduce.outvars[0])
-            uniq = list({id(v): v for v in bases}.values())
-            params = {id(v): f"%p{i}" for i, v in enumerate(uniq)}
-            text, b = kernel_function(step, fname, params)
-        else:
-            rule = OPAQUE.get(step.eqn.prim)
-            if rule is None:
-                raise NotImplementedError(
-                    f"llvm backend: no lowering for primitive '{step.eqn.prim.name}' yet; "
-                    "use backend='numpy' for this program")
-            uniq = list({id(x.base): x.base for x in step.inputs if isinstance(x, View)}
-                        .values()) + list(step.eqn.outvars)
-            uniq = list({id(v): v for v in uniq}.values())
-            params = {id(v): f"%p{i}" for i, v in enumerate(uniq)}
-            text, b = rule(step, fname, params)
-        funcs.append(text)
-        decls |= b.intrinsics
-        math |= b.math
-        externals |= getattr(b, "externals", set())
-        args = ", ".join(f"ptr {pointer(v)}" for v in uniq)
-        main.do(f"call void @{fname}({args})")
-    for nm_, dt in sorted(math):
-        funcs.append(mathlib.define(nm_, np.dtype(dt)))
+def generate(prog: FusedProgram, name: str = "main") -> Module:
+    """The whole program as one module with the entry point ``fl_main(ptr args)``."""
+    mod = _Module()
+    layout = mod.program(prog, "prog")
+    hidden_slot = len(layout.inputs) + len(layout.outputs) + 1
+    for nm_, dt in sorted(mod.math):
+        mod.funcs.append(mathlib.define(nm_, np.dtype(dt)))
     text = "\n".join([
         f"; functorch_lite llvm backend: program `{name}`",
-        *sorted(decls),
-        *funcs,
+        *sorted(mod.decls),
+        *mod.funcs,
         "define void @fl_main(ptr %args) #1 {\nentry:",
-        *main.lines,
+        f"  %hidden = getelementptr ptr, ptr %args, i64 {hidden_slot}",
+        "  call void @prog(ptr %args, ptr %hidden)",
         "  ret void\n}",
         'attributes #0 = { nounwind "no-trapping-math"="true" }',
         'attributes #1 = { nounwind }',
     ])
-    return Module(text + "\n", layout, externals, prog.jaxpr)
+    return Module(text + "\n", layout, mod.externals, prog.outvars, mod.hidden)

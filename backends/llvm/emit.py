@@ -58,6 +58,18 @@ def const(value, t: LType) -> str:
     return str(v)
 
 
+ALIGN = 64  # bytes: buffers in an arena start on a cache line (and an AVX-512 vector)
+
+
+def round_up(n: int) -> int:
+    """``n`` bytes rounded up to whole ``ALIGN`` blocks (at least one)."""
+    return -(-max(int(n), 1) // ALIGN) * ALIGN
+
+
+def nbytes(aval) -> int:
+    return int(np.prod(aval.shape, dtype=np.int64)) * aval.dtype.itemsize
+
+
 class Builder:
     """The instructions of one function, with fresh value names."""
 

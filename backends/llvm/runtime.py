@@ -25,7 +25,7 @@ def _ptr(a: np.ndarray) -> int:
 class Program:
     """A callable running one compiled program on flat numpy arrays."""
 
-    def __init__(self, compiled, layout: Layout, jaxpr, consts, name: str):
+    def __init__(self, compiled, layout: Layout, outvars, consts, hidden, name: str):
         self.compiled = compiled  # keeps the engine (and so the code) alive
         self.fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(compiled.address("fl_main"))
         self.layout = layout
@@ -38,8 +38,10 @@ class Program:
         slot = {id(v): i for i, v in enumerate(layout.inputs)}
         slot.update({id(v): n_in + j for j, v in enumerate(layout.outputs)})
         self.results = [("lit", np.asarray(v.val)) if isinstance(v, Literal)
-                        else ("buf", slot[id(v)]) for v in jaxpr.outvars]
-        self.n_ptrs = n_in + n_out + 1
+                        else ("buf", slot[id(v)]) for v in outvars]
+        # the constants of nested programs ride after the arena pointer
+        self.hidden = list(hidden)
+        self.n_ptrs = n_in + n_out + 1 + len(self.hidden)
         self._arena = np.empty(max(layout.arena_bytes, 1), np.uint8)
         self._arena_lock = threading.Lock()
 
@@ -58,16 +60,17 @@ class Program:
                             f"{len(self.in_types) - self.n_consts} arguments, got {len(args)}")
         bufs = self.consts + [self._check(i + self.n_consts, x) for i, x in enumerate(args)]
         bufs += [np.empty(s, d) for s, d in self.out_types]
-        ptrs = (ctypes.c_void_p * self.n_ptrs)(*[_ptr(a) for a in bufs])
+        ptrs = (ctypes.c_void_p * self.n_ptrs)(*[_ptr(a) for a in bufs], 0,
+                                               *[_ptr(h) for h in self.hidden])
         if self._arena_lock.acquire(blocking=False):
             try:
-                ptrs[self.n_ptrs - 1] = _ptr(self._arena)
+                ptrs[len(bufs)] = _ptr(self._arena)
                 self.fn(ptrs)
             finally:
                 self._arena_lock.release()
         else:  # another thread runs this program: give this call its own arena
             arena = np.empty_like(self._arena)
-            ptrs[self.n_ptrs - 1] = _ptr(arena)
+            ptrs[len(bufs)] = _ptr(arena)
             self.fn(ptrs)
         return [v.copy() if kind == "lit" else bufs[v] for kind, v in self.results]
 
