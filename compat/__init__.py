@@ -68,3 +68,4 @@ from .ops.shape import *  # noqa: F403
 from .tensor import Size, Tensor, as_tensor, from_numpy, tensor
 
 del _methods
+from .serialization import load, save

@@ -100,7 +100,7 @@ class _Encoder:
         if isinstance(obj, Tensor):
             name, new = self.name_for(obj, path)
             if new:
-                self.arrays[name] = np.ascontiguousarray(obj.numpy(force=True))
+                self.arrays[name] = np.asarray(obj.numpy(force=True), order="C")
             node: dict[str, Any] = {"tensor": name}
             if obj.requires_grad:
                 node["requires_grad"] = True
@@ -110,7 +110,7 @@ class _Encoder:
         if isinstance(obj, np.ndarray):
             name, new = self.name_for(obj, path)
             if new:
-                self.arrays[name] = np.ascontiguousarray(obj)
+                self.arrays[name] = np.asarray(obj, order="C")
             return {"ndarray": name}
         if isinstance(obj, list):
             return [self.encode(v, _join(path, i)) for i, v in enumerate(obj)]
