@@ -1,8 +1,9 @@
 """Backend-independent IR passes. ``jit`` runs ``simplify`` on every staged program.
 
-* ``cse``: equations with the same primitive, inputs and params compute the same value
-  (every primitive is pure), so later copies are replaced by the first. Autodiff and
-  vmap produce many such copies (e.g. one broadcast per use of a residual).
+* ``cse``: equations with the same primitive, inputs (in any order for a ``COMMUTATIVE``
+  primitive) and params compute the same value (every primitive is pure), so later copies
+  are replaced by the first. Autodiff and vmap produce many such copies (e.g. one
+  broadcast per use of a residual, ``q * s`` beside ``s * q``).
 * ``dce`` (in ir.py): drop equations whose results are unused.
 """
 
@@ -11,6 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_enabled, dce, typecheck
+
+# primitives whose operands may be swapped without changing a bit of the result (not max
+# and min: numpy's maximum(-0.0, 0.0) is -0.0 but maximum(0.0, -0.0) is 0.0), nan payloads
+# aside (IEEE leaves them unspecified)
+COMMUTATIVE = frozenset({"add", "mul", "and", "or", "xor", "eq", "ne"})
 
 
 def _param_key(params):
@@ -43,7 +49,8 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
         pk = _param_key(e.params)
         key = None
         if pk is not None:
-            key = (e.prim.name, tuple(in_key(v) for v in invars), pk)
+            ins = tuple(in_key(v) for v in invars)
+            key = (e.prim.name, tuple(sorted(ins)) if e.prim.name in COMMUTATIVE else ins, pk)
             prev = seen.get(key)
             if prev is not None:
                 for v, p in zip(e.outvars, prev):
