@@ -12,8 +12,8 @@ This file only re-exports; ``tensor.py`` (the Tensor), ``ops/`` (operations), ``
 tensor([2., 4.])
 """
 
+from . import autograd, linalg
 from . import methods as _methods  # installs operators and methods on Tensor
-from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device, get_default_device, set_default_device
 from .dtypes import (
     bool,
@@ -46,6 +46,7 @@ from .dtypes import (
     uint32,
     uint64,
 )
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .ops.creation import (
     arange,
     empty,
@@ -63,7 +64,10 @@ from .ops.creation import (
     zeros,
     zeros_like,
 )
+from .ops.indexing import *  # noqa: F403
+from .ops.linalg import *  # noqa: F403
 from .ops.pointwise import *  # noqa: F403
+from .ops.reduction import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
 from .tensor import Size, Tensor, as_tensor, from_numpy, tensor
 

@@ -74,6 +74,10 @@ class Node:
             self.pre_hooks = []
         return RemovableHandle(self.pre_hooks, fn)
 
+    def num_outputs(self) -> int:
+        """How many outputs the operation of this node had (gradients ``apply`` takes)."""
+        return 1
+
     def apply(self, grads: list) -> list:
         """Gradients for the inputs (one per ``next_functions`` entry, None where none)
         from gradients for the outputs (``grads``, None where none arrived)."""
@@ -169,9 +173,10 @@ def zeros_for(meta):
 class OpNode(Node):
     """The node an operation records: its backward is the core's VJP of the operation.
 
-    ``saved`` holds the operation's inputs (arrays or Python scalars), ``versions`` pairs
-    each saved tensor with its version when saved, ``out_meta`` the (shape, dtype) of each
-    differentiable output of a multi-output operation (None for one output)."""
+    ``saved`` holds the operation's inputs (arrays or Python scalars), ``versions`` holds
+    ``(input index, tensor, version when saved)`` for each tensor input, ``out_meta`` the
+    (shape, dtype) of each differentiable output of a multi-output operation (None for
+    one output)."""
 
     __slots__ = ("fn", "params", "saved", "needs", "versions", "diff_outs", "out_meta")
 
@@ -183,14 +188,15 @@ class OpNode(Node):
         self.fn, self.params, self.saved, self.needs = fn, params, saved, needs
         self.versions, self.diff_outs, self.out_meta = versions, diff_outs, out_meta
 
-    def check_saved(self) -> None:
-        """Raise PyTorch's errors if the graph was freed or a saved tensor was modified in
-        place since the operation ran."""
+    def check_saved(self, cts) -> None:
+        """Raise PyTorch's errors if the graph was freed, or if a saved tensor whose value
+        the backward reads was modified in place since the operation ran (a tensor the
+        VJP needs only the shape of -- the input of a view, of ``add`` -- may change)."""
         if self.saved is None:
             raise RuntimeError(FREED_MESSAGE)
-        for tensor, version in self.versions:
+        for i, tensor, version in self.versions:
             now = tensor.version[0]
-            if now != version:
+            if now != version and self.reads_input(i, cts):
                 producer = (f"output {tensor.output_nr} of {tensor.grad_fn.name()}"
                             if tensor.grad_fn is not None else "a leaf tensor")
                 raise RuntimeError(
@@ -201,6 +207,15 @@ class OpNode(Node):
                     "change out of place (x = x + y instead of x += y), or .clone() the "
                     "tensor before modifying it.")
 
+    def reads_input(self, i: int, cts) -> bool:
+        """Whether the staged backward program reads the value of input ``i``."""
+        prog = backward_program(self.fn, self.params, self.needs, self.diff_outs,
+                                backend_for(self.saved[0]))
+        jaxpr = prog.lower(*self.saved, *cts).ir.jaxpr
+        var = jaxpr.invars[i]
+        return any(v is var for e in jaxpr.eqns for v in e.invars) or any(
+            v is var for v in jaxpr.outvars)
+
     def cotangents(self, grads: list) -> list:
         """The cotangents ``vjp_apply`` takes: one per differentiable output (zeros where
         no gradient arrived)."""
@@ -209,12 +224,15 @@ class OpNode(Node):
         return [grads[i] if grads[i] is not None else zeros_for(m)
                 for i, m in zip(self.diff_outs, self.out_meta)]
 
+    def num_outputs(self) -> int:
+        return 1 if self.diff_outs is None else max(self.diff_outs) + 1
+
     def apply(self, grads: list) -> list:
-        self.check_saved()
+        cts = self.cotangents(grads)
+        self.check_saved(cts)
         prog = backward_program(self.fn, self.params, self.needs, self.diff_outs,
-                                backend_for(grads[0] if grads[0] is not None
-                                            else self.saved[0]))
-        res = iter(prog(*self.saved, *self.cotangents(grads)))
+                                backend_for(cts[0]))
+        res = iter(prog(*self.saved, *cts))
         return [next(res) if need else None for need in self.needs]
 
     def release(self) -> None:

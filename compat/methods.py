@@ -19,7 +19,8 @@ import functorch_lite.numpy as fnp
 
 from . import device as device_mod
 from . import dtypes
-from .ops import creation, pointwise, shape
+from .autograd.engine import tensor_backward
+from .ops import creation, indexing, linalg, pointwise, reduction, shape
 from .ops.dispatch import Op
 from .ops.inplace import check_inplace, inplace, needs_graph
 from .tensor import Tensor, wrap
@@ -63,6 +64,21 @@ def inplace_method(fn, name: str):
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In-place ``{fn.__name__}``: the result is written into this tensor."
+    return method
+
+
+def shape_inplace(fn, name: str):
+    """``x.t_()`` and friends: ``x`` takes the new shape (a view of the same memory)."""
+
+    def method(self, *args):
+        v = fn(self, *args)
+        self.array = v.array
+        if v.grad_fn is not None:
+            self.grad_fn, self.output_nr = v.grad_fn, v.output_nr
+        return self
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place ``{fn.__name__}`` (this tensor becomes the view)."
     return method
 
 
@@ -284,6 +300,18 @@ def is_set_to(self: Tensor, other: Tensor) -> bool:
     return self.array is other.array
 
 
+def iterate(self: Tensor):
+    """Iterating a tensor yields its slices along dim 0 (views)."""
+    if self.dim() == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return iter(shape.unbind(self, 0))
+
+
+def contains(self: Tensor, element) -> bool:
+    """``element in tensor``: whether any element equals it."""
+    return bool(reduction.any(pointwise.eq(self, element)).item())
+
+
 # --------------------------------------------------------------------------- install
 
 
@@ -349,6 +377,32 @@ def install():
         "bool": _converter(dtypes.bool, "bool"),
         # in place
         "fill_": fill_, "zero_": zero_, "copy_": copy_, "is_set_to": is_set_to,
+        # reductions and orderings
+        **{name: getattr(reduction, name) for name in (
+            "sum", "nansum", "mean", "nanmean", "prod", "std", "var", "logsumexp", "softmax",
+            "log_softmax", "cumsum", "cumprod", "norm", "dist", "count_nonzero", "amax",
+            "amin", "aminmax", "max", "min", "argmax", "argmin", "all", "any", "sort",
+            "argsort", "msort", "topk", "kthvalue", "median", "quantile", "unique",
+            "unique_consecutive", "mode")},
+        # indexing
+        "__getitem__": indexing.getitem, "__setitem__": indexing.setitem,
+        **{name: getattr(indexing, name) for name in (
+            "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
+            "index_copy", "index_fill", "index_put", "masked_fill", "masked_select", "take",
+            "take_along_dim", "nonzero", "argwhere", "scatter_", "scatter_add_",
+            "scatter_reduce_", "index_add_", "index_copy_", "index_fill_", "masked_fill_",
+            "index_put_")},
+        # linear algebra
+        **{name: getattr(linalg, name) for name in (
+            "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
+            "addmv", "baddbmm", "addbmm", "addr", "kron", "trace", "cross")},
+        "__matmul__": linalg.matmul, "__rmatmul__": _reflected(linalg.matmul),
+        "__iter__": iterate, "__contains__": contains, "__reversed__": lambda self:
+            shape.flip(self, 0),
+        # autograd
+        "backward": tensor_backward,
+        "view_as": lambda self, other: S.view(self, other.array.shape),
+        "reshape_as": lambda self, other: S.reshape(self, other.array.shape),
     }
     for name, fn in methods.items():
         setattr(T, name, fn)
@@ -367,8 +421,11 @@ def install():
                  "bitwise_or", "bitwise_xor", "bitwise_not", "hypot", "copysign", "xlogy",
                  "fix", "negative", "absolute", "subtract", "multiply", "divide", "tril",
                  "triu", "float_power", "deg2rad", "rad2deg", "arcsin", "arccos", "arctan",
-                 "asinh", "acosh", "atanh", "sinc"):
+                 "asinh", "acosh", "atanh", "sinc", "cumsum", "cumprod"):
         setattr(T, name + "_", inplace_method(methods[name], name + "_"))
+    for name in ("t", "transpose", "unsqueeze", "squeeze", "swapaxes", "swapdims"):
+        setattr(T, name + "_", shape_inplace(methods[name], name + "_"))
+    T.__imatmul__ = lambda self, other: inplace(self, lambda v: linalg.matmul(v, other), other)
     for op, name in (("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", "mul_"),
                      ("__itruediv__", "div_"), ("__ifloordiv__", "floor_divide_"),
                      ("__imod__", "remainder_"), ("__ipow__", "pow_"),

@@ -25,8 +25,8 @@ import functorch_lite as fl
 
 from . import device as device_mod
 from . import dtypes
-from .autograd.graph import Node, RemovableHandle
 from .formatting import format_tensor
+from .graph import Node, RemovableHandle
 
 _new = object.__new__
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.grad_mode import STATE
-from ..autograd.graph import OpNode, node_class
+from ..grad_mode import STATE
+from ..graph import OpNode, node_class
 from ..tensor import Tensor, make_view, own, wrap
 
 
@@ -91,12 +91,12 @@ class Op:
     def record(self, inputs, arrays, params, diff_outs=None, out_meta=None) -> OpNode:
         """The node for this call: saved inputs with their versions, and the edges."""
         edges, needs, versions = [], [], []
-        for x in inputs:
+        for i, x in enumerate(inputs):
             if isinstance(x, Tensor):
                 e = x.edge()
                 edges.append(e)
                 needs.append(e[0] is not None)
-                versions.append((x, x.version[0]))
+                versions.append((i, x, x.version[0]))
             else:
                 edges.append((None, 0))
                 needs.append(False)

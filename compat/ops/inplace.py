@@ -20,7 +20,7 @@ import numpy as np
 
 import functorch_lite.numpy as fnp
 
-from ..autograd.grad_mode import STATE
+from ..grad_mode import STATE
 from ..tensor import Tensor, init_tensor, make_view, own, wrap
 from .dispatch import Op
 
