@@ -9,7 +9,7 @@ array([2., 4.], dtype=float32)
 
 from . import control, lax, nn, numpy, optim, primitives, random, tree
 from .batching import vmap
-from .checkpoint import checkpoint, remat
+from .checkpoint import checkpoint, checkpoint_name, checkpoint_policies, remat
 from .core import (
     ConcretizationError,
     ShapeDtypeStruct,

@@ -25,7 +25,8 @@ def _stage_call(prim):
 
     def rule(trace, args, params):
         fun = params["fun"]
-        closed = trace_to_jaxpr(fun, [get_aval(a) for a in args], kind="custom rule")
+        closed = trace_to_jaxpr(fun, [get_aval(a) for a in args], fun_name=params.get("name"),
+                                kind="custom rule")
         nc = len(closed.consts)
         new = dict(params, fun=closed.hoist_consts()[0].call, call_jaxpr=closed,
                    num_consts=params.get("num_consts", 0) + nc)
@@ -60,7 +61,13 @@ def _closure_convert(flat_fun, in_avals, probe=None):
     if not core.is_under_transform():
         return [], None
     if probe is None:
-        probe = trace_to_jaxpr(flat_fun, in_avals, kind="custom rule")
+        try:
+            probe = trace_to_jaxpr(flat_fun, in_avals, kind="custom rule")
+        except core.ConcretizationError:
+            # Python control flow on the arguments: the function only runs on concrete
+            # primals (as it does under grad and jvp, where rules see concrete values),
+            # so there is nothing to convert
+            return [], None
     if not any(isinstance(c, Tracer) for c in probe.consts):
         return [], None
     hoisted, consts = probe.hoist_consts()
@@ -140,6 +147,7 @@ def _split_args(fun, nondiff_argnums, args):
         ol, store["tree"] = tree_util.flatten(out)
         return [as_array(o) for o in ol]
 
+    flat_fun.__name__ = fun_name(fun)  # errors while tracing it name the user's function
     return static, dyn, leaves, in_tree, full_args, flat_fun, store
 
 
@@ -259,7 +267,8 @@ custom_lin_p.transpose = _custom_lin_transpose
 def _cvjp_jvp(primals, tangents, fun, fwd, bwd, num_out, name, num_consts=0, **_):
     _check_closed_over_tangents(tangents, num_consts, "custom_vjp", name)
     outs = fwd(*primals)
-    out, res = outs[:num_out], outs[num_out:]
+    n = num_out()  # known once fwd has run
+    out, res = outs[:n], outs[n:]
     ts = [instantiate_zeros(t) for t in tangents]
     t_out = custom_lin_p.bind(*res, *ts, bwd=bwd, num_res=len(res),
                               out_avals=tuple(get_aval(o).strip_weak() for o in out), name=name)
@@ -370,16 +379,18 @@ class custom_vjp:
             return [None if c is None else P.convert(as_array(c), a.dtype)
                     for c, a in zip(flat, in_avals)]
 
-        # the out tree is known after fun or fwd ran; count outputs with an abstract trace
-        probe = trace_to_jaxpr(flat_fun, in_avals, kind="custom_vjp")
-        consts, fun_cc = _closure_convert(flat_fun, in_avals, probe)
+        def num_out():
+            # the output tree is recorded whenever fun or fwd runs; the rules ask after that
+            return store["tree"].num_leaves
+
+        consts, fun_cc = _closure_convert(flat_fun, in_avals)
         if fun_cc is not None:
             nc = len(consts)
             outs = custom_vjp_call_p.bind(*consts, *leaves, fun=fun_cc,
                                           fwd=_skip_consts(flat_fwd, nc, "fwd"),
                                           bwd=_skip_consts(flat_bwd, nc, "bwd"),
-                                          num_out=len(probe.out_avals), name=name, num_consts=nc)
+                                          num_out=num_out, name=name, num_consts=nc)
         else:
             outs = custom_vjp_call_p.bind(*leaves, fun=flat_fun, fwd=flat_fwd, bwd=flat_bwd,
-                                          num_out=len(probe.out_avals), name=name)
+                                          num_out=num_out, name=name)
         return tree_util.unflatten(store["tree"], outs)

@@ -97,7 +97,7 @@ def _leaf_key(x):
     return (a.shape, a.dtype, a.weak_type)
 
 
-def _is_dynamic_leaf(x):
+def _is_array_leaf(x):
     return isinstance(x, (Tracer, np.ndarray, np.generic, ShapeDtypeStruct, bool, int, float,
                           complex)) or hasattr(x, "__fl_array__") or (
         hasattr(x, "shape") and hasattr(x, "dtype"))
@@ -129,6 +129,36 @@ class _Entry:
     __slots__ = ("jaxpr", "consts", "out_tree", "compiled", "n_consts")
 
 
+class _FunCache:
+    """The traces of one function under one jit configuration, shared by every ``jit(f)``
+    of that function (so ``fl.jit(f)(x)`` inside a loop traces once, as in JAX)."""
+
+    __slots__ = ("entries", "fast", "last_key", "trace_count")
+
+    def __init__(self):
+        self.entries: dict = {}
+        # fast path for the common call: positional arrays, no static arguments
+        self.fast: dict = {}
+        self.last_key = None
+        self.trace_count = 0
+
+
+# function -> {jit configuration: _FunCache}; held weakly, so a cache lives as long as its
+# function does
+_fun_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _fun_cache(fun, config) -> _FunCache:
+    try:
+        per = _fun_caches.setdefault(fun, {})
+    except TypeError:  # not weakly referenceable or not hashable: a cache of its own
+        return _FunCache()
+    cache = per.get(config)
+    if cache is None:
+        cache = per[config] = _FunCache()
+    return cache
+
+
 class Jitted:
     """A jit-compiled function. Call it, or inspect it with ``lower(*args)``."""
 
@@ -143,13 +173,17 @@ class Jitted:
         self.donate_argnums = _check_donate(donate_argnums, self.static_argnums, self.name)
         self._statics_from_signature(fun)
         self.backend = backend
-        self._cache: dict = {}
-        # fast path for the common call: positional numpy arrays, no static arguments
-        self._fast: dict = {}
+        self._shared = _fun_cache(fun, (self.static_argnums, self.static_argnames,
+                                        self.donate_argnums, backend))
+        self._cache = self._shared.entries
+        self._fast = self._shared.fast
         self._fast_ok = not self.static_argnums and not self.static_argnames
-        self._last_key = None
-        self.trace_count = 0
         functools.update_wrapper(self, fun, updated=())  # not __dict__: it may hold `fun`
+
+    @property
+    def trace_count(self) -> int:
+        """How many times this function has been traced under this jit configuration."""
+        return self._shared.trace_count
 
     def _statics_from_signature(self, fun):
         """As in JAX, a static parameter is static however it is passed: static_argnums also
@@ -179,7 +213,8 @@ class Jitted:
         self._argnames = tuple(dict.fromkeys(self.static_argnames + extra_names))
 
     def __get__(self, obj, objtype=None):
-        """Used as a method decorator: bind ``self`` (as a static argument if not an array)."""
+        """Used as a method decorator: ``self`` is the first argument, so (as in JAX) it must
+        be marked static (``static_argnums=0``; hashable) or be a registered pytree."""
         return self if obj is None else functools.partial(self, obj)
 
     # -- signature --------------------------------------------------------------
@@ -201,36 +236,50 @@ class Jitted:
         dyn_args = tuple(a for i, a in enumerate(args) if i not in static_idx)
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_kw}
         leaves, tree = tree_util.flatten((dyn_args, dyn_kwargs))
+        for x in leaves:
+            if not _is_array_leaf(x):
+                raise self._not_an_array(x, args, kwargs, static_idx, static_kw)
         # compat Tensors (and other __fl_array__ holders) are taken as their arrays
         leaves = [as_array(x) if hasattr(x, "__fl_array__") else x for x in leaves]
-        # non-array leaves (strings, callables...) are static automatically
-        auto_static = tuple((i, x) for i, x in enumerate(leaves) if not _is_dynamic_leaf(x))
-        for i, x in auto_static:
-            try:
-                hash(x)
-            except TypeError:
-                raise TypeError(f"jit of `{self.name}`: argument leaf {i} of type "
-                                f"{type(x).__name__} is neither an array nor hashable") from None
-        dyn_leaves = [x for x in leaves if _is_dynamic_leaf(x)]
-        return statics, static_kw, tree, leaves, dyn_leaves, auto_static
+        return statics, static_kw, tree, leaves
+
+    def _not_an_array(self, x, args, kwargs, static_idx, static_kw) -> TypeError:
+        """JAX's rule: a non-array argument is an error unless marked static (a silently
+        static object would be cached on, and a later mutation of it ignored)."""
+        where = "an argument"
+        for i, a in enumerate(args):
+            if i not in static_idx and any(v is x for v in tree_util.leaves(a)):
+                where = f"argument {i}" + ("" if a is x else " (a leaf inside it)")
+                fix = f"static_argnums=({i},)"
+                break
+        else:
+            for k, a in kwargs.items():
+                if k not in static_kw and any(v is x for v in tree_util.leaves(a)):
+                    where = f"argument {k!r}" + ("" if a is x else " (a leaf inside it)")
+                    fix = f"static_argnames=({k!r},)"
+                    break
+            else:
+                fix = "static_argnums=..."
+        return TypeError(
+            f"jit of `{self.name}`: {where} is a {type(x).__name__}, not an array. Arguments "
+            f"are traced as arrays (numpy arrays, functorch_lite arrays, Python numbers, "
+            f"pytrees of them); mark a Python value static with jit(..., {fix}) (static "
+            "arguments must be hashable, and a new value retraces), or register its class "
+            "as a pytree (fl.tree_util.register_pytree_node).")
 
     def _signature(self, args, kwargs):
-        statics, static_kw, tree, leaves, dyn, auto = self._split(args, kwargs)
+        statics, static_kw, tree, dyn = self._split(args, kwargs)
         backend = self.backend or default_backend(dyn)
         key = (tree, tuple(_leaf_key(x) for x in dyn), tuple(statics),
-               tuple(sorted(static_kw.items())), auto, backend)
-        return key, statics, static_kw, tree, leaves, dyn, backend
+               tuple(sorted(static_kw.items())), backend)
+        return key, statics, static_kw, tree, dyn, backend
 
     # -- tracing ----------------------------------------------------------------
-    def _trace(self, key, statics, static_kw, tree, leaves, dyn, nargs):
-        dyn_pos = [i for i, x in enumerate(leaves) if _is_dynamic_leaf(x)]
+    def _trace(self, key, statics, static_kw, tree, dyn, nargs):
         store = {}
 
         def flat(*xs):
-            full = list(leaves)
-            for i, x in zip(dyn_pos, xs):
-                full[i] = x
-            dyn_args, dyn_kwargs = tree_util.unflatten(tree, full)
+            dyn_args, dyn_kwargs = tree_util.unflatten(tree, xs)
             args, it = [], iter(dyn_args)
             static_map = dict(statics)
             for i in range(nargs):
@@ -242,7 +291,7 @@ class Jitted:
         avals = [ShapedArray(*_leaf_key(x)) for x in dyn]
         self._log_retrace(key, avals)
         closed = simplify(trace_to_jaxpr(flat, avals, fun_name=self.name, kind="jit"))
-        self.trace_count += 1
+        self._shared.trace_count += 1
         entry = _Entry()
         # constants become leading arguments, so the compiled program holds no data
         entry.jaxpr, entry.consts = closed.hoist_consts()
@@ -251,8 +300,8 @@ class Jitted:
         return entry
 
     def _log_retrace(self, key, avals):
-        prev = self._last_key
-        self._last_key = key
+        prev = self._shared.last_key
+        self._shared.last_key = key
         if prev is not None and len(self._cache) + 1 >= RETRACE_WARN_AFTER and \
                 len(self._cache) + 1 == RETRACE_WARN_AFTER:
             warnings.warn(f"jit of `{self.name}` has been traced {RETRACE_WARN_AFTER} times "
@@ -268,10 +317,10 @@ class Jitted:
               file=sys.stderr)
 
     def _entry(self, args, kwargs):
-        key, statics, static_kw, tree, leaves, dyn, backend = self._signature(args, kwargs)
+        key, statics, static_kw, tree, dyn, backend = self._signature(args, kwargs)
         entry = self._cache.get(key)
         if entry is None:
-            entry = self._trace(key, statics, static_kw, tree, leaves, dyn, len(args))
+            entry = self._trace(key, statics, static_kw, tree, dyn, len(args))
             if not any(isinstance(c, Tracer) for c in entry.consts):
                 self._cache[key] = entry
         return entry, dyn, backend
@@ -336,8 +385,8 @@ class Lowered:
 
 
 def explain_key_change(prev, key) -> str:
-    ptree, pleaves, pstat, pkw, pauto, pback = prev
-    tree, leaves, stat, kw, auto, back = key
+    ptree, pleaves, pstat, pkw, pback = prev
+    tree, leaves, stat, kw, back = key
     if ptree != tree:
         return f"argument structure changed: {ptree} -> {tree}"
     if pback != back:
@@ -349,8 +398,6 @@ def explain_key_change(prev, key) -> str:
             return f"array argument leaf {i} changed: {fa} -> {fb}"
     if pstat != stat or pkw != kw:
         return f"static arguments changed: {pstat or pkw} -> {stat or kw}"
-    if pauto != auto:
-        return f"non-array arguments changed: {pauto} -> {auto}"
     return "new signature"
 
 

@@ -3,8 +3,12 @@ pytrees, composition with the other transforms, and IR inspection without data."
 
 from __future__ import annotations
 
+import functools
+import gc
+import importlib
 import re
 import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -150,10 +154,12 @@ def test_static_argnums_and_argnames():
     assert jr(rnd(6), 2).shape == (2, 3)
     assert jr(rnd(6), 3).shape == (3, 2)
     assert fl.jit(lambda x, k: x * k, static_argnums=-1)(x, 4).shape == (3,)
-    # non-array arguments (strings) are static automatically
-    js = fl.jit(lambda x, how: x * (2 if how == "double" else 3))
+    # a non-array argument (a string) must be marked static, as in JAX
+    js = fl.jit(lambda x, how: x * (2 if how == "double" else 3), static_argnums=1)
     same(js(x, "double"), x * 2)
     same(js(x, "triple"), x * 3)
+    with pytest.raises(TypeError, match=r"argument 1 is a str.*static_argnums=\(1,\)"):
+        fl.jit(lambda x, how: x)(x, "double")
     with pytest.raises(ValueError, match="static_argnums"):
         fl.jit(lambda x: x, static_argnums=3)
 
@@ -173,17 +179,24 @@ def test_static_parameters_are_static_however_passed():
 
 
 def test_jit_as_method_decorator():
+    # as in JAX, `self` is an argument like any other: static (hashable) or an error
     class Model:
         def __init__(self, k):
             self.k = k
 
-        @fl.jit
+        @functools.partial(fl.jit, static_argnums=0)
         def apply(self, x):
+            return x * self.k
+
+        @fl.jit
+        def unmarked(self, x):
             return x * self.k
 
     x = rnd(3)
     same(Model(3.0).apply(x), x * 3)
     same(Model(5.0).apply(x), x * 5)
+    with pytest.raises(TypeError, match=r"argument 0 is a Model.*static_argnums=\(0,\)"):
+        Model(3.0).unmarked(x)
 
 
 def test_unhashable_static_argument_is_a_clear_type_error():
@@ -354,7 +367,9 @@ def test_lower_as_text_needs_no_data():
     same(run(x), np.tanh(x) * 2)
     # calling with a real array of the lowered signature reuses the trace
     same(jf(np.zeros((4, 4), np.float32)), np.zeros((4, 4), np.float32))
-    assert len(calls) == 3  # the two backend="numpy" jits traced once each; no retrace here
+    # the two backend="numpy" jits of f share one cache (one per function and configuration,
+    # as in JAX): f(4,) was traced once; no retrace here either
+    assert len(calls) == 2
 
 
 class _TensorLike:
@@ -396,3 +411,49 @@ def test_donate_argnums_are_checked():
         fl.jit(f, donate_argnums=("x",))
     with pytest.raises(ValueError, match="both static and donated"):
         fl.jit(f, static_argnums=1, donate_argnums=1)
+
+
+def test_jit_called_afresh_on_the_same_function_traces_once():
+    # the common `fl.jit(f)(x)` inside a loop: one cache per function (held weakly), as JAX
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return fnp.sin(x) * 2.0
+
+    x = rnd(3)
+    for _ in range(5):
+        same(fl.jit(f)(x), np.sin(x) * 2)
+    assert len(calls) == 1
+    assert fl.jit(f).trace_count == 1
+    # another configuration of jit is another cache
+    fl.jit(f, static_argnames="unused")(x)
+    assert len(calls) == 2
+    # the cache goes away with the function
+    jit_module = importlib.import_module("functorch_lite.jit")  # fl.jit is the function
+    ref = weakref.ref(f)
+    n = len(jit_module._fun_caches)
+    del f
+    gc.collect()
+    assert ref() is None and len(jit_module._fun_caches) == n - 1
+
+
+def test_mutated_object_argument_is_not_silently_stale():
+    # formerly any non-array argument was static and cached on: mutating it was ignored
+    class Scale:
+        def __init__(self, k):
+            self.k = k
+
+    s = Scale(2.0)
+    f = lambda x, obj: x * obj.k
+    with pytest.raises(TypeError, match=r"argument 1 is a Scale, not an array.*"
+                                        r"static_argnums=\(1,\).*hashable"):
+        fl.jit(f)(rnd(2), s)
+    with pytest.raises(TypeError, match=r"argument 'obj' is a Scale.*static_argnames"):
+        fl.jit(f)(rnd(2), obj=s)
+    with pytest.raises(TypeError, match=r"argument 0 \(a leaf inside it\) is a str"):
+        fl.jit(lambda d: d["x"])({"x": "text"})
+    # static and hashable is the explicit, documented way
+    jf = fl.jit(f, static_argnums=1)
+    x = rnd(2)
+    same(jf(x, s), x * 2)
