@@ -12,7 +12,7 @@ This file only re-exports; ``tensor.py`` (the Tensor), ``ops/`` (operations), ``
 tensor([2., 4.])
 """
 
-from . import autograd, linalg
+from . import autograd, backends, cuda, func, linalg, random
 from . import methods as _methods  # installs operators and methods on Tensor
 from .device import device, get_default_device, set_default_device
 from .dtypes import (
@@ -69,6 +69,26 @@ from .ops.linalg import *  # noqa: F403
 from .ops.pointwise import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
+from .random import (
+    Generator,
+    bernoulli,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    multinomial,
+    normal,
+    poisson,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    seed,
+    set_rng_state,
+)
 from .tensor import Size, Tensor, as_tensor, from_numpy, tensor
 
 del _methods

@@ -23,6 +23,7 @@ from .autograd.engine import tensor_backward
 from .ops import creation, indexing, linalg, pointwise, reduction, shape
 from .ops.dispatch import Op
 from .ops.inplace import check_inplace, inplace, needs_graph
+from .random import INPLACE_SAMPLERS, bernoulli, multinomial
 from .tensor import Tensor, wrap
 from .tensor import tensor as make_tensor
 
@@ -39,7 +40,8 @@ def _reflected(fn):
 def _operator_table():
     P = pointwise
     return {
-        "__add__": P.add, "__radd__": P.add, "__sub__": P.sub, "__rsub__": _reflected(P.sub),
+        "__add__": P.add_tensors, "__radd__": P.add_tensors, "__sub__": P.sub_tensors,
+        "__rsub__": _reflected(P.sub_tensors),
         "__mul__": P.mul, "__rmul__": P.mul, "__truediv__": P.div,
         "__rtruediv__": _reflected(P.div), "__floordiv__": P.floor_divide,
         "__rfloordiv__": _reflected(P.floor_divide), "__mod__": P.remainder,
@@ -404,6 +406,8 @@ def install():
         "view_as": lambda self, other: S.view(self, other.array.shape),
         "reshape_as": lambda self, other: S.reshape(self, other.array.shape),
     }
+    methods.update(INPLACE_SAMPLERS)
+    methods.update({"bernoulli": bernoulli, "multinomial": multinomial})
     for name, fn in methods.items():
         setattr(T, name, fn)
     T.T = property(lambda self: S.permute(self, tuple(reversed(range(self.dim())))))

@@ -21,6 +21,8 @@ from ..grad_mode import STATE
 from ..graph import OpNode, node_class
 from ..tensor import Tensor, make_view, own, wrap
 
+NO_EDGE = (None, 0)
+
 
 def is_differentiable(a) -> bool:
     """Float and complex outputs carry gradients; integer and bool outputs never do."""
@@ -102,6 +104,17 @@ class Op:
                 needs.append(False)
         return self.node_cls(self.fn, tuple(params.items()), tuple(arrays), tuple(needs),
                              tuple(versions), tuple(edges), diff_outs, out_meta)
+
+    def record_binary(self, x: Tensor, y: Tensor, a, b) -> OpNode:
+        """``record`` for two tensor inputs and no parameters (the arithmetic hot path)."""
+        g = x.grad_fn
+        ex = (g, x.output_nr) if g is not None else (
+            (x.accumulator or x.grad_accumulator(), 0) if x.leaf_requires_grad else NO_EDGE)
+        g = y.grad_fn
+        ey = (g, y.output_nr) if g is not None else (
+            (y.accumulator or y.grad_accumulator(), 0) if y.leaf_requires_grad else NO_EDGE)
+        return self.node_cls(self.fn, (), (a, b), (ex[0] is not None, ey[0] is not None),
+                             ((0, x, x.version[0]), (1, y, y.version[0])), (ex, ey))
 
     def wrap_many(self, outs, inputs, arrays, params, record):
         outs = [self.own_output(o, arrays) for o in outs]

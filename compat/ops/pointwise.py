@@ -15,12 +15,14 @@ same kind (``float32 vector + float64 scalar tensor -> float32``).
 from __future__ import annotations
 
 import numpy as np
+from numpy import ndarray
 
 import functorch_lite as fl
 import functorch_lite.numpy as fnp
 
 from .. import dtypes
-from ..tensor import Tensor, wrap
+from ..grad_mode import STATE
+from ..tensor import Tensor, own, wrap
 from .dispatch import Op
 from .inplace import write_out
 
@@ -60,17 +62,33 @@ def align_zero_dim(a, b):
 
 
 def binary(op: Op, name: str, doc: str):
-    """A PyTorch binary function ``f(input, other, *, out=None)`` running ``op``."""
+    """A PyTorch binary function ``f(input, other, *, out=None)`` running ``op``.
+
+    Two plain tensors over same-dtype numpy arrays take a short path (W6, the cost of one
+    small eager op): ``op.fn`` is called on the arrays directly (the core's own eager fast
+    path), a node is recorded only when needed; everything else goes through ``Op``."""
+    fn = op.fn
 
     def f(input, other, *, out: Tensor | None = None):
-        if type(input) is Tensor and type(other) is Tensor and \
-                input.array.dtype == other.array.dtype:
-            res = op(input, other)
-        else:
-            a, b = align_zero_dim(to_operand(input), to_operand(other))
-            if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-                a = wrap(np.asarray(fnp.asarray(a)))
-            res = op(a, b)
+        if type(input) is Tensor and type(other) is Tensor and out is None:
+            a, b = input.array, other.array
+            if type(a) is ndarray and type(b) is ndarray and a.dtype == b.dtype:
+                try:
+                    r = fn(a, b)
+                except ValueError:
+                    return op(input, other)  # raises PyTorch's RuntimeError
+                if type(r) is not ndarray:
+                    r = own(r)
+                t = wrap(r)
+                if STATE.enabled and (input.grad_fn is not None or input.leaf_requires_grad
+                                      or other.grad_fn is not None
+                                      or other.leaf_requires_grad) and r.dtype.kind in "fc":
+                    t.grad_fn = op.record_binary(input, other, a, b)
+                return t
+        a, b = align_zero_dim(to_operand(input), to_operand(other))
+        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+            a = wrap(np.asarray(fnp.asarray(a)))
+        res = op(a, b)
         return res if out is None else write_out(out, res, name)
 
     f.__name__ = f.__qualname__ = name
@@ -102,8 +120,8 @@ sub_op = Op(fnp.subtract, "Sub")
 mul_op = Op(fnp.multiply, "Mul")
 div_op = Op(fnp.divide, "Div")
 
-_add = binary(add_op, "add", "")
-_sub = binary(sub_op, "sub", "")
+add_tensors = binary(add_op, "add", "``input + other`` (the ``+`` operator).")
+sub_tensors = binary(sub_op, "sub", "``input - other`` (the ``-`` operator).")
 
 
 def scaled_add_fn(x, y, alpha):
@@ -133,7 +151,7 @@ def add(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     tensor([21., 22.])
     """
     if alpha == 1:
-        return _add(input, other, out=out)
+        return add_tensors(input, other, out=out)
     a, b = align_zero_dim(to_operand(input), to_operand(other))
     res = scaled_add_op(a, b, alpha=scalar_or(alpha))
     return res if out is None else write_out(out, res, "add")
@@ -146,7 +164,7 @@ def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     tensor([4, 5])
     """
     if alpha == 1:
-        return _sub(input, other, out=out)
+        return sub_tensors(input, other, out=out)
     a, b = align_zero_dim(to_operand(input), to_operand(other))
     res = scaled_sub_op(a, b, alpha=scalar_or(alpha))
     return res if out is None else write_out(out, res, "sub")
