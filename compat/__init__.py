@@ -93,3 +93,4 @@ from .tensor import Size, Tensor, as_tensor, from_numpy, tensor
 
 del _methods
 from .serialization import load, save
+from . import utils, vision
