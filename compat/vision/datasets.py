@@ -34,7 +34,7 @@ class VisionDataset(Dataset):
 
     >>> class Two(VisionDataset):
     ...     def __init__(self):
-    ...         super().__init__(None, transform=lambda im: im.sum())
+    ...         super().__init__(None, transform=lambda im: int(im.sum()))
     ...         self.data, self.targets = np.ones((2, 3, 3), np.uint8), [0, 1]
     >>> Two()[1], len(Two())
     ((9, 1), 2)

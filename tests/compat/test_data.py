@@ -368,6 +368,7 @@ def test_iterable_dataset_with_workers():
     batches = [b.tolist() for b in DataLoader(Stream(7, shard=True), batch_size=2,
                                               num_workers=2)]
     assert batches == [[0, 2], [1, 3], [4, 6], [5]]
+    assert sorted(DataLoader(Stream(3), batch_size=None, num_workers=2)) == [0, 0, 1, 1, 2, 2]
     loader = DataLoader(Stream(6, shard=True), batch_size=2, num_workers=2,
                         persistent_workers=True)
     assert list(map(len, loader)) == list(map(len, loader)) == [2, 2, 1, 1]

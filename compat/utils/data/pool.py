@@ -12,9 +12,8 @@ that sends each worker ``None``, waits briefly, then terminates stragglers. It r
 :meth:`WorkerPool.close`, when the pool is garbage collected (an iterator dropped after an
 early ``break``) and at interpreter exit.
 
->>> import multiprocessing
->>> start_method(None) in multiprocessing.get_all_start_methods()
-True
+>>> start_method("spawn").get_start_method()
+'spawn'
 """
 
 from __future__ import annotations
@@ -46,8 +45,10 @@ def start_method(context: Any) -> Any:
     return context
 
 
-def _stop(workers: list, index_queues: list, result_queue: Any) -> None:
-    """Stop the workers: ask, wait up to STOP_GRACE_SECONDS, then terminate and kill."""
+def _stop(workers: list, index_queues: list, result_queue: Any, stopping: Any) -> None:
+    """Stop the workers: ask (they skip the tasks still queued), wait up to
+    STOP_GRACE_SECONDS, then terminate and kill."""
+    stopping.set()
     for q in index_queues:
         try:
             q.put(None)
@@ -93,13 +94,14 @@ class WorkerPool:
         self.index_queues: list = []
         self.workers: list = []
         self.epoch = 0
+        stopping = ctx.Event()
         self._finalizer = weakref.finalize(self, _stop, self.workers, self.index_queues,
-                                           self.result_queue)
+                                           self.result_queue, stopping)
         for worker_id in range(num_workers):
             index_queue = ctx.Queue()
             w = ctx.Process(target=worker_loop, daemon=True, args=(
-                dataset, index_queue, self.result_queue, auto_collation, collate_fn, drop_last,
-                base_seed, worker_init_fn, worker_id, num_workers, os.getpid()))
+                dataset, index_queue, self.result_queue, stopping, auto_collation, collate_fn,
+                drop_last, base_seed, worker_init_fn, worker_id, num_workers, os.getpid()))
             w.start()
             self.index_queues.append(index_queue)
             self.workers.append(w)

@@ -3,7 +3,8 @@
 A worker seeds its random generators (``compat``'s, Python's ``random`` and numpy's global
 one) with ``base_seed + worker_id``, runs ``worker_init_fn(worker_id)``, then serves tasks
 ``(epoch, task_id, indices)`` from its index queue until it receives ``None`` or finds its
-parent process gone. Each answer is ``(epoch, task_id, payload)`` where the payload is the
+parent process gone (or the ``stopping`` event set: the tasks still queued are then
+skipped). Each answer is ``(epoch, task_id, payload)`` where the payload is the
 batch pickled by the worker itself (so an unpicklable batch becomes an error report instead of
 silently vanishing in the queue's feeder thread), :class:`WorkerFailure` for an exception, or
 :data:`EXHAUSTED` when an iterable dataset's stream has ended for that worker.
@@ -137,9 +138,9 @@ def pack(payload: Any, worker_id: int) -> bytes:
         return pickle.dumps(WorkerFailure(e, worker_id, " (sending the batch back)"))
 
 
-def worker_loop(dataset: Any, index_queue: Any, result_queue: Any, auto_collation: bool,
-                collate_fn: Any, drop_last: bool, base_seed: int, init_fn: Any,
-                worker_id: int, num_workers: int, parent_pid: int) -> None:
+def worker_loop(dataset: Any, index_queue: Any, result_queue: Any, stopping: Any,
+                auto_collation: bool, collate_fn: Any, drop_last: bool, base_seed: int,
+                init_fn: Any, worker_id: int, num_workers: int, parent_pid: int) -> None:
     """The body of a worker process (see the module docstring)."""
     global _info
     init_failure = None
@@ -159,7 +160,7 @@ def worker_loop(dataset: Any, index_queue: Any, result_queue: Any, auto_collatio
                 if os.getppid() != parent_pid:  # orphaned: the main process died
                     break
                 continue
-            if task is None:
+            if task is None or stopping.is_set():  # shutting down: queued tasks are moot
                 break
             task_epoch, task_id, index = task
             payload: Any = init_failure
