@@ -139,6 +139,9 @@ def _atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise SerializationError(f"Parent directory {directory} does not exist (saving to "
+                                 f"{path}); create it first, e.g. os.makedirs(...)")
     while True:
         tmp = os.path.join(directory,
                            f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")

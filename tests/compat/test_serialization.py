@@ -65,6 +65,8 @@ def test_round_trip_of_every_listed_type():
     assert isinstance(out["array"], np.ndarray) and out["array"].tolist() == [[0, 1, 2],
                                                                                [3, 4, 5]]
     assert out["empty"] == ({}, [], ())
+    clash = roundtrip({"a": {"b": torch.tensor([1])}, "a.b": torch.tensor([2])})
+    assert clash["a"]["b"].tolist() == [1] and clash["a.b"].tolist() == [2]
     assert roundtrip(torch.tensor([1.5])).tolist() == [1.5]  # a bare tensor
     assert roundtrip([1, "a", None]) == [1, "a", None]
 
@@ -138,6 +140,8 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["ckpt.pt"]  # the temporary file is gone
     torch.save({"v": 3}, str(path))
     assert torch.load(str(path)) == {"v": 3}
+    with pytest.raises(SerializationError, match="Parent directory .* does not exist"):
+        torch.save({}, tmp_path / "missing" / "x.pt")
 
 
 def test_map_location():
