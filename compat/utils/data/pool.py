@@ -84,6 +84,13 @@ class WorkerPool:
     ``send(worker, task)`` queues a task; ``receive(timeout)`` returns the next answer
     ``(epoch, task_id, payload)``, raising RuntimeError when a worker has died or when
     ``timeout`` (seconds, 0 for none) passes without an answer.
+
+    >>> pool = WorkerPool(["a", "b"], num_workers=1, auto_collation=True, collate_fn=list,
+    ...                   drop_last=False, base_seed=0, worker_init_fn=None)
+    >>> pool.send(0, (pool.new_epoch(), 0, [1, 0]))
+    >>> pool.receive()
+    (1, 0, ['b', 'a'])
+    >>> pool.close()
     """
 
     def __init__(self, dataset: Any, num_workers: int, auto_collation: bool, collate_fn: Any,

@@ -122,14 +122,14 @@ def _rebuild_failure(message: str, ref: tuple[str, str]) -> WorkerFailure:
     return failure
 
 
-def seed_worker(seed: int) -> None:
+def _seed_worker(seed: int) -> None:
     """Seed ``compat``'s global generator, ``random`` and numpy's global generator."""
     manual_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
 
 
-def pack(payload: Any, worker_id: int) -> bytes:
+def _pack(payload: Any, worker_id: int) -> bytes:
     """``payload`` pickled for the result queue; a batch that cannot be pickled becomes a
     :class:`WorkerFailure` saying so."""
     try:
@@ -141,11 +141,12 @@ def pack(payload: Any, worker_id: int) -> bytes:
 def worker_loop(dataset: Any, index_queue: Any, result_queue: Any, stopping: Any,
                 auto_collation: bool, collate_fn: Any, drop_last: bool, base_seed: int,
                 init_fn: Any, worker_id: int, num_workers: int, parent_pid: int) -> None:
-    """The body of a worker process (see the module docstring)."""
+    """The body of a worker process (see the module docstring); :class:`WorkerPool`
+    (``compat.utils.data.pool``) starts it and shows it at work."""
     global _info
     init_failure = None
     try:
-        seed_worker(base_seed + worker_id)
+        _seed_worker(base_seed + worker_id)
         _info = WorkerInfo(worker_id, num_workers, base_seed + worker_id, dataset)
         if init_fn is not None:
             init_fn(worker_id)
@@ -174,7 +175,7 @@ def worker_loop(dataset: Any, index_queue: Any, result_queue: Any, stopping: Any
                     payload = EXHAUSTED
                 except Exception as e:
                     payload = WorkerFailure(e, worker_id)
-            result_queue.put((task_epoch, task_id, pack(payload, worker_id)))
+            result_queue.put((task_epoch, task_id, _pack(payload, worker_id)))
             del payload
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the main one reports
         pass
