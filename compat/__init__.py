@@ -12,8 +12,8 @@ This file only re-exports; ``tensor.py`` (the Tensor), ``ops/`` (operations), ``
 tensor([2., 4.])
 """
 
-from . import autograd, backends, cuda, func, linalg, random
-from . import methods as _methods  # installs operators and methods on Tensor
+# `methods` installs the operations on Tensor as methods and operators
+from . import autograd, backends, cuda, func, linalg, methods, random, utils, vision
 from .device import device, get_default_device, set_default_device
 from .dtypes import (
     bool,
@@ -47,6 +47,17 @@ from .dtypes import (
     uint64,
 )
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .legacy import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 from .ops.creation import (
     arange,
     empty,
@@ -89,8 +100,5 @@ from .random import (
     seed,
     set_rng_state,
 )
-from .tensor import Size, Tensor, as_tensor, from_numpy, tensor
-
-del _methods
 from .serialization import load, save
-from . import utils, vision
+from .tensor import Size, Tensor, as_tensor, from_numpy, tensor

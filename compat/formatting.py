@@ -23,7 +23,7 @@ from . import dtypes
 THRESHOLD = 1000  # elements before summarising, as PyTorch's print options
 EDGEITEMS = 3
 PRECISION = 4
-LINEWIDTH = 80
+LINEWIDTH = 81  # numpy counts the trailing separator; 81 wraps where PyTorch's 80 does
 
 
 def _float_formatter(values: np.ndarray):
@@ -64,7 +64,9 @@ def _formatter(a: np.ndarray):
             return f"{re_fmt(v.real)}{'-' if v.imag < 0 else '+'}{im}j"
     else:
         fmt = str
-    width = max((len(fmt(v)) for v in sample), default=0)
+    finite = sample[np.isfinite(sample)] if kind in "fc" else sample
+    # PyTorch pads to the widest finite value; nan/inf keep their own length
+    width = max((len(fmt(v)) for v in finite), default=0)
     return lambda v: fmt(v).rjust(width)
 
 
@@ -81,9 +83,10 @@ def format_array(a: np.ndarray, prefix: str = "tensor(") -> str:
     """The body of a tensor's repr: nested brackets, elements formatted as PyTorch does."""
     if a.ndim == 0:
         return _formatter(a)(a.item() if a.dtype.kind != "c" else a[()])
-    return np.array2string(a, separator=", ", prefix=prefix, max_line_width=LINEWIDTH,
+    text = np.array2string(a, separator=", ", prefix=prefix, max_line_width=LINEWIDTH,
                            threshold=THRESHOLD, edgeitems=EDGEITEMS,
                            formatter={"all": _formatter(a)})
+    return text.replace(", ...,", ",  ...,")  # PyTorch's summary marker spacing
 
 
 def format_tensor(t) -> str:

@@ -16,9 +16,12 @@ This module works on arrays only; ``tensor.py`` wraps them and ``engine.py`` wal
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 import functorch_lite as fl
+from functorch_lite.jit import RETRACE_WARN_AFTER
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -143,6 +146,18 @@ def vjp_apply(*args, fn, params, needs, diff_outs):
 _PROGRAMS: dict = {}
 
 
+def run_program(prog, args, lower: bool = False):
+    """Call (or ``lower``) a backward program. Eager code meets many shapes (the last
+    batch, sequence lengths), so a retrace per new shape is expected: jit's "traced N times"
+    advice is silenced on the one call that could give it."""
+    call = prog.lower if lower else prog
+    if prog.trace_count != RETRACE_WARN_AFTER - 1:
+        return call(*args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return call(*args)
+
+
 def backward_program(fn, params, needs, diff_outs, backend):
     """The cached jitted ``vjp_apply`` for one operation and parameters.
 
@@ -155,7 +170,7 @@ def backward_program(fn, params, needs, diff_outs, backend):
         def backward(*args):
             return vjp_apply(*args, fn=fn, params=params, needs=needs, diff_outs=diff_outs)
 
-        backward.__name__ = f"{getattr(fn, '__name__', 'op')}_backward"
+        backward.__name__ = f"compat_backward_{getattr(fn, '__name__', 'op')}"
         prog = _PROGRAMS[key] = fl.jit(backward, backend=backend)
     return prog
 
@@ -211,7 +226,7 @@ class OpNode(Node):
         """Whether the staged backward program reads the value of input ``i``."""
         prog = backward_program(self.fn, self.params, self.needs, self.diff_outs,
                                 backend_for(self.saved[0]))
-        jaxpr = prog.lower(*self.saved, *cts).ir.jaxpr
+        jaxpr = run_program(prog, (*self.saved, *cts), lower=True).ir.jaxpr
         var = jaxpr.invars[i]
         return any(v is var for e in jaxpr.eqns for v in e.invars) or any(
             v is var for v in jaxpr.outvars)
@@ -232,7 +247,7 @@ class OpNode(Node):
         self.check_saved(cts)
         prog = backward_program(self.fn, self.params, self.needs, self.diff_outs,
                                 backend_for(cts[0]))
-        res = iter(prog(*self.saved, *cts))
+        res = iter(run_program(prog, (*self.saved, *cts)))
         return [next(res) if need else None for need in self.needs]
 
     def release(self) -> None:

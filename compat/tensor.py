@@ -130,7 +130,7 @@ class Tensor:
         if len(args) == 1 and not _is_int(args[0]) and not isinstance(args[0], Size):
             a = to_array(args[0], d.dtype, copy=False)
         else:
-            sizes = args[0] if len(args) == 1 else args
+            sizes = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
             a = np.zeros(tuple(int(s) for s in sizes), d.dtype)
         t = init_tensor(_new(cls), own(device_mod.put(a, device_mod.canonical(device))))
         if requires_grad:
