@@ -16,6 +16,7 @@ from functorch_lite.fusion import View, contiguous_strides
 from functorch_lite.ir import Literal
 from functorch_lite.primitives import linalg
 
+from . import movement
 from .emit import Builder, Loops, const, element, function, index, load, ltype, store
 from .lowering import convert
 
@@ -136,4 +137,4 @@ def _dot_general(step, name, params):
     return function(name, params, b, noalias=False), b
 
 
-OPAQUE = {linalg.dot_general_p: _dot_general}
+OPAQUE = {linalg.dot_general_p: _dot_general, **movement.LOWERINGS}
