@@ -7,7 +7,7 @@ This file only re-exports the public API; docs/ARCHITECTURE.md shows the layers.
 array([2., 4.], dtype=float32)
 """
 
-from . import control, lax, nn, numpy, optim, primitives, random, tree
+from . import control, lax, nn, numpy, optim, primitives, random, scipy, test_util, tree, tree_util
 from .batching import vmap
 from .checkpoint import checkpoint, checkpoint_name, checkpoint_policies, remat
 from .core import (
@@ -23,6 +23,7 @@ from .derivatives import (
     grad,
     hessian,
     jacfwd,
+    jacobian,
     jacrev,
     jvp,
     linearize,
@@ -30,7 +31,7 @@ from .derivatives import (
     value_and_grad,
     vjp,
 )
-from .devices import device_put, devices
-from .jit import jit, make_ir
+from .devices import block_until_ready, device_get, device_put, devices
+from .jit import jit, make_ir, make_jaxpr
 
 __version__ = "0.1.0"

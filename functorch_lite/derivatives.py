@@ -309,6 +309,9 @@ def jacrev(fun, argnums=0, has_aux: bool = False):
     return _jacobian(fun, argnums, has_aux, "jacrev", _reverse_blocks)
 
 
+jacobian = jacrev  # JAX's name
+
+
 def hessian(fun, argnums=0, has_aux: bool = False):
     """``jacfwd(jacrev(fun))``: the dense Hessian of a scalar function."""
     return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)

@@ -36,3 +36,41 @@ def device_put(x, device: str | None = None):
 
         return tree_util.map(lambda v: cupy.asarray(np.asarray(as_array(v))), x)
     raise ValueError(f"device_put: unknown device {device!r}; use 'cpu' or 'gpu'")
+
+
+def block_until_ready(x):
+    """Wait until every array in the pytree ``x`` is computed, and return ``x``.
+
+    numpy work is finished when a call returns; GPU arrays are waited on.
+
+    >>> fl.block_until_ready({"w": fnp.ones(2)})["w"].shape
+    (2,)
+    """
+    def wait(v):
+        fn = getattr(v, "block_until_ready", None)
+        if callable(fn):
+            fn()
+        elif hasattr(v, "__cuda_array_interface__"):
+            import cupy  # lazy: the optional GPU dependency, only present with GPU arrays
+
+            cupy.cuda.get_current_stream().synchronize()
+        return v
+
+    tree_util.map(wait, x)
+    return x
+
+
+def device_get(x):
+    """The pytree ``x`` with its arrays as host numpy arrays (GPU arrays are copied back).
+
+    >>> type(fl.device_get(fnp.ones(2))).__name__
+    'ndarray'
+    """
+    def get(v):
+        if hasattr(v, "__cuda_array_interface__"):
+            return v.get()
+        if isinstance(v, np.ndarray):
+            return np.asarray(v)
+        return v
+
+    return tree_util.map(get, x)

@@ -438,6 +438,9 @@ def make_ir(fun, static_argnums=()):
     return traced
 
 
+make_jaxpr = make_ir  # JAX's name
+
+
 def _reclose(entry) -> ClosedJaxpr:
     j = entry.jaxpr.jaxpr
     n = len(entry.consts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-from ._core import stack
+from ._core import promote_types, result_type, stack
 from ._creation import (
     arange,
     array,
@@ -83,6 +83,7 @@ from ._math import (
     greater_equal,
     hypot,
     invert,
+    isclose,
     isfinite,
     isinf,
     isnan,
@@ -129,11 +130,14 @@ from ._math import (
 )
 from ._reductions import (
     all,
+    allclose,
     amax,
     amin,
     any,
     argmax,
     argmin,
+    array_equal,
+    array_equiv,
     average,
     count_nonzero,
     cumsum,

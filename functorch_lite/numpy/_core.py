@@ -78,6 +78,36 @@ def info(x):
     return v, a.dtype, False, a.shape
 
 
+def result_type(*arrays_and_dtypes) -> np.dtype:
+    """The dtype combining arrays, dtypes and Python scalars gives, with our promotion rules
+    (Python scalars weak, integers never widening floats).
+
+    >>> result_type(np.float16, 2.0), result_type(np.int32, np.float32)
+    (dtype('float16'), dtype('float32'))
+    """
+    infos = []
+    for x in arrays_and_dtypes:
+        if dtypes.is_python_scalar(x):
+            infos.append((dtypes.scalar_dtype(x), True))
+        elif isinstance(x, (np.dtype, type, str)):
+            infos.append((dtypes.canonical(x), False))
+        else:
+            a = core.get_aval(asarray_like(x))
+            infos.append((a.dtype, a.weak_type))
+    if not infos:
+        raise ValueError("result_type: at least one array or dtype is required")
+    return dtypes.promote([d for d, _ in infos], [w for _, w in infos])[0]
+
+
+def promote_types(type1, type2) -> np.dtype:
+    """The dtype two dtypes promote to (our rules: float32 with int64 is float32).
+
+    >>> promote_types("int64", "float32")
+    dtype('float32')
+    """
+    return result_type(dtypes.canonical(type1), dtypes.canonical(type2))
+
+
 def broadcast_shapes(name, *shapes):
     try:
         return tuple(np.broadcast_shapes(*shapes))

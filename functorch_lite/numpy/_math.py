@@ -237,6 +237,29 @@ def isinf(x, /):
     return L.eq(L.abs(a), L.full_like(a, np.inf))
 
 
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """``|a - b| <= atol + rtol * |b|`` elementwise (numpy's asymmetric test); infinities
+    are close only to themselves; NaN is close to NaN only with ``equal_nan``. Integer and
+    boolean operands compare exactly (as in JAX).
+
+    >>> isclose(np.array([1.0, np.inf]), np.array([1.0 + 1e-9, np.inf]))
+    Array([ True,  True], dtype=bool)
+    """
+    x, y = promote("isclose", a, b)
+    if not dtypes.is_float(dtype_of(x)):
+        return L.eq(x, y)
+    finite = L.bitwise_and(L.is_finite(x), L.is_finite(y))
+    # non-finite pairs are decided by equality alone; zeroing them first keeps inf - inf
+    # (an invalid-value warning) out of the arithmetic
+    zero = L.zeros_like(x)
+    xf, yf = L.select(finite, x, zero), L.select(finite, y, zero)
+    tol = L.add(L.full_like(yf, atol), L.mul(L.full_like(yf, rtol), L.abs(yf)))
+    out = L.select(finite, L.le(L.abs(L.sub(xf, yf)), tol), L.eq(x, y))
+    if equal_nan:
+        out = L.bitwise_or(out, L.bitwise_and(L.ne(x, x), L.ne(y, y)))
+    return out
+
+
 def _logical(name, op):
     def fn(x1, x2, /):
         a, b = promote(name, x1, x2, to_dtype=np.bool_)

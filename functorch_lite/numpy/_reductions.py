@@ -15,9 +15,10 @@ from ._core import (
     normalize_axes,
     normalize_axis,
     num_elements,
+    promote,
     shape_of,
 )
-from ._math import divide, multiply, to_bool
+from ._math import divide, equal, isclose, multiply, to_bool
 from ._shape import ravel
 
 
@@ -145,6 +146,45 @@ def all(a, axis=None, keepdims=False):  # noqa: A001
 def any(a, axis=None, keepdims=False):  # noqa: A001
     x, shape, axes = _prep(a, axis, "any")
     return _keep(L.reduce_or(to_bool(x), axes), axes, shape, keepdims)
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether every pair is ``isclose`` (a 0-d boolean array, traceable).
+
+    >>> bool(allclose(np.ones(3), np.ones(3) + 1e-9))
+    True
+    """
+    return all(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def array_equal(a1, a2, equal_nan=False):
+    """Same shape and equal elements (a 0-d boolean array; False for differing shapes).
+
+    >>> bool(array_equal(np.arange(3), np.arange(3.0)))
+    True
+    """
+    x, y = asarray_like(a1), asarray_like(a2)
+    if shape_of(x) != shape_of(y):
+        return L.full((), False, np.bool_)
+    x, y = promote("array_equal", x, y)
+    eq = L.eq(x, y)
+    if equal_nan and dtypes.is_float(dtype_of(x)):
+        eq = L.bitwise_or(eq, L.bitwise_and(L.ne(x, x), L.ne(y, y)))
+    return all(eq)
+
+
+def array_equiv(a1, a2):
+    """Equal after broadcasting (False when the shapes do not broadcast).
+
+    >>> bool(array_equiv(np.ones((2, 3)), np.ones(3)))
+    True
+    """
+    x, y = asarray_like(a1), asarray_like(a2)
+    try:
+        np.broadcast_shapes(shape_of(x), shape_of(y))
+    except ValueError:
+        return L.full((), False, np.bool_)
+    return all(equal(x, y))
 
 
 def cumsum(a, axis=None, dtype=None):

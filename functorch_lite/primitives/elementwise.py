@@ -145,6 +145,82 @@ def _erf(x):
     return _erf_vec(x).astype(x.dtype) if x.ndim else np.asarray(math.erf(x), x.dtype)
 
 
+def _lgamma1(v):
+    try:
+        return math.lgamma(v)
+    except OverflowError:  # log Gamma(x) > max double for x near 1e308
+        return math.inf
+
+
+_erfc_vec = np.frompyfunc(math.erfc, 1, 1)
+_lgamma_vec = np.frompyfunc(_lgamma1, 1, 1)
+
+
+def _erfc(x):
+    return _erfc_vec(x).astype(x.dtype) if x.ndim else np.asarray(math.erfc(x), x.dtype)
+
+
+def _lgamma(x):
+    """log|Gamma(x)| (math.lgamma per element; +inf at the poles 0, -1, -2, ...)."""
+    x = np.asarray(x)
+    flat = x.astype(np.float64).ravel()
+    out = np.full(flat.shape, np.inf)
+    ok = ~((flat <= 0) & (flat == np.floor(flat))) & ~np.isnan(flat)
+    out[np.isnan(flat)] = np.nan
+    if ok.any():
+        with np.errstate(over="ignore"):  # an overflowing log Gamma is inf
+            out[ok] = _lgamma_vec(flat[ok]).astype(np.float64)
+    return out.reshape(x.shape).astype(x.dtype)
+
+
+# Bernoulli numbers B2, B4, ..., B20 for the asymptotic series of the polygamma functions
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510,
+              43867 / 798, -174611 / 330)
+
+
+def _polygamma(x, m):
+    """The m-th derivative of digamma, psi^(m)(x), in float64: recurrence up to x >= 12,
+    then the asymptotic series (relative error ~1e-15); digamma (m=0) reflects x < 0.5
+    (psi(x) = psi(1 - x) - pi cot(pi x)). Poles (0, -1, -2, ...) give nan."""
+    x = np.asarray(x)
+    z = x.astype(np.float64)
+    pole = (z <= 0) & (z == np.floor(z))
+    acc = np.zeros_like(z)
+    sign = 1.0 if m % 2 else -1.0  # (-1)**(m + 1)
+    fact = math.factorial(m)
+    with np.errstate(all="ignore"):
+        if m == 0:
+            refl = z < 0.5
+            acc = np.where(refl, -np.pi / np.tan(np.pi * z), 0.0)
+            z = np.where(refl, 1.0 - z, z)
+        # psi^(m)(z) = psi^(m)(z + 1) + (-1)**(m+1) m! / z**(m+1), until z >= 12; far below
+        # zero (only reached for m >= 1) the sum needs too many terms: nan
+        lo = float(np.nanmin(z)) if z.size else 12.0
+        steps = int(min(max(0.0, math.ceil(12.0 - lo)), 10_000)) if np.isfinite(lo) else 0
+        for _ in range(steps):
+            small = z < 12.0
+            acc = acc + np.where(small, sign * fact / z ** (m + 1), 0.0)
+            z = np.where(small, z + 1.0, z)
+        zi = 1.0 / z
+        zi2 = zi * zi
+        if m == 0:
+            series = np.log(z) - 0.5 * zi
+            zp = zi2
+            for k, b in enumerate(_BERNOULLI, 1):
+                series = series - b / (2 * k) * zp
+                zp = zp * zi2
+        else:
+            series = math.factorial(m - 1) * zi ** m + 0.5 * fact * zi ** (m + 1)
+            zp = zi ** (m + 2)
+            for k, b in enumerate(_BERNOULLI, 1):
+                series = series + b * math.factorial(2 * k + m - 1) / math.factorial(2 * k) * zp
+                zp = zp * zi2
+            series = sign * series
+        out = np.where(z >= 12.0, acc + series, np.nan)
+    out = np.where(pole | np.isnan(x.astype(np.float64)), np.nan, out)
+    return out.astype(x.dtype)
+
+
 def _rsqrt(x):
     with np.errstate(divide="ignore", invalid="ignore"):
         return 1 / np.sqrt(x)
@@ -188,7 +264,13 @@ sqrt_p = unop("sqrt", _quiet(np.sqrt))
 rsqrt_p = unop("rsqrt", _rsqrt)
 abs_p = unop("abs", np.abs, "any")
 erf_p = unop("erf", _erf)
+erfc_p = unop("erfc", _erfc)
+lgamma_p = unop("lgamma", _lgamma)
 not_p = unop("not", np.invert, "intbool")
+polygamma_p = Primitive("polygamma")  # psi^(m): m (static) derivatives of digamma
+polygamma_p.impl = lambda x, m: _polygamma(x, m)
+polygamma_p.abstract_eval = _unary_aval("polygamma", "float")
+elementwise_batch(polygamma_p)
 
 for _p in (sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p):
     defjvp_zero(_p)
@@ -214,6 +296,9 @@ defjvp(sqrt_p, lambda g, ans, x: div(mul(g, 0.5), ans))
 defjvp(rsqrt_p, lambda g, ans, x: mul(mul(g, -0.5), div(ans, x)))
 defjvp(abs_p, lambda g, ans, x: mul(g, sign(x)))
 defjvp(erf_p, lambda g, ans, x: mul(g, mul(2 / math.sqrt(math.pi), exp(neg(mul(x, x))))))
+defjvp(erfc_p, lambda g, ans, x: mul(g, mul(-2 / math.sqrt(math.pi), exp(neg(mul(x, x))))))
+defjvp(lgamma_p, lambda g, ans, x: mul(g, polygamma_p.bind(x, m=0)))
+defjvp(polygamma_p, lambda g, ans, x, m: mul(g, polygamma_p.bind(x, m=m + 1)))
 
 
 def _neg_transpose(ct, x):
@@ -537,10 +622,26 @@ shift_left, shift_right_logical, shift_right_arithmetic = map(
     _binary, [shift_left_p, shift_right_logical_p, shift_right_arithmetic_p])
 (neg, sign, floor, ceil, round, is_finite, exp, log, log1p, expm1, tanh,  # noqa: A001
  logistic, sin, cos, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, sqrt, rsqrt, abs,
- erf, bitwise_not) = map(_unary, [
+ erf, erfc, lgamma, bitwise_not) = map(_unary, [
      neg_p, sign_p, floor_p, ceil_p, round_p, is_finite_p, exp_p, log_p, log1p_p, expm1_p,
      tanh_p, logistic_p, sin_p, cos_p, tan_p, asin_p, acos_p, atan_p, sinh_p, cosh_p, asinh_p,
-     acosh_p, atanh_p, sqrt_p, rsqrt_p, abs_p, erf_p, not_p])
+     acosh_p, atanh_p, sqrt_p, rsqrt_p, abs_p, erf_p, erfc_p, lgamma_p, not_p])
+
+
+def polygamma(m: int, x):
+    """psi^(m)(x), the m-th derivative of digamma (m a non-negative Python int).
+
+    >>> polygamma(1, np.float64(1.0))  # pi**2 / 6
+    array(1.64493407)
+    """
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 0:
+        raise TypeError(f"polygamma: m must be a non-negative Python int, got {m!r}")
+    return polygamma_p.bind(x, m=int(m))
+
+
+def digamma(x):
+    """psi(x) = d/dx log Gamma(x)."""
+    return polygamma_p.bind(x, m=0)
 
 
 def trunc(x):
