@@ -115,6 +115,10 @@ class _Builder:
         return np.asarray(c) if c is not None and np.ndim(c) == 0 else None
 
     def add_const(self, value, aval: ShapedArray) -> Var:
+        # one variable per constant object (a program inlined twice brings its own twice)
+        for v, c in zip(self.constvars, self.consts):
+            if c is value and v.aval == aval:
+                return v
         v = Var(aval)
         self.constvars.append(v)
         self.consts.append(value)
@@ -162,8 +166,10 @@ def _map_programs(params: dict, fn) -> dict:
     return params if new is None else new
 
 
-def _carries_program(params: dict) -> bool:
-    return _map_programs(params, lambda p: None) is not params
+def _nested(params: dict) -> list[ClosedJaxpr]:
+    """The programs an equation's params carry (each branch of a tuple)."""
+    return [x for p in params.values() for x in (p if isinstance(p, tuple) else (p,))
+            if isinstance(x, ClosedJaxpr)]
 
 
 class _Pass:
@@ -301,19 +307,20 @@ def _evaluate(e: Eqn, vals, shape):
 
 def _fold(b: _Builder, e: Eqn):
     name = e.prim.name
-    if e.prim.multiple_results or name not in _FOLDABLE or _carries_program(e.params):
+    if e.prim.multiple_results or name not in _FOLDABLE or _nested(e.params):
         return None
     out = e.outvars[0].aval
     if name in _INTEGER_ONLY and any(is_float(v.aval.dtype) for v in e.invars + e.outvars):
         return None
     vals = [b.known(v) for v in e.invars]
-    # fold to a new array only from constant arrays: a broadcast or an iota of scalars
-    # stays one (it costs nothing in a fused kernel, and may be huge)
-    from_data = any(v is not None and np.ndim(v) for v in vals)
-    if from_data:  # beside constant data, a small splat is data too
+    # A folded array is never larger than the constant arrays it comes from: a broadcast
+    # (of a scalar or of a constant), an iota or a pad stays one, as it costs nothing in
+    # a fused kernel and may be huge.
+    data = sum(np.size(v) for v in vals if v is not None and np.ndim(v))
+    if data:  # beside constant data, a small splat is data too
         vals = [v if v is not None else b.materialise(u) for v, u in zip(vals, e.invars)]
     if all(v is not None for v in vals) and (out.ndim == 0 or (
-            from_data and b.allow_consts and out.size <= b.max_elements)):
+            data and b.allow_consts and out.size <= min(data, b.max_elements))):
         r = _evaluate(e, vals, out.shape)
         if r is not None:
             return [b.constant(r, out)]
@@ -338,10 +345,10 @@ def fold_constants(closed: ClosedJaxpr, max_elements: int = DEFAULT_MAX_ELEMENTS
     """Evaluate equations whose operands are known now: literals, splats (broadcasts of a
     literal) and constants of at most ``max_elements`` elements. A 0-d result becomes a
     literal, an elementwise result on splats a splat, and a result computed from constant
-    arrays a constant of at most ``max_elements`` elements; nothing else is materialised.
-    Only primitives whose results every backend computes bit for bit are folded (see
-    ``_FOLDABLE``); programs carried by control flow are folded inside but gain no
-    constants.
+    arrays a constant no larger than they are (nor than ``max_elements``): a broadcast
+    stays one. Only primitives whose results every backend computes bit for bit are
+    folded (see ``_FOLDABLE``); programs carried by control flow are folded inside but
+    gain no constants.
 
     >>> ir = fl.make_ir(lambda x: x * (fnp.ones(3) * 2.0))(np.ones(3, np.float32))
     >>> fold_constants(ir)  # doctest: +SKIP  (one splat of 2.0, one mul)
@@ -562,13 +569,7 @@ def simplify_algebra(closed: ClosedJaxpr) -> ClosedJaxpr:
 
 def _count(closed: ClosedJaxpr) -> int:
     """Equations in ``closed``, nested programs included."""
-    n = len(closed.eqns)
-    for e in closed.eqns:
-        for p in e.params.values():
-            for sub in (p if isinstance(p, tuple) else (p,)):
-                if isinstance(sub, ClosedJaxpr):
-                    n += _count(sub)
-    return n
+    return len(closed.eqns) + sum(_count(p) for e in closed.eqns for p in _nested(e.params))
 
 
 def optimize(closed: ClosedJaxpr, max_elements: int = DEFAULT_MAX_ELEMENTS) -> ClosedJaxpr:
