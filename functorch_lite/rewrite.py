@@ -535,7 +535,8 @@ _ALGEBRA.update({
     "neg": _neg, "convert_element_type": _convert, "transpose": _transpose,
     "reshape": _reshape, "broadcast_in_dim": _broadcast, "select_n": _select,
     "slice": _slice,
-    "stop_gradient": _identity_if(lambda ps: True),  # a compiled program has no autodiff
+    # a compiled program has no autodiff left: gradient stops and checkpoint names go
+    "stop_gradient": _identity_if(lambda ps: True), "name": _identity_if(lambda ps: True),
     "pad": _identity_if(lambda ps: all(tuple(c) == (0, 0, 0) for c in ps["padding_config"])),
     "rev": _identity_if(lambda ps: not ps["dimensions"]),
     "concatenate": lambda b, e: [e.invars[0]] if len(e.invars) == 1 else None,
@@ -554,7 +555,8 @@ def simplify_algebra(closed: ClosedJaxpr) -> ClosedJaxpr:
     ``x * 1``, ``x + -0.0``, ``x - 0.0``, ``x / 1``, ``x ** 1``, ``max(x, x)``, ``neg(neg(x))``,
     a cast to the same type or a lossless round trip, identity transposes, reshapes,
     broadcasts, slices, pads and reductions over no axes, ``select`` of equal cases or a
-    known predicate, ``stop_gradient`` -> ``x``; ``x * 0`` -> 0 on integers and bools only;
+    known predicate, ``stop_gradient`` and ``checkpoint_name`` -> ``x``; ``x * 0`` -> 0 on
+    integers and bools only;
     chains of transposes, reshapes or broadcasts -> one. ``x + 0.0`` stays
     (``-0.0 + 0.0`` is ``+0.0``).
 

@@ -351,6 +351,8 @@ def clip_grad(x):
 clip_grad.defvjp(lambda x: (clip_grad(x), None), lambda res, g: (fnp.clip(g, -1.0, 1.0),))
 
 CKPT = fl.checkpoint(lambda x: fnp.sin(fnp.sin(x)) * 2.0)
+NAMED = fl.checkpoint(lambda x: fnp.sin(fl.checkpoint_name(fnp.sin(x), "h")),
+                      policy=fl.checkpoint_policies.save_only_these_names("h"))
 
 
 @pytest.mark.parametrize("fn", [
@@ -359,13 +361,14 @@ CKPT = fl.checkpoint(lambda x: fnp.sin(fnp.sin(x)) * 2.0)
     fl.value_and_grad(lambda x: fnp.sum(CKPT(x))),
     fl.grad(lambda x: fnp.sum(softplus(x) * clip_grad(x))),
     fl.value_and_grad(lambda x: fnp.sum(CKPT(softplus(x)))),
+    lambda x: NAMED(x), fl.value_and_grad(lambda x: fnp.sum(NAMED(x))),
 ], ids=["ckpt", "ckpt-twice", "custom_jvp", "custom_vjp", "nested", "grad-ckpt",
-        "grad-custom", "grad-ckpt-custom"])
+        "grad-custom", "grad-ckpt-custom", "named", "grad-named"])
 def test_calls_are_inlined(fn):
     closed = ir_of(fn, X)
     new = checked(inline_calls, closed, X)
     assert not set(all_names(new)) & {"checkpoint", "custom_jvp_call", "custom_vjp_call"}
-    checked(optimize, closed, X)
+    assert "name" not in all_names(checked(optimize, closed, X))
 
 
 def test_inlined_custom_calls_with_constants():
