@@ -1,7 +1,8 @@
 """The ``llvm`` backend object: ``compile`` a closed program into a native callable and
 ``lower_text`` to show the LLVM IR it generates.
 
-Pipeline: constants become leading inputs, the shared passes simplify the program,
+Pipeline: the shared passes simplify the program (``rewrite.optimize``: inlining,
+folding, algebra, CSE, DCE), its constants become leading inputs,
 ``functorch_lite.fusion`` groups it into kernels, ``codegen`` writes one LLVM module,
 ``compiler`` turns it into machine code (cached), ``runtime`` runs it in one call.
 """
@@ -13,7 +14,7 @@ import sys
 
 from functorch_lite.fusion import fuse
 from functorch_lite.ir import ClosedJaxpr
-from functorch_lite.passes import simplify
+from functorch_lite.rewrite import optimize
 
 from .codegen import generate
 from .compiler import compile_ir
@@ -29,8 +30,8 @@ class LlvmBackend:
     device = "cpu"
 
     def _module(self, closed: ClosedJaxpr, name: str):
-        jaxpr, consts = closed.hoist_consts()
-        prog = fuse(simplify(jaxpr))
+        jaxpr, consts = optimize(closed).hoist_consts()
+        prog = fuse(jaxpr)
         return generate(prog, name), consts
 
     def compile(self, closed: ClosedJaxpr, name: str = "main"):

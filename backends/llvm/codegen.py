@@ -162,7 +162,7 @@ def kernel_function(k: Kernel, name: str, params: dict[int, str]) -> tuple[str, 
         return const(np.asarray(x.val), ltype(x.aval.dtype)) if isinstance(x, Literal) \
             else env[id(x)]
 
-    register = False
+    register = pointwise = False
     if red is not None:
         red_strides = accs[n_in + 1]
         rt = ltype(red.outvars[0].aval.dtype)
@@ -171,10 +171,12 @@ def kernel_function(k: Kernel, name: str, params: dict[int, str]) -> tuple[str, 
         # in the collapsed space a dim is reduced when the output does not move along it
         reduced = [s == 0 for s in red_strides]
         first = next((d for d, r in enumerate(reduced) if r), len(shape))
-        register = bool(axes) and all(reduced[first:])
+        # every reduced dim had size 1 (collapsed away): each output is one element
+        pointwise = bool(axes) and first == len(shape)
+        register = bool(axes) and not pointwise and all(reduced[first:])
         n_kept = int(np.prod([n for d, n in enumerate(k.shape) if d not in axes],
                              dtype=np.int64))
-        if axes and not register and n_kept:
+        if axes and not register and not pointwise and n_kept:
             fill = Loops(b, "f")
             store(b, rptr, rt, fill.open(n_kept), identity)
             fill.close()
@@ -185,9 +187,6 @@ def kernel_function(k: Kernel, name: str, params: dict[int, str]) -> tuple[str, 
             acc = b.alloca(rt.reg)
             b.do(f"store {rt.reg} {identity}, ptr {acc}")
         idx.append(loops.open(n))
-    if register and first == len(shape):  # every reduced dim had size 1
-        acc = b.alloca(rt.reg)
-        b.do(f"store {rt.reg} {identity}, ptr {acc}")
     for (v, view), strides in zip(inputs, accs):
         env[id(v)] = load(b, params[id(view.base)], ltype(v.aval.dtype),
                           index(b, idx, strides, view.offset))
@@ -209,6 +208,8 @@ def kernel_function(k: Kernel, name: str, params: dict[int, str]) -> tuple[str, 
         x = value(red.invars[0])
         if not axes:  # a reduction over no axes is the identity function
             store(b, rptr, rt, index(b, idx, red_strides), x)
+        elif pointwise:
+            store(b, rptr, rt, index(b, idx, red_strides), combine(b, identity, x))
         elif register:
             a = b.emit(f"load {rt.reg}, ptr {acc}")
             b.do(f"store {rt.reg} {combine(b, a, x)}, ptr {acc}")
@@ -220,8 +221,6 @@ def kernel_function(k: Kernel, name: str, params: dict[int, str]) -> tuple[str, 
         if register and d == first:
             store(b, rptr, rt, index(b, idx[:d], red_strides[:d]),
                   b.emit(f"load {rt.reg}, ptr {acc}"))
-    if register and first == len(shape):
-        store(b, rptr, rt, index(b, idx, red_strides), b.emit(f"load {rt.reg}, ptr {acc}"))
     return function(name, params, b), b
 
 
