@@ -5,3 +5,7 @@
 tensor(5.)
 """
 
+from .ops.linalg import cross, matmul, matrix_norm, vdot, vector_norm
+from .ops.linalg import linalg_norm as norm
+
+__all__ = ["cross", "matmul", "matrix_norm", "norm", "vdot", "vector_norm"]

@@ -1,6 +1,6 @@
 """Guards on the code's structure (see docs/ARCHITECTURE.md, "Layers"):
 
-* imports inside ``functorch_lite`` and ``backends`` form no cycle;
+* imports inside ``functorch_lite``, ``backends`` and ``compat`` form no cycle;
 * every import of the project's own modules sits at the top of its file; an import inside
   a function (a deliberate lazy load of an optional dependency) carries a comment saying why;
 * no module imports another module's private (``_name``) names;
@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PACKAGES = ("functorch_lite", "backends")
+PACKAGES = ("functorch_lite", "backends", "compat")
 PROJECT = ("functorch_lite", "backends", "compat")
 
 

@@ -48,7 +48,7 @@ class Op:
     def __init__(self, fn, name: str, multi: bool = False, view_fn=None):
         self.fn = fn
         self.name = name
-        self.node_cls = node_class(f"{name}Backward0")
+        self.node_cls = None  # made on first record: a class per op costs import time
         self.multi = multi
         self.view_fn = view_fn
 
@@ -102,8 +102,13 @@ class Op:
             else:
                 edges.append((None, 0))
                 needs.append(False)
-        return self.node_cls(self.fn, tuple(params.items()), tuple(arrays), tuple(needs),
-                             tuple(versions), tuple(edges), diff_outs, out_meta)
+        cls = self.node_cls or self.make_node_class()
+        return cls(self.fn, tuple(params.items()), tuple(arrays), tuple(needs),
+                   tuple(versions), tuple(edges), diff_outs, out_meta)
+
+    def make_node_class(self) -> type:
+        self.node_cls = node_class(f"{self.name}Backward0")
+        return self.node_cls
 
     def record_binary(self, x: Tensor, y: Tensor, a, b) -> OpNode:
         """``record`` for two tensor inputs and no parameters (the arithmetic hot path)."""
@@ -113,8 +118,9 @@ class Op:
         g = y.grad_fn
         ey = (g, y.output_nr) if g is not None else (
             (y.accumulator or y.grad_accumulator(), 0) if y.leaf_requires_grad else NO_EDGE)
-        return self.node_cls(self.fn, (), (a, b), (ex[0] is not None, ey[0] is not None),
-                             ((0, x, x.version[0]), (1, y, y.version[0])), (ex, ey))
+        cls = self.node_cls or self.make_node_class()
+        return cls(self.fn, (), (a, b), (ex[0] is not None, ey[0] is not None),
+                   ((0, x, x.version[0]), (1, y, y.version[0])), (ex, ey))
 
     def wrap_many(self, outs, inputs, arrays, params, record):
         outs = [self.own_output(o, arrays) for o in outs]

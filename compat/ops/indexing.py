@@ -235,7 +235,8 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
 
 def scatter_fn(x, idx, src, dim, reduce):
     if not isinstance(src, (int, float, bool)):
-        src = fnp.getitem(src, tuple(builtins.slice(0, n) for n in idx.shape))
+        if fnp.ndim(src) > 0:  # the part of src the index covers
+            src = fnp.getitem(src, tuple(builtins.slice(0, n) for n in idx.shape))
         src = fnp.astype(src, x.dtype)
     ref = fnp.at(x)[coords(idx.shape, dim, idx)]
     if reduce is None:
