@@ -1,0 +1,502 @@
+"""backends/llvm/mathlib.py against numpy, through the code LLVM actually vectorizes.
+
+All functions of one dtype are compiled into ONE module, each behind a loop
+``void @apply_<name>(ptr %in, ptr %out, i64 %n)`` (``@apply2_<name>(ptr %a, ptr %b,
+ptr %out, i64 %n)`` for atan2 and pow), optimized at -O3 for the host CPU and
+JIT-compiled once per dtype (module-scoped fixtures), then run on numpy arrays.
+
+Error = ulp distance from the bit patterns (the count of representable numbers
+between result and reference). References: float32 -> numpy's float64 result rounded
+to float32; float64 -> numpy's long double (x86 80-bit) result rounded to float64
+(erf: math.erf, itself within 1 ulp, so the bound gets +1 there). Special values are
+compared bit for bit (any nan matches any nan).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import re
+
+import numpy as np
+import pytest
+
+from backends.llvm import mathlib
+
+llvm = pytest.importorskip("llvmlite.binding")
+
+_TY = {"f32": "float", "f64": "double"}
+_NP = {"f32": np.float32, "f64": np.float64}
+_INT = {"f32": (np.int32, np.uint32), "f64": (np.int64, np.uint64)}
+
+
+# ---------------------------------------------------------------------------------
+# compile and run
+
+def _target_machine():
+    # one per use: an execution engine takes ownership of the one it is given
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    target = llvm.Target.from_default_triple()
+    return target.create_target_machine(cpu=llvm.get_host_cpu_name(),
+                                        features=llvm.get_host_cpu_features().flatten(),
+                                        opt=3)
+
+
+def _loop_ir(name, key):
+    ty, sym = _TY[key], mathlib.symbol(name, key)
+    if mathlib.arity(name) == 1:
+        params, loads, args = "ptr noalias %a, ", [("a", "va")], f"{ty} %va"
+    else:
+        params = "ptr noalias %a, ptr noalias %b, "
+        loads, args = [("a", "va"), ("b", "vb")], f"{ty} %va, {ty} %vb"
+    body = "".join(
+        f"  %p{p} = getelementptr inbounds {ty}, ptr %{p}, i64 %i\n"
+        f"  %{v} = load {ty}, ptr %p{p}\n" for p, v in loads)
+    fn = "apply" if mathlib.arity(name) == 1 else "apply2"
+    return f"""
+define void @{fn}_{name}({params}ptr noalias %out, i64 %n) {{
+entry:
+  %nonempty = icmp sgt i64 %n, 0
+  br i1 %nonempty, label %loop, label %exit
+loop:
+  %i = phi i64 [ 0, %entry ], [ %next, %loop ]
+{body}  %r = call {ty} @{sym}({args})
+  %po = getelementptr inbounds {ty}, ptr %out, i64 %i
+  store {ty} %r, ptr %po
+  %next = add nuw nsw i64 %i, 1
+  %done = icmp eq i64 %next, %n
+  br i1 %done, label %exit, label %loop
+exit:
+  ret void
+}}
+"""
+
+
+def _optimized_module(names, key):
+    text = mathlib.definitions((n, key) for n in names)
+    text += "".join(_loop_ir(n, key) for n in names)
+    mod = llvm.parse_assembly(text)
+    mod.verify()
+    tm = _target_machine()
+    mod.triple = llvm.get_process_triple()
+    mod.data_layout = str(tm.target_data)
+    pto = llvm.create_pipeline_tuning_options(speed_level=3)
+    pto.loop_vectorization = True
+    pto.slp_vectorization = True
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(mod, pb)
+    return mod, tm
+
+
+class Kernels:
+    """The compiled loops of one dtype; ``k(name, *arrays)`` returns the results."""
+
+    def __init__(self, key, names=None):
+        names = tuple(sorted(mathlib.FUNCTIONS)) if names is None else names
+        self.key, self.dtype = key, _NP[key]
+        mod, _ = _optimized_module(names, key)
+        self.engine = llvm.create_mcjit_compiler(mod, _target_machine())
+        self.engine.finalize_object()
+        ptr = ctypes.c_void_p
+        self.fns = {}
+        for name in names:
+            nin = mathlib.arity(name)
+            fn = "apply" if nin == 1 else "apply2"
+            proto = ctypes.CFUNCTYPE(None, *([ptr] * (nin + 1)), ctypes.c_int64)
+            self.fns[name] = proto(self.engine.get_function_address(f"{fn}_{name}"))
+
+    def __call__(self, name, *args):
+        args = [np.ascontiguousarray(a, dtype=self.dtype) for a in args]
+        args = np.broadcast_arrays(*args)
+        args = [np.ascontiguousarray(a) for a in args]
+        out = np.empty_like(args[0])
+        self.fns[name](*[a.ctypes.data for a in args], out.ctypes.data, out.size)
+        return out
+
+
+@pytest.fixture(scope="module")
+def f32():
+    return Kernels("f32")
+
+
+@pytest.fixture(scope="module")
+def f64():
+    return Kernels("f64")
+
+
+# ---------------------------------------------------------------------------------
+# references
+
+def _logistic_ld(x):
+    x = np.asarray(x, np.longdouble)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+_ERF = np.frompyfunc(math.erf, 1, 1)
+
+_NUMPY = {
+    "exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
+    "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
+    "atan": np.arctan, "atan2": np.arctan2, "sinh": np.sinh, "cosh": np.cosh,
+    "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "pow": np.power,
+    "logistic": _logistic_ld,
+}
+
+
+def reference(name, key, *args):
+    """numpy's answer in the result dtype (see the module docstring)."""
+    with np.errstate(all="ignore"):
+        if name == "erf":
+            x = np.asarray(args[0], np.float64)
+            r = np.nan_to_num(_ERF(x).astype(np.float64), nan=np.nan)
+            return np.where(np.isnan(x), np.nan, r).astype(_NP[key])
+        wide = np.float64 if key == "f32" else np.longdouble
+        r = _NUMPY[name](*[np.asarray(a, wide) for a in args])
+        return np.asarray(r).astype(_NP[key])
+
+
+def ulp_distance(a, b, key):
+    """Representable numbers between a and b (0 for two nans, inf for nan vs number)."""
+    sint = _INT[key][0]
+    a = np.ascontiguousarray(a, _NP[key])
+    b = np.ascontiguousarray(b, _NP[key])
+    ai, bi = a.view(sint).astype(np.int64), b.view(sint).astype(np.int64)
+    mask = np.int64(np.iinfo(sint).max)
+    ma, mb = ai & mask, bi & mask            # magnitudes: monotone in |value|
+    same = (ai < 0) == (bi < 0)
+    # same sign: exact integer difference; opposite signs: the distance through zero
+    d = np.where(same, np.abs(ma - mb).astype(np.float64),
+                 ma.astype(np.float64) + mb.astype(np.float64))
+    an, bn = np.isnan(a), np.isnan(b)
+    d = np.where(an & bn, 0.0, d)
+    return np.where(an ^ bn, np.inf, d)
+
+
+# ---------------------------------------------------------------------------------
+# grids
+
+def _bits_between(lo, hi, n, key):
+    """n numbers evenly spaced in bit pattern over [lo, hi] (0 <= lo < hi): logarithmic
+    above the normal range, linear through the subnormals."""
+    sint = _INT[key][0]
+    a, b = (np.array([v], _NP[key]).view(sint)[0] for v in (lo, hi))
+    return np.unique(np.linspace(a, b, n).astype(sint)).view(_NP[key])
+
+
+def _sym(v):
+    return np.concatenate([v, -v])
+
+
+def _lin(lo, hi, n, key):
+    return np.linspace(lo, hi, n).astype(_NP[key])
+
+
+def grid(name, key, n):
+    """Dense grids over the function's domain (n points per part)."""
+    fi = np.finfo(_NP[key])
+    tiny, big = float(fi.smallest_subnormal), float(fi.max)
+    bits = lambda lo, hi: _bits_between(lo, hi, n, key)     # noqa: E731
+    lin = lambda lo, hi: _lin(lo, hi, n, key)               # noqa: E731
+    ovf = math.log(big)
+    # the floats nearest to k*pi/2: the reduction's cancellation at its worst
+    ks = np.unique(np.round(np.exp(np.linspace(0, math.log(mathlib.TRIG_RANGE / 2), n))))
+    pio2 = np.longdouble("1.57079632679489661923132169163975144")
+    near_pio2 = _sym((ks.astype(np.longdouble) * pio2).astype(_NP[key]))
+    whole = _sym(bits(tiny, big))
+    parts = {
+        "exp": [lin(-ovf * 1.05, ovf * 1.01), _sym(bits(tiny, ovf * 1.05))],
+        "expm1": [lin(-ovf * 1.05, ovf * 1.01), _sym(bits(tiny, ovf * 1.05)), lin(-1, 1)],
+        "log": [bits(tiny, big), lin(0.5, 2), lin(0, 100)],
+        "log1p": [lin(-1, 1), _sym(bits(tiny, 1)), bits(1, big), -1 + bits(tiny, 1)],
+        "tanh": [whole, lin(-20, 20), lin(-1, 1)],
+        "logistic": [whole, lin(-120, 120), lin(-ovf * 1.2, 40)],
+        "sinh": [whole, lin(-ovf * 1.03, ovf * 1.03), lin(-2, 2)],
+        "cosh": [whole, lin(-ovf * 1.03, ovf * 1.03), lin(-2, 2)],
+        "asinh": [whole, lin(-10, 10), lin(-1e5, 1e5)],
+        "acosh": [bits(1, big), lin(1, 3), 1 + bits(tiny, 1)],
+        "atanh": [lin(-1, 1), _sym(bits(tiny, 1)), _sym(1 - bits(tiny, 0.5))],
+        "erf": [whole, lin(-7, 7), lin(-1.5, 1.5)],
+        "asin": [lin(-1, 1), _sym(bits(tiny, 1)), _sym(1 - bits(tiny, 0.5))],
+        "acos": [lin(-1, 1), _sym(bits(tiny, 1)), _sym(1 - bits(tiny, 0.5))],
+        "atan": [whole, lin(-10, 10), lin(-1, 1)],
+        "sin": [lin(-10, 10), _sym(bits(tiny, mathlib.TRIG_RANGE)), lin(-1e4, 1e4),
+                near_pio2],
+    }
+    parts["cos"] = parts["tan"] = parts["sin"]
+    if name in parts:
+        return (np.concatenate(parts[name]),)
+    rng = np.random.default_rng(1)
+    if name == "atan2":
+        r = np.exp(rng.uniform(-30, 30, n))
+        th = np.linspace(-np.pi, np.pi, n)
+        y1, x1 = r * np.sin(th), r * np.cos(th)
+        y2, x2 = rng.permutation(whole)[:n], rng.permutation(whole)[:n]
+        y3, x3 = _lin(-1, 1, n, key), rng.uniform(-2, 2, n)
+        return (np.concatenate([y1, y2, y3]).astype(_NP[key]),
+                np.concatenate([x1, x2, x3]).astype(_NP[key]))
+    assert name == "pow"
+    x1 = rng.permutation(bits(tiny, big))[:n]
+    lx = np.abs(np.log2(x1.astype(np.float64)))
+    lim = 140.0 if key == "f32" else 1100.0
+    y1 = rng.uniform(-1, 1, n) * lim / np.maximum(lx, 1e-3)
+    x2 = _lin(0.5, 2, n, key)
+    y2 = rng.uniform(-1, 1, n) * 2000
+    x3 = -rng.permutation(bits(tiny, big))[:n]
+    y3 = rng.integers(-40, 41, n)
+    x4 = rng.uniform(0, 10, n)
+    y4 = rng.uniform(-30, 30, n)
+    return (np.concatenate([x1, x2, x3, x4]).astype(_NP[key]),
+            np.concatenate([y1, y2, y3, y4]).astype(_NP[key]))
+
+
+# ---------------------------------------------------------------------------------
+# the checks
+
+KEYS = ("f32", "f64")
+CASES = [(n, k) for n in sorted(mathlib.FUNCTIONS) for k in KEYS]
+
+
+def bound(name, key):
+    b = mathlib.ULP_BOUNDS[name][KEYS.index(key)]
+    # math.erf, the float64 reference, is itself within 1 ulp
+    return b + 1 if (name, key) == ("erf", "f64") else b
+
+
+def _kernels(request, key):
+    return request.getfixturevalue(key)
+
+
+def check(k, name, key, args, where=None):
+    got = k(name, *args)
+    ref = reference(name, key, *args)
+    d = ulp_distance(got, ref, key)
+    if where is not None:
+        d = np.where(where, d, 0)
+    i = int(np.argmax(d))
+    assert d[i] <= bound(name, key), (
+        f"{name} {key}: {d[i]:g} ulp at {[a[i] for a in args]}: got {got[i]!r}, "
+        f"numpy {ref[i]!r}")
+    return got, ref
+
+
+@pytest.mark.parametrize("name,key", CASES)
+def test_dense_grids(request, name, key):
+    k = _kernels(request, key)
+    args = grid(name, key, 100_000 if key == "f32" else 20_000)
+    assert args[0].size >= (100_000 if key == "f32" else 20_000)
+    check(k, name, key, args)
+
+
+def _edge_values(name, key):
+    """Special inputs plus the function's thresholds and each side of them."""
+    dt = _NP[key]
+    fi = np.finfo(dt)
+    sub, maxsub = float(fi.smallest_subnormal), float(fi.smallest_normal) * (1 - fi.eps)
+    base = [0.0, sub, maxsub, float(fi.smallest_normal), 1e-30, 1e-7, 0.25, 0.5, 1.0,
+            1.5, 2.0, 3.0, 10.0, 100.0, 1e10, 1e30, float(fi.max), math.inf]
+    big = float(fi.max)
+    thresholds = {
+        # overflow to inf, underflow through the subnormals to 0
+        "exp": [math.log(big), math.log(sub), math.log(sub) - math.log(2),
+                math.log(fi.smallest_normal), 88.72283, 89.0, 709.78, 710.0, 745.13, 104.0],
+        "expm1": [math.log(big), 17.33, 36.7, 40.0, 88.72283, 709.78],
+        "log": [1.0, 2.0, math.sqrt(0.5), math.sqrt(2)],
+        "log1p": [1.0, 2.0, 1e-8, 1e-17, 0.41421356, 0.70710678],
+        "tanh": [0.546875, 0.55, 9.01, 9.1, 19.06, 20.0, 1e-4],
+        "logistic": [16.6, 17.0, 36.7, 37.0, 88.7, 103.97, 104.0, 745.0, 746.0],
+        "sinh": [1.0, math.log(big) + math.log(2), 89.4, 710.47, 1e-4],
+        "cosh": [1.0, math.log(big) + math.log(2), 89.4, 710.47, 1e-4],
+        "asinh": [2.0, 2.0 ** 13, 2.0 ** 28, 1e-4],
+        "acosh": [1.0, 2.0, 2.0 ** 13, 2.0 ** 28],
+        "atanh": [0.5, 1.0, 1e-4],
+        "erf": [1.0, 3.83, 3.92, 4.0, 5.86, 5.93, 6.0],
+        "asin": [0.5, 1.0], "acos": [0.5, 1.0],
+        "atan": [7 / 16, 11 / 16, 19 / 16, 39 / 16],
+        "sin": [math.pi / 4, math.pi / 2, math.pi, 1e5, 2.0 ** 24, mathlib.TRIG_RANGE / 2],
+    }
+    thresholds["cos"] = thresholds["tan"] = thresholds["sin"]
+    vals = np.array(base + thresholds.get(name, []), dt)
+    with np.errstate(over="ignore"):
+        up, down = np.nextafter(vals, dt(math.inf)), np.nextafter(vals, dt(-math.inf))
+    vals = np.concatenate([vals, up, down])
+    vals = vals[np.isfinite(vals) | np.isinf(vals)]
+    return np.concatenate([vals, -vals, np.array([math.nan], dt)])
+
+
+SPECIAL = (0.0, -0.0, math.inf, -math.inf, math.nan, 1.0, -1.0)
+
+
+def _exact_where(got, ref, args):
+    """Where results must equal numpy's bit for bit: special results (0, +-0, inf,
+    nan) and special arguments."""
+    special_in = np.zeros(got.shape, bool)
+    for a in args:
+        special_in |= np.isin(a, SPECIAL[:4]) | np.isnan(a) | (np.signbit(a) & (a == 0))
+    return (special_in | ~np.isfinite(ref) | (ref == 0) | ~np.isfinite(got) | (got == 0))
+
+
+def _accurate(name, args):
+    """Where the bound is asserted: everywhere but sin/cos/tan beyond their range."""
+    if name not in ("sin", "cos", "tan"):
+        return None
+    return ~(np.abs(args[0]) >= mathlib.TRIG_RANGE)
+
+
+def _check_edges(k, name, key, args):
+    where = _accurate(name, args)
+    got, ref = check(k, name, key, args, where)
+    exact = _exact_where(got, ref, args)
+    if where is not None:
+        exact &= where | ~np.isfinite(args[0])
+        outside = np.isfinite(args[0]) & ~where
+        assert np.isfinite(got[outside]).all()
+        if name != "tan":
+            assert (np.abs(got[outside]) <= 1).all()
+    same = (got.view(_INT[key][0]) == ref.view(_INT[key][0])) | (np.isnan(got) & np.isnan(ref))
+    bad = exact & ~same
+    assert not bad.any(), (
+        f"{name} {key}: special values differ from numpy at "
+        f"{[a[bad][:5] for a in args]}: got {got[bad][:5]}, numpy {ref[bad][:5]}")
+
+
+UNARY = [(n, k) for n, k in CASES if mathlib.arity(n) == 1]
+
+
+@pytest.mark.parametrize("name,key", UNARY)
+def test_edge_cases(request, name, key):
+    k = _kernels(request, key)
+    _check_edges(k, name, key, (_edge_values(name, key),))
+
+
+@pytest.mark.parametrize("name,key", UNARY)
+def test_special_values_match_numpy_in_dtype(request, name, key):
+    """At 0, -0, +-inf, nan: numpy's own answer in this dtype, bit for bit."""
+    if name not in _NUMPY or name == "logistic":
+        pytest.skip("numpy has no such function")
+    k = _kernels(request, key)
+    x = np.array(SPECIAL[:5], _NP[key])
+    got = k(name, x)
+    with np.errstate(all="ignore"):
+        ref = _NUMPY[name](x)
+    same = (got.view(_INT[key][0]) == ref.view(_INT[key][0])) | (np.isnan(got) & np.isnan(ref))
+    assert same.all(), f"{name} {key} at {x[~same]}: got {got[~same]}, numpy {ref[~same]}"
+
+
+def _pairs(xs, ys, dt):
+    x, y = np.meshgrid(np.array(xs, dt), np.array(ys, dt))
+    return x.ravel(), y.ravel()
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_atan2_edge_cases(request, key):
+    k = _kernels(request, key)
+    fi = np.finfo(_NP[key])
+    v = [0.0, float(fi.smallest_subnormal), float(fi.smallest_normal), 0.5, 1.0, 2.0, 7.0,
+         1e30, float(fi.max), math.inf]
+    v = v + [-a for a in v] + [math.nan]
+    y, x = _pairs(v, v, _NP[key])
+    _check_edges(k, "atan2", key, (y, x))
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_pow_edge_cases(request, key):
+    k = _kernels(request, key)
+    dt = _NP[key]
+    fi = np.finfo(dt)
+    odd = 16777215.0 if key == "f32" else 9007199254740991.0     # largest odd integers
+    xs = [0.0, float(fi.smallest_subnormal), 0.5, 1.0, 2.0, 3.0, 10.0, float(fi.max),
+          math.inf, 1 - float(fi.epsneg), 1 + float(fi.eps)]
+    xs = xs + [-a for a in xs] + [math.nan]
+    ys = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 127.0, 128.0, 149.0, 150.0, 1023.0, 1024.0,
+          1074.0, 1075.0, odd, odd + 1, 1e10, float(fi.max), math.inf, 1e-30]
+    ys = ys + [-a for a in ys] + [math.nan]
+    x, y = _pairs(xs, ys, dt)
+    # and the thresholds: 2**y through overflow and the subnormals
+    e = np.arange(-1100, 1100, 0.25)
+    x2 = np.full(e.shape, 2.0)
+    _check_edges(k, "pow", key, (np.concatenate([x, x2]).astype(dt),
+                                 np.concatenate([y, e]).astype(dt)))
+
+
+def _random_bits(key, n, seed):
+    rng = np.random.default_rng(seed)
+    uint = _INT[key][1]
+    return rng.integers(0, np.iinfo(uint).max, n, dtype=uint, endpoint=True).view(_NP[key])
+
+
+@pytest.mark.parametrize("name", sorted(mathlib.FUNCTIONS))
+def test_random_bit_patterns_f32(f32, name):
+    """Random float32 bit patterns (all exponents, nan, inf, subnormals)."""
+    args = tuple(_random_bits("f32", 200_000, seed) for seed in range(mathlib.arity(name)))
+    where = _accurate(name, args)
+    if where is not None:
+        x = args[0]
+        got = f32(name, x)
+        outside = np.isfinite(x) & ~where
+        # beyond the range: finite, and within [-1, 1] for sin and cos
+        assert np.isfinite(got[outside]).all()
+        if name != "tan":
+            assert (np.abs(got[outside]) <= 1).all()
+    check(f32, name, "f32", args, where)
+
+
+def test_random_bit_patterns_f64(f64):
+    for name in sorted(mathlib.FUNCTIONS):
+        args = tuple(_random_bits("f64", 20_000, seed) for seed in range(mathlib.arity(name)))
+        check(f64, name, "f64", args, _accurate(name, args))
+
+
+# ---------------------------------------------------------------------------------
+# vectorization and the text interface
+
+def test_exp_loop_vectorizes():
+    features = llvm.get_host_cpu_features()
+    if not features.get("avx2", False):
+        pytest.skip("the host has no AVX2")
+    mod, tm = _optimized_module(("exp",), "f32")
+    asm = tm.emit_assembly(mod)
+    body = asm[asm.index("apply_exp:"):]
+    body = body[:body.index(".Lfunc_end")]
+    assert re.search(r"\b[yz]mm\d+", body), body
+    assert "call" not in body
+
+
+def test_every_definition_is_self_contained():
+    for key in KEYS:
+        for name in sorted(mathlib.FUNCTIONS):
+            text = mathlib.define(name, key)
+            assert text.startswith(f"define internal {_TY[key]} @{mathlib.symbol(name, key)}(")
+            assert "alwaysinline" in text and "memory(none)" in text
+            # calls only to intrinsics; no global, no declaration, no branch
+            callees = set(re.findall(r"@([\w.]+)", text)) - {mathlib.symbol(name, key)}
+            assert all(c.startswith("llvm.") for c in callees), callees
+            assert "declare" not in text and " br " not in text and "global" not in text
+            mod = llvm.parse_assembly(text)
+            mod.verify()
+
+
+def test_interface():
+    assert mathlib.symbol("exp", np.float32) == "fl_exp_f32"
+    assert mathlib.symbol("exp", np.dtype("float64")) == "fl_exp_f64"
+    assert mathlib.arity("atan2") == mathlib.arity("pow") == 2
+    assert mathlib.arity("sin") == 1
+    with pytest.raises(ValueError):
+        mathlib.define("gamma", "float32")
+    with pytest.raises(ValueError):
+        mathlib.symbol("exp", "int32")
+    text = mathlib.definitions([("exp", "f32"), ("exp", "float32"), ("exp", "f64")])
+    assert text.count("define ") == 2
+    llvm.parse_assembly(text).verify()
+    assert set(mathlib.ULP_BOUNDS) == mathlib.FUNCTIONS
+
+
+def test_docstring_table_states_the_asserted_bounds():
+    table = {}
+    for line in mathlib.__doc__.splitlines():
+        m = re.match(r"\s{4}([a-z0-9, ]+?)\s{2,}(\d+)\s+(\d+)", line)
+        if m:
+            for name in m.group(1).split(","):
+                table[name.strip()] = (int(m.group(2)), int(m.group(3)))
+    assert table == mathlib.ULP_BOUNDS
