@@ -28,7 +28,7 @@ from functorch_lite.primitives.index import gather_p, scatter_p, spec_layout
 
 from .emit import I64, Builder, Loops, LType, const, function, load, ltype, store
 from .emit import index as flat
-from .lowering import ELEMENTWISE, convert
+from .lowering import ELEMENTWISE, convert, reduction
 
 I32 = ltype(np.int32)
 COMBINE = {"add": E.add_p, "mul": E.mul_p, "max": E.max_p, "min": E.min_p}
@@ -62,6 +62,12 @@ def _copy(b: Builder, x, t: LType, params, shp, ptr: str, strides, offset: int =
 
 def _combine(b: Builder, prim, t: LType, x: str, y: str) -> str:
     return ELEMENTWISE[prim](b, [t, t], t, [x, y], {})
+
+
+def _pick(b: Builder, c: str, ty: str, x: str, y: str) -> str:
+    """``c ? x : y`` for a data-dependent ``c``: marked unpredictable so that LLVM keeps a
+    conditional move instead of a branch that mispredicts half the time."""
+    return b.emit(f"select i1 {c}, {ty} {x}, {ty} {y}, !unpredictable !{{}}")
 
 
 def _minmax(b: Builder, op: str, x: str, y: str) -> str:
@@ -155,14 +161,29 @@ class _Indexer:
             raise IndexError(f"gather/scatter: index into an empty axis of shape {op_shape} "
                              f"(spec {spec})")
 
-    def coords(self, b: Builder, oidx) -> list[str]:
-        """The operand coordinates (i64 values) of result coordinates ``oidx``."""
-        nb = len(self.bshape)
-        if self.adv_pos is None:
-            basic, bidx = list(oidx), []
-        else:
-            p = self.adv_pos
-            basic, bidx = list(oidx[:p]) + list(oidx[p + nb:]), list(oidx[p:p + nb])
+    def walk(self, b: Builder, loops: Loops) -> tuple[list[str], list[str]]:
+        """Open loops over the result; returns its coordinates and the operand's (i64
+        values). The index arrays are read and clamped once per broadcast position,
+        before the loops of the dims after them: the step's buffers may alias, so LLVM
+        would not hoist those loads out of the inner loops itself."""
+        nb, p = len(self.bshape), self.adv_pos
+        if p is None:
+            idx = loops.nest(self.shape)
+            return idx, self._coords(b, idx, {})
+        head = loops.nest(self.shape[:p + nb])
+        read, d = {}, 0
+        for e in self.spec:
+            if e[0] == "i":
+                x, t = self.arrays[e[1]]
+                value = _read(b, x, t, self.params, head[p:])
+                read[d] = _clamp_index(b, t, value, self.op_shape[d])
+            d += e[0] != "n"
+        idx = head + loops.nest(self.shape[p + nb:])
+        return idx, self._coords(b, idx[:p] + idx[p + nb:], read)
+
+    def _coords(self, b: Builder, basic, read) -> list[str]:
+        """Operand coordinates from the result's basic (slice and new-axis) coordinates
+        and the clamped index-array values ``read`` (by operand dim)."""
         out, j, d = [], 0, 0
         for e in self.spec:
             if e[0] == "n":
@@ -181,8 +202,7 @@ class _Indexer:
                     raise IndexError(f"index {e[1]} is out of bounds for axis {d} with size {n}")
                 out.append(str(c))
             else:
-                x, t = self.arrays[e[1]]
-                out.append(_clamp_index(b, t, _read(b, x, t, self.params, bidx), n))
+                out.append(read[d])
             d += 1
         return out
 
@@ -195,8 +215,8 @@ def _gather(step, name, params):
     out, t, po, ostr = _out(step, params)
     ix = _Indexer(step, params, e.invars[0].aval.shape, e.params["spec"], 1)
     loops = Loops(b, "g")
-    idx = loops.nest(out.aval.shape)
-    val = _read(b, x, t, params, ix.coords(b, idx))
+    idx, at = ix.walk(b, loops)
+    val = _read(b, x, t, params, at)
     store(b, po, t, flat(b, idx, ostr), val)
     loops.close_all()
     return _done(name, params, b)
@@ -213,9 +233,9 @@ def _scatter(step, name, params):
     ix = _Indexer(step, params, op_shape, e.params["spec"], 2)
     _copy(b, x, t, params, op_shape, po, ostr)
     loops = Loops(b, "s")
-    idx = loops.nest(ix.shape)
+    idx, at = ix.walk(b, loops)
     u = _read(b, upd, t, params, idx)
-    at = flat(b, ix.coords(b, idx), ostr)
+    at = flat(b, at, ostr)
     mode = e.params["mode"]
     if mode != "set":
         u = _combine(b, COMBINE[mode], t, load(b, po, t, at), u)
@@ -277,11 +297,26 @@ def _before(b: Builder, t: LType, x: str, y: str, mirrored: bool) -> str:
     return b.emit(f"icmp {'slt' if t.kind == 'i' else 'ult'} {t.reg} {x}, {y}")
 
 
+def _improves(b: Builder, t: LType, v: str, cur: str, greater: bool) -> str:
+    """numpy's argmax (argmin) step: ``v`` replaces the best ``cur`` when strictly greater
+    (less), or when it is the first NaN."""
+    if t.kind == "f":
+        strict = b.emit(f"fcmp {'ogt' if greater else 'olt'} {t.reg} {v}, {cur}")
+        v_nan = b.emit(f"fcmp uno {t.reg} {v}, {v}")
+        cur_num = b.emit(f"fcmp ord {t.reg} {cur}, {cur}")
+        return b.emit(f"or i1 {strict}, {b.emit(f'and i1 {v_nan}, {cur_num}')}")
+    pred = ("sgt" if greater else "slt") if t.kind == "i" else ("ugt" if greater else "ult")
+    return b.emit(f"icmp {pred} {t.reg} {v}, {cur}")
+
+
 def _argext(greater: bool):
     def rule(step, name, params):
-        """Keep (best value, its position) in registers while scanning the axis; a later
-        element replaces the best only when strictly better, and a first NaN beats every
-        number and is never beaten (numpy's argmax/argmin): O(n)."""
+        """numpy's argmax/argmin (first occurrence; the first NaN wins). A row that is
+        contiguous in the loop order takes two vectorizable passes: the extreme value
+        (NaN-propagating), then the first position equal to it (or the first NaN).
+        Otherwise the output holds each row's best position so far while the axis is
+        walked outside the dims after it, and each step compares with the value at
+        that position: O(n) either way."""
         e, b = step.eqn, Builder()
         (x,) = step.inputs
         out, ot, po, ostr = _out(step, params)
@@ -293,29 +328,45 @@ def _argext(greater: bool):
         if _size(out.aval.shape) == 0:
             return _done(name, params, b)
         loops = Loops(b, "a")
+        if _size(inner) > 1 and np.iinfo(ot.dtype).max >= n - 1:
+            o, i = loops.nest(outer), loops.nest(inner)
+            store(b, po, ot, flat(b, o + i, ostr), const(0, ot))
+            loops.close_all()
+            o, j, i = loops.nest(outer), loops.open(n - 1), loops.nest(inner)
+            a = b.emit(f"add i64 {j}, 1")
+            at = flat(b, o + i, ostr)
+            best = convert(b, ot, I64, load(b, po, ot, at))
+            cur = _read(b, x, t, params, o + [best] + i)
+            take = _improves(b, t, _read(b, x, t, params, o + [a] + i), cur, greater)
+            store(b, po, ot, at, b.select(take, ot.reg, convert(b, I64, ot, a),
+                                          convert(b, I64, ot, best)))
+            loops.close_all()
+            return _done(name, params, b)
         o, i = loops.nest(outer), loops.nest(inner)
-        best, pos = b.alloca(t.reg), b.alloca("i64")
-        b.do(f"store {t.reg} {_read(b, x, t, params, o + ['0'] + i)}, ptr {best}")
-        b.do(f"store i64 0, ptr {pos}")
-        j = loops.open(n - 1)
-        a = b.emit(f"add i64 {j}, 1")
+        identity, combine = reduction("reduce_max" if greater else "reduce_min", t)
+        m = b.alloca(t.reg)
+        b.do(f"store {t.reg} {identity}, ptr {m}")
+        scan = Loops(b, "am")
+        v = _read(b, x, t, params, o + [scan.open(n)] + i)
+        b.do(f"store {t.reg} {combine(b, b.emit(f'load {t.reg}, ptr {m}'), v)}, ptr {m}")
+        scan.close()
+        best = b.emit(f"load {t.reg}, ptr {m}")
+        first = b.alloca("i64")
+        b.do(f"store i64 {n - 1}, ptr {first}")
+        find = Loops(b, "af")
+        a = find.open(n)
         v = _read(b, x, t, params, o + [a] + i)
-        cur = b.emit(f"load {t.reg}, ptr {best}")
-        # numpy's rule: v replaces the best when strictly better or the first NaN
-        if t.kind == "f":
-            strict = b.emit(f"fcmp {'ogt' if greater else 'olt'} {t.reg} {v}, {cur}")
-            v_nan = b.emit(f"fcmp uno {t.reg} {v}, {v}")
-            cur_num = b.emit(f"fcmp ord {t.reg} {cur}, {cur}")
-            take = b.emit(f"or i1 {strict}, {b.emit(f'and i1 {v_nan}, {cur_num}')}")
+        if t.kind == "f":  # the extreme is NaN exactly when some element is
+            best_nan = b.emit(f"fcmp uno {t.reg} {best}, {best}")
+            hit = b.select(best_nan, "i1", b.emit(f"fcmp uno {t.reg} {v}, {v}"),
+                           b.emit(f"fcmp oeq {t.reg} {v}, {best}"))
         else:
-            pred = ("sgt" if greater else "slt") if t.kind == "i" else \
-                ("ugt" if greater else "ult")
-            take = b.emit(f"icmp {pred} {t.reg} {v}, {cur}")
-        b.do(f"store {t.reg} {b.select(take, t.reg, v, cur)}, ptr {best}")
-        old = b.emit(f"load i64, ptr {pos}")
-        b.do(f"store i64 {b.select(take, 'i64', a, old)}, ptr {pos}")
-        loops.close()
-        res = convert(b, I64, ot, b.emit(f"load i64, ptr {pos}"))
+            hit = b.emit(f"icmp eq {t.reg} {v}, {best}")
+        cand = b.select(hit, "i64", a, str(n - 1))
+        b.do(f"store i64 {_minmax(b, 'umin', b.emit(f'load i64, ptr {first}'), cand)}, "
+             f"ptr {first}")
+        find.close()
+        res = convert(b, I64, ot, b.emit(f"load i64, ptr {first}"))
         store(b, po, ot, flat(b, o + i, ostr), res)
         loops.close_all()
         return _done(name, params, b)
@@ -372,25 +423,37 @@ def _argsort(step, name, params):
     lo = b.emit(f"mul i64 {blk}, {span}")
     mid = _minmax(b, "smin", b.emit(f"add i64 {lo}, {width}"), str(n))
     hi = _minmax(b, "smin", b.emit(f"add i64 {lo}, {span}"), str(n))
-    ia, ja = b.alloca("i64"), b.alloca("i64")
-    b.do(f"store i64 {lo}, ptr {ia}")
-    b.do(f"store i64 {mid}, ptr {ja}")
+    last_l, last_r = b.emit(f"sub i64 {mid}, 1"), b.emit(f"sub i64 {hi}, 1")
+
+    def fetch(k, last):
+        """The position at ``src[min(k, last)]`` (a clamped read inside the block: flags
+        discard what a run's end sees) and its key."""
+        pos = load(b, po, I32, half(src, _minmax(b, "smin", k, last)))
+        return pos, key(pos)
+
+    # each run's head (position, key) lives in registers; the next candidates are loaded
+    # before the comparison decides, so the loads leave the loop's critical path
+    names = ("i64", "i64", "i32", t.reg, "i32", t.reg)
+    cells = [b.alloca(ty) for ty in names]
+    for cell, ty, v in zip(cells, names, (lo, mid) + fetch(lo, last_l) + fetch(mid, last_r)):
+        b.do(f"store {ty} {v}, ptr {cell}")
     merge = Loops(b, "rm")
     m = merge.open(b.emit(f"sub i64 {hi}, {lo}"))
-    li, ri = b.emit(f"load i64, ptr {ia}"), b.emit(f"load i64, ptr {ja}")
-    # clamped reads stay inside the block; the flags below discard what they see
-    lc = _minmax(b, "smin", li, b.emit(f"sub i64 {mid}, 1"))
-    rc = _minmax(b, "smin", ri, b.emit(f"sub i64 {hi}, 1"))
-    lp, rp = load(b, po, I32, half(src, lc)), load(b, po, I32, half(src, rc))
+    li, ri, lp, lk, rp, rk = (b.emit(f"load {ty}, ptr {c}") for ty, c in zip(names, cells))
     right_left = b.emit(f"icmp slt i64 {ri}, {hi}")
     left_done = b.emit(f"icmp sge i64 {li}, {mid}")
-    before = _before(b, t, key(rp), key(lp), desc)
-    take_r = b.emit(f"and i1 {right_left}, {b.emit(f'or i1 {left_done}, {before}')}")
-    store(b, po, I32, half(dst, b.emit(f"add i64 {lo}, {m}")), b.select(take_r, "i32", rp, lp))
-    step_r = b.emit(f"zext i1 {take_r} to i64")
-    b.do(f"store i64 {b.emit(f'add i64 {ri}, {step_r}')}, ptr {ja}")
-    step_l = b.emit(f"xor i64 {step_r}, 1")
-    b.do(f"store i64 {b.emit(f'add i64 {li}, {step_l}')}, ptr {ia}")
+    before = _before(b, t, rk, lk, desc)
+    take = b.emit(f"and i1 {right_left}, {b.emit(f'or i1 {left_done}, {before}')}")
+    store(b, po, I32, half(dst, b.emit(f"add i64 {lo}, {m}")), _pick(b, take, "i32", rp, lp))
+    nl, nlk = fetch(b.emit(f"add i64 {li}, 1"), last_l)
+    nr, nrk = fetch(b.emit(f"add i64 {ri}, 1"), last_r)
+    step_r = b.emit(f"zext i1 {take} to i64")
+    new = (b.emit(f"add i64 {li}, {b.emit(f'xor i64 {step_r}, 1')}"),
+           b.emit(f"add i64 {ri}, {step_r}"),
+           _pick(b, take, "i32", lp, nl), _pick(b, take, t.reg, lk, nlk),
+           _pick(b, take, "i32", nr, rp), _pick(b, take, t.reg, nrk, rk))
+    for cell, ty, v in zip(cells, names, new):
+        b.do(f"store {ty} {v}, ptr {cell}")
     merge.close()
     blocks.close()
     ps.close()
