@@ -8,7 +8,9 @@ machine still gives stable figures.
 
 Peers: numpy always; PyTorch and JAX when installed (never required).
 Workloads follow ../shared/DESIGN.md (W1, W2, W4, W6, W7, W8 here; W3/W5/C1 need the
-LLVM backend and compat, which are separate issues).
+LLVM backend and compat, which are separate issues). W6 is the core's eager dispatch
+(``fnp.add``); W6c/W6g are DESIGN's W6 proper, compat's ``a + b`` on 16-element tensors
+without and with ``requires_grad`` (target: <= 2x PyTorch); W8c imports compat too.
 """
 
 from __future__ import annotations
@@ -197,6 +199,28 @@ def w6(fl, fnp, np, torch, jax, small):
     return "eager add of two 16-element arrays (dispatch overhead)", res
 
 
+def _w6_compat(np, torch, requires_grad):
+    import compat
+
+    a = compat.ones(16, requires_grad=requires_grad)
+    b = compat.ones(16, requires_grad=requires_grad)
+    x, y = np.ones(16, np.float32), np.ones(16, np.float32)
+    res = {"ours": timeit(lambda: a + b), "numpy": timeit(lambda: np.add(x, y))}
+    if torch:
+        ta = torch.ones(16, requires_grad=requires_grad)
+        tb = torch.ones(16, requires_grad=requires_grad)
+        res["torch"] = timeit(lambda: ta + tb)
+    return res
+
+
+def w6c(fl, fnp, np, torch, jax, small):
+    return "compat eager add of two 16-element tensors", _w6_compat(np, torch, False)
+
+
+def w6g(fl, fnp, np, torch, jax, small):
+    return "compat eager add, 16 elements, requires_grad (records)", _w6_compat(np, torch, True)
+
+
 def w7(fl, fnp, np, torch, jax, small):
     r = np.random.RandomState(0)
     W = r.randn(100, 100).astype(np.float32) / 10
@@ -225,24 +249,36 @@ def w7(fl, fnp, np, torch, jax, small):
 
 
 def w8(fl, fnp, np, torch, jax, small):
-    def imp(stmt):
-        best = float("inf")
-        for _ in range(3):
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", stmt], check=True)
-            best = min(best, time.perf_counter() - t0)
-        return best
-
-    base = imp("pass")
-    res = {"ours": imp("import functorch_lite") - base, "numpy": imp("import numpy") - base}
+    base = _import_time("pass")
+    res = {"ours": _import_time("import functorch_lite") - base,
+           "numpy": _import_time("import numpy") - base}
     if torch:
-        res["torch"] = imp("import torch") - base
+        res["torch"] = _import_time("import torch") - base
     if jax:
-        res["jax"] = imp("import jax") - base
+        res["jax"] = _import_time("import jax") - base
     return "fresh import time (interpreter start subtracted)", res
 
 
-WORKLOADS = {"W1": w1, "W2": w2, "W4": w4, "W6": w6, "W7": w7, "W8": w8}
+def w8c(fl, fnp, np, torch, jax, small):
+    base = _import_time("pass")
+    res = {"ours": _import_time("import functorch_lite, compat") - base,
+           "numpy": _import_time("import numpy") - base}
+    if torch:
+        res["torch"] = _import_time("import torch") - base
+    return "fresh `import functorch_lite, compat` (target <= 0.25 s)", res
+
+
+def _import_time(stmt, rounds=3):
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", stmt], check=True)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+WORKLOADS = {"W1": w1, "W2": w2, "W4": w4, "W6": w6, "W6c": w6c, "W6g": w6g, "W7": w7,
+             "W8": w8, "W8c": w8c}
 
 
 def main(argv=None):

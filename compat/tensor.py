@@ -62,8 +62,10 @@ def own(x):
     """``x`` as the kind of array a Tensor holds: a writable plain ``numpy.ndarray`` on the
     CPU (tracers and CuPy arrays pass through).
 
-    The core's eager results may be read-only (an immutable ndarray subclass); a writable
-    view is taken where numpy allows it, a copy otherwise, so in-place ops can write.
+    The core's eager results are read-only ``functorch_lite.Array`` views (same layout) of
+    the plain numpy array its kernel wrote: that array itself is returned when it is
+    writable (no copy; an op that returns its input unchanged then gives back that input,
+    which ``Op`` detects), else a writable view where numpy allows it, else a copy.
 
     >>> own(np.float32(2.0))
     array(2., dtype=float32)
@@ -72,6 +74,9 @@ def own(x):
         if x.flags.writeable:
             return x
     elif isinstance(x, np.ndarray):
+        b = x.base
+        if type(b) is np.ndarray and b.flags.writeable:
+            return b
         x = x.view(np.ndarray)
     elif isinstance(x, np.generic):
         return np.array(x)

@@ -85,8 +85,9 @@ class Op:
         if self.view_fn is not None and isinstance(arrays[0], np.ndarray):
             return out  # a numpy view of input 0 (read-only only where numpy broadcasts)
         out = own(out)
-        for a in arrays:  # a result that is an input array would alias it: copy
-            if out is a:
+        base = getattr(out, "base", None)
+        for a in arrays:  # a result that is (a view of) an input array would alias it: copy
+            if out is a or base is a and base is not None:
                 return out.copy()
         return out
 

@@ -72,13 +72,15 @@ def binary(op: Op, name: str, doc: str):
     def f(input, other, *, out: Tensor | None = None):
         if type(input) is Tensor and type(other) is Tensor and out is None:
             a, b = input.array, other.array
-            if type(a) is ndarray and type(b) is ndarray and a.dtype == b.dtype:
+            if type(a) is ndarray and type(b) is ndarray and (a.dtype is b.dtype
+                                                               or a.dtype == b.dtype):
                 try:
                     r = fn(a, b)
                 except ValueError:
                     return op(input, other)  # raises PyTorch's RuntimeError
-                if type(r) is not ndarray:
-                    r = own(r)
+                if type(r) is not ndarray:  # the core's read-only Array: its kernel output
+                    rb = r.base
+                    r = rb if type(rb) is ndarray and rb.flags.writeable else own(r)
                 t = wrap(r)
                 if STATE.enabled and (input.grad_fn is not None or input.leaf_requires_grad
                                       or other.grad_fn is not None
