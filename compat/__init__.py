@@ -101,4 +101,4 @@ from .random import (
     set_rng_state,
 )
 from .serialization import load, save
-from .tensor import Size, Tensor, as_tensor, from_numpy, tensor
+from .tensor import Size, Tensor, as_tensor, from_numpy, is_tensor, numel, tensor

@@ -302,6 +302,30 @@ def is_set_to(self: Tensor, other: Tensor) -> bool:
     return self.array is other.array
 
 
+def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
+    """Fill the main diagonal (of a 2-d tensor, or of all dims equal) in place."""
+    n = min(self.array.shape)
+    idx = (creation.arange(n),) * self.dim()
+    self[idx] = fill_value
+    return self
+
+
+def apply_(self: Tensor, callable) -> Tensor:
+    """Apply a Python function to each element in place (CPU, no autograd; slow, as in
+    PyTorch)."""
+    a = self.numpy(force=True)
+    a[...] = np.vectorize(callable, otypes=[a.dtype])(a)
+    self.version[0] += 1
+    return self
+
+
+def legacy_new(self: Tensor, *args, **kwargs) -> Tensor:
+    """``x.new(data)`` / ``x.new(*sizes)``: a tensor of this dtype and device (legacy)."""
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        return make_tensor(args[0], dtype=self.dtype, device=self.device)
+    return creation.empty(*args, dtype=self.dtype, device=self.device)
+
+
 def iterate(self: Tensor):
     """Iterating a tensor yields its slices along dim 0 (views)."""
     if self.dim() == 0:
@@ -401,6 +425,13 @@ def install():
         "__matmul__": linalg.matmul, "__rmatmul__": _reflected(linalg.matmul),
         "__iter__": iterate, "__contains__": contains, "__reversed__": lambda self:
             shape.flip(self, 0),
+        "fill_diagonal_": fill_diagonal_, "apply_": apply_,
+        "new": legacy_new, "diff": reduction.diff,
+        # memory placement: host memory is already shareable/pageable for compat's purposes
+        "pin_memory": lambda self, device=None: self,
+        "is_pinned": lambda self, device=None: False,
+        "share_memory_": lambda self: self, "is_shared": lambda self: False,
+        "get_device": lambda self: self.device.index or 0 if self.is_cuda else -1,
         # autograd
         "backward": tensor_backward,
         "view_as": lambda self, other: S.view(self, other.array.shape),

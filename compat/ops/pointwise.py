@@ -14,6 +14,8 @@ same kind (``float32 vector + float64 scalar tensor -> float32``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy import ndarray
 
@@ -27,6 +29,9 @@ from .dispatch import Op
 from .inplace import write_out
 
 _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+# PyTorch's constants (torch.pi...)
+pi, e, inf, nan = math.pi, math.e, math.inf, math.nan
 
 
 def scalar_or(x):
@@ -728,6 +733,10 @@ def clone(input: Tensor, *, memory_format=None) -> Tensor:
 
 
 __all__ = [
+    "e",
+    "inf",
+    "nan",
+    "pi",
     "abs",
     "absolute",
     "acos",

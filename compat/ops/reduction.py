@@ -26,7 +26,7 @@ from ..tensor import Tensor, wrap, wrap_dim
 from .dispatch import Op
 from .inplace import write_out
 from .pointwise import maximum, minimum
-from .shape import stack
+from .shape import cat, stack
 
 # --------------------------------------------------------------------------- helpers
 
@@ -329,6 +329,23 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """``norm(input - other, p)``."""
     return norm(input - other, p)
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
+    """The ``n``-th forward difference along ``dim``: ``x[i + 1] - x[i]``.
+
+    >>> compat.tensor([1, 4, 9]).diff()
+    tensor([3, 5])
+    """
+    d = wrap_dim(dim, input.dim())
+    x = input
+    if prepend is not None or append is not None:
+        parts = [p for p in (prepend, input, append) if p is not None]
+        x = cat(parts, d)
+    for _ in range(n):
+        m = x.array.shape[d]
+        x = x.narrow(d, 1, m - 1) - x.narrow(d, 0, m - 1)
+    return x
 
 
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
@@ -663,7 +680,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
 
 __all__ = [
     "all", "amax", "amin", "aminmax", "any", "argmax", "argmin", "argsort", "count_nonzero",
-    "cumprod", "cumsum", "dist", "kthvalue", "log_softmax", "logsumexp", "max", "mean",
+    "cumprod", "cumsum", "diff", "dist", "kthvalue", "log_softmax", "logsumexp", "max", "mean",
     "median", "min", "mode", "msort", "nanmean", "nansum", "norm", "prod", "quantile", "sort",
     "softmax", "std", "std_mean", "sum", "topk", "unique", "unique_consecutive", "var",
     "var_mean",

@@ -703,6 +703,9 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 
 __all__ = [
     "atleast_1d",
+    "broadcast_shapes",
+    "broadcast_tensors",
+    "meshgrid",
     "atleast_2d",
     "atleast_3d",
     "broadcast_to",
@@ -748,3 +751,46 @@ __all__ = [
     "view",
     "vstack",
 ]
+
+
+def meshgrid(*tensors, indexing: str = "ij") -> tuple:
+    """Coordinate grids from 1-d tensors (``indexing="ij"``: matrix indexing, PyTorch's
+    default; ``"xy"``: Cartesian).
+
+    >>> [g.tolist() for g in compat.meshgrid(compat.tensor([1, 2]), compat.tensor([3]))]
+    [[[1], [2]], [[3], [3]]]
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    n = len(tensors)
+    sizes = [t.numel() for t in tensors]
+    if indexing == "xy" and n >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    out = []
+    for i, t in enumerate(tensors):
+        shape = [1] * n
+        axis = i if indexing == "ij" or n < 2 else {0: 1, 1: 0}.get(i, i)
+        shape[axis] = t.numel()
+        out.append(expand(reshape(t, tuple(shape)), tuple(sizes)))
+    return tuple(out)
+
+
+def broadcast_shapes(*shapes) -> Size:
+    """The shape tensors of ``shapes`` broadcast to.
+
+    >>> compat.broadcast_shapes((2, 1), (3,))
+    torch.Size([2, 3])
+    """
+    try:
+        return Size(np.broadcast_shapes(*[tuple(s) if not isinstance(s, int) else (s,)
+                                          for s in shapes]))
+    except ValueError:
+        raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape: "
+                           f"{[tuple(s) if not isinstance(s, int) else (s,) for s in shapes]}"
+                           ) from None
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """The tensors expanded (as views) to their common broadcast shape."""
+    shape = broadcast_shapes(*[t.array.shape for t in tensors])
+    return tuple(expand(t, shape) for t in tensors)

@@ -354,3 +354,17 @@ def test_gradients_against_pytorch():
     f(pt, pa, pb).backward()
     np.testing.assert_allclose(ta.grad.numpy(), pa.grad.numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(tb.grad.numpy(), pb.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_grids_and_small_helpers():
+    gi, gj = torch.meshgrid(torch.tensor([1, 2]), torch.tensor([3, 4, 5]), indexing="ij")
+    ni, nj = np.meshgrid([1, 2], [3, 4, 5], indexing="ij")
+    assert gi.tolist() == ni.tolist() and gj.tolist() == nj.tolist()
+    gx, _ = torch.meshgrid(torch.tensor([1, 2]), torch.tensor([3, 4, 5]), indexing="xy")
+    assert gx.tolist() == np.meshgrid([1, 2], [3, 4, 5])[0].tolist()
+    a, b = torch.broadcast_tensors(torch.zeros(2, 1), torch.ones(3))
+    assert a.shape == b.shape == (2, 3)
+    assert torch.tensor([1, 4, 9, 16]).diff(n=2).tolist() == [2, 2]
+    assert torch.zeros(3, 3).fill_diagonal_(2).trace().item() == 6
+    assert torch.pi == np.pi and torch.inf == float("inf") and torch.is_tensor(torch.ones(1))
+    assert torch.numel(torch.zeros(2, 5)) == 10
