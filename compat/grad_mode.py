@@ -40,7 +40,13 @@ class _GradMode:
 
     mode = True
 
-    def __init__(self):
+    def __new__(cls, *args, **kwargs):
+        # ``@no_grad`` without parentheses (as recent PyTorch allows) decorates at once
+        if cls in (no_grad, enable_grad) and len(args) == 1 and callable(args[0]):
+            return cls()(args[0])
+        return super().__new__(cls)
+
+    def __init__(self, orig_func=None):
         self.prev = []
 
     def __enter__(self):

@@ -129,3 +129,30 @@ def test_functional_call_gradients():
     np.testing.assert_allclose(per_ex["inner.weight"].numpy().mean(0),
                                g["inner.weight"].numpy(), rtol=1e-4, atol=1e-6)
     assert per_ex["inner.bias"].shape == (5, 2)
+
+
+def test_compat_code_traces_under_core_transforms():
+    import functorch_lite as fl
+
+    def h(t):  # views, setitem, in-place, cat, reductions: all run on traced values too
+        y = t.view(2, 3).t() * 2
+        y[0] = y[0] * y[0]
+        z = y.clamp(min=0.5).sum(0)
+        w = torch.cat([z, z.max().unsqueeze(0)])
+        w.add_(1)
+        return (w.log_softmax(0) * torch.arange(w.shape[0])).sum()
+
+    x = torch.tensor([0.1, 0.7, 0.2, 0.4, 0.3, 0.9], requires_grad=True)
+    h(x).backward()
+    g = func.grad(h)(x.detach())
+    np.testing.assert_allclose(g.numpy(), x.grad.numpy(), rtol=1e-5, atol=1e-7)
+    assert float(fl.jit(lambda t: h(t).array)(x.detach())) == pytest.approx(h(x).item(),
+                                                                           rel=1e-6)
+
+
+def test_no_grad_as_bare_decorator():
+    @torch.no_grad
+    def f(t):
+        return t * 2
+
+    assert not f(torch.ones(1, requires_grad=True)).requires_grad and f.__name__ == "f"
