@@ -204,6 +204,11 @@ def test_version_counter_error():
     with pytest.raises(RuntimeError, match="modified by an inplace operation.*version 1; "
                                            "expected version 0"):
         z.sum().backward()
+    # views share their base's counter: the product saved y[0], which the assignment changes
+    y = x * 1
+    y[0] = y[0] * y[0]
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
     # add's backward reads no values: changing its input afterwards is fine, as in PyTorch
     y2 = x * 2
     z2 = y2 + 1

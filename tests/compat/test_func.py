@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import compat as torch
+import functorch_lite as fl
 from compat import func
 
 R = np.random.RandomState(2)
@@ -132,11 +133,10 @@ def test_functional_call_gradients():
 
 
 def test_compat_code_traces_under_core_transforms():
-    import functorch_lite as fl
-
     def h(t):  # views, setitem, in-place, cat, reductions: all run on traced values too
         y = t.view(2, 3).t() * 2
-        y[0] = y[0] * y[0]
+        y[0] = y[1] * 3 + 1  # (y[0] * y[0] would read a value changed in place: an error,
+        # as in PyTorch)
         z = y.clamp(min=0.5).sum(0)
         w = torch.cat([z, z.max().unsqueeze(0)])
         w.add_(1)
