@@ -248,24 +248,24 @@ def w7(fl, fnp, np, torch, jax, small):
     return "jit(hessian) of sum(tanh(W@x)), 100-dim", res
 
 
-def w8(fl, fnp, np, torch, jax, small):
+def _w8(stmt, torch, jax):
     base = _import_time("pass")
-    res = {"ours": _import_time("import functorch_lite") - base,
-           "numpy": _import_time("import numpy") - base}
+    res = {"ours": _import_time(stmt) - base, "numpy": _import_time("import numpy") - base}
     if torch:
         res["torch"] = _import_time("import torch") - base
     if jax:
         res["jax"] = _import_time("import jax") - base
-    return "fresh import time (interpreter start subtracted)", res
+    return res
+
+
+def w8(fl, fnp, np, torch, jax, small):
+    return ("fresh import time (interpreter start subtracted)",
+            _w8("import functorch_lite", torch, jax))
 
 
 def w8c(fl, fnp, np, torch, jax, small):
-    base = _import_time("pass")
-    res = {"ours": _import_time("import functorch_lite, compat") - base,
-           "numpy": _import_time("import numpy") - base}
-    if torch:
-        res["torch"] = _import_time("import torch") - base
-    return "fresh `import functorch_lite, compat` (target <= 0.25 s)", res
+    return ("fresh `import functorch_lite, compat` (target <= 0.25 s)",
+            _w8("import functorch_lite, compat", torch, jax))
 
 
 def _import_time(stmt, rounds=3):

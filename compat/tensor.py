@@ -554,18 +554,7 @@ def wrap(array, grad_fn=None, output_nr=0) -> Tensor:
     >>> wrap(np.zeros(2, np.float32))
     tensor([0., 0.])
     """
-    t = _new(Tensor)
-    t.array = array
-    t.grad_fn = grad_fn
-    t.output_nr = output_nr
-    t.leaf_requires_grad = False
-    t.grad = None
-    t.version = [0]
-    t.base = None
-    t.accumulator = None
-    t.retains = False
-    t.name = None
-    return t
+    return init_tensor(_new(Tensor), array, grad_fn, output_nr)
 
 
 def make_view(base: Tensor, array) -> Tensor:
