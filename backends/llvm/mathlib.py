@@ -52,6 +52,11 @@ The measured maxima over the test grids are 1 or 2 ulp (tan float64: 3); the bou
 are what the tests assert. ``ULP_BOUNDS[name] = (float32, float64)`` holds the same
 numbers.
 
+The functions rely on IEEE semantics: call them from code without fast-math flags
+(nnan/ninf/nsz/reassoc/contract on their instructions, or "unsafe-fp-math"-style
+function attributes would let LLVM drop the special-case selects and reorder the
+compensated sums), with the default round-to-nearest and no flush-to-zero.
+
 float32 sin/cos/tan and pow compute in float64 internally (half the vector width,
 but the reduction and log(x)*y products need the extra bits); everything else runs in
 the argument's own precision.

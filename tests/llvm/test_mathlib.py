@@ -162,16 +162,20 @@ def ulp_distance(a, b, key):
     sint = _INT[key][0]
     a = np.ascontiguousarray(a, _NP[key])
     b = np.ascontiguousarray(b, _NP[key])
-    ai, bi = a.view(sint).astype(np.int64), b.view(sint).astype(np.int64)
+    d = np.zeros(a.shape, np.float64)
+    # only the (few) differing bit patterns need the arithmetic
+    idx = np.flatnonzero(a.view(sint) != b.view(sint))
+    ai, bi = a.view(sint)[idx].astype(np.int64), b.view(sint)[idx].astype(np.int64)
     mask = np.int64(np.iinfo(sint).max)
     ma, mb = ai & mask, bi & mask            # magnitudes: monotone in |value|
     same = (ai < 0) == (bi < 0)
     # same sign: exact integer difference; opposite signs: the distance through zero
-    d = np.where(same, np.abs(ma - mb).astype(np.float64),
-                 ma.astype(np.float64) + mb.astype(np.float64))
-    an, bn = np.isnan(a), np.isnan(b)
-    d = np.where(an & bn, 0.0, d)
-    return np.where(an ^ bn, np.inf, d)
+    dd = np.where(same, np.abs(ma - mb).astype(np.float64),
+                  ma.astype(np.float64) + mb.astype(np.float64))
+    an, bn = np.isnan(a[idx]), np.isnan(b[idx])
+    dd = np.where(an & bn, 0.0, dd)
+    d[idx] = np.where(an ^ bn, np.inf, dd)
+    return d
 
 
 # ---------------------------------------------------------------------------------
