@@ -91,8 +91,8 @@ def to_numpy(d) -> np.dtype:
     dtype or type, a string, or Python's ``float``/``int``/``bool`` (which mean float64,
     int64 and bool, as in PyTorch).
 
-    >>> to_numpy(compat.long), to_numpy(float)
-    (dtype('int64'), dtype('float64'))
+    >>> to_numpy(compat.long), to_numpy("float16")
+    (dtype('int64'), dtype('float16'))
     """
     if type(d) is dtype:
         return d.dtype
@@ -130,6 +130,7 @@ def set_default_dtype(d) -> None:
 
     >>> compat.set_default_dtype(compat.float64); compat.tensor([1.0]).dtype
     torch.float64
+    >>> compat.set_default_dtype(compat.float32)
     """
     d = canonical(d)
     if not d.is_floating_point:

@@ -317,7 +317,7 @@ def stack_module_state(models) -> tuple:
     """``(params, buffers)``: each parameter and buffer of the same-structured ``models``
     stacked along a new leading dimension (for ensembles with ``vmap``).
 
-    >>> # params, buffers = compat.func.stack_module_state([m1, m2])  # doctest: +SKIP
+    >>> params, buffers = compat.func.stack_module_state([m1, m2])  # doctest: +SKIP
     """
     params = {k: stack([dict(m.named_parameters())[k].detach() for m in models])
               for k, _ in models[0].named_parameters()}

@@ -124,7 +124,7 @@ def vjp_apply(*args, fn, params, needs, diff_outs):
 
     >>> vjp_apply(np.float32(2.0), np.float32(1.0), fn=fnp.sin, params=(), needs=(True,),
     ...           diff_outs=None)
-    (array(-0.41614684, dtype=float32),)
+    (Array(-0.4161468, dtype=float32),)
     """
     n = len(needs)
     inputs, cts = args[:n], args[n:]

@@ -109,22 +109,40 @@ def manual_seed(seed) -> Generator:
 
 
 def seed() -> int:
-    """Seed the default generator nondeterministically; returns the seed."""
+    """Seed the default generator nondeterministically; returns the seed.
+
+    >>> isinstance(compat.seed(), int)
+    True
+    """
     return default_generator.seed()
 
 
 def initial_seed() -> int:
-    """The default generator's seed."""
+    """The default generator's seed.
+
+    >>> _ = compat.manual_seed(5); compat.initial_seed()
+    5
+    """
     return default_generator.initial_seed()
 
 
 def get_rng_state() -> Tensor:
-    """The default generator's state."""
+    """The default generator's state.
+
+    >>> s = compat.get_rng_state(); a = compat.rand(1)
+    >>> compat.set_rng_state(s); bool(compat.rand(1) == a)
+    True
+    """
     return default_generator.get_state()
 
 
 def set_rng_state(new_state: Tensor) -> None:
-    """Restore the default generator's state."""
+    """Restore the default generator's state.
+
+    >>> s = compat.get_rng_state(); a = compat.randn(2)
+    >>> compat.set_rng_state(s); bool((compat.randn(2) == a).all())
+    True
+    """
     default_generator.set_state(new_state)
 
 
@@ -200,7 +218,11 @@ def randperm(n: int, *, generator: Generator | None = None, dtype=None, device=N
 
 def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
               memory_format=None, generator: Generator | None = None) -> Tensor:
-    """Uniform ``[0, 1)`` samples shaped like ``input``."""
+    """Uniform ``[0, 1)`` samples shaped like ``input``.
+
+    >>> compat.rand_like(compat.zeros(2, 2, dtype=compat.float64)).dtype
+    torch.float64
+    """
     dt = dtypes.to_numpy(dtype) if dtype is not None else input.array.dtype
     return finish(uniform_array(rng_of(generator), input.array.shape, dt),
                   device or input.device, requires_grad)
@@ -208,7 +230,11 @@ def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = F
 
 def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
                memory_format=None, generator: Generator | None = None) -> Tensor:
-    """Standard normal samples shaped like ``input``."""
+    """Standard normal samples shaped like ``input``.
+
+    >>> compat.randn_like(compat.zeros(2, 3)).shape
+    torch.Size([2, 3])
+    """
     dt = dtypes.to_numpy(dtype) if dtype is not None else input.array.dtype
     return finish(normal_array(rng_of(generator), input.array.shape, dt),
                   device or input.device, requires_grad)
@@ -216,7 +242,11 @@ def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = 
 
 def randint_like(input: Tensor, low=0, high=None, *, dtype=None, device=None,
                  requires_grad: bool = False, memory_format=None) -> Tensor:
-    """Integers in ``[low, high)`` shaped like ``input`` (``randint_like(x, high)``)."""
+    """Integers in ``[low, high)`` shaped like ``input`` (``randint_like(x, high)``).
+
+    >>> compat.randint_like(compat.zeros(3, dtype=compat.long), 1).tolist()
+    [0, 0, 0]
+    """
     if high is None:
         low, high = 0, low
     dt = dtypes.to_numpy(dtype) if dtype is not None else input.array.dtype
@@ -278,7 +308,11 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 
 
 def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
-    """Poisson samples with rates ``input``."""
+    """Poisson samples with rates ``input``.
+
+    >>> compat.poisson(compat.zeros(3))
+    tensor([0., 0., 0.])
+    """
     lam = np.asarray(input.numpy(force=True))
     return finish(rng_of(generator).poisson(lam).astype(input.array.dtype), input.device)
 

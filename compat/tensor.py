@@ -716,5 +716,9 @@ def is_tensor(obj) -> bool:
 
 
 def numel(input: Tensor) -> int:
-    """Number of elements of ``input``."""
+    """Number of elements of ``input``.
+
+    >>> compat.numel(compat.zeros(2, 3))
+    6
+    """
     return input.numel()

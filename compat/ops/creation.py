@@ -131,7 +131,11 @@ def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = F
 
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
                layout=None, memory_format=None) -> Tensor:
-    """An uninitialised (here: zero) tensor shaped like ``input``."""
+    """An uninitialised (here: zero) tensor shaped like ``input``.
+
+    >>> compat.empty_like(compat.tensor([1, 2])).shape
+    torch.Size([2])
+    """
     return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
@@ -218,12 +222,21 @@ def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
 
 
 def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
-    """The (2, N) indices of the upper triangle of a ``row x col`` matrix."""
+    """The (2, N) indices of the upper triangle of a ``row x col`` matrix.
+
+    >>> compat.triu_indices(2, 2)
+    tensor([[0, 0, 1],
+            [0, 1, 1]])
+    """
     r, c = np.triu_indices(row, offset, col)
     dt = dtypes.to_numpy(dtype) if dtype is not None else np.int64
     return finish(np.stack([r, c]).astype(dt), device)
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A 0-d tensor holding ``s`` (the default float dtype unless ``dtype`` is given)."""
+    """A 0-d tensor holding ``s`` (the default float dtype unless ``dtype`` is given).
+
+    >>> compat.scalar_tensor(3)
+    tensor(3.)
+    """
     return finish(np.array(s, float_dtype(dtype)), device, requires_grad)

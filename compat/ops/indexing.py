@@ -283,7 +283,12 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 
 def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
                    include_self: bool = True) -> Tensor:
-    """``scatter`` combining with ``reduce`` ("sum", "prod", "amax", "amin", "mean")."""
+    """``scatter`` combining with ``reduce`` ("sum", "prod", "amax", "amin", "mean").
+
+    >>> src = compat.tensor([1.0, 5.0, 2.0])
+    >>> compat.zeros(2).scatter_reduce(0, compat.tensor([0, 0, 1]), src, "amax")
+    tensor([5., 2.])
+    """
     d = check_index(input, dim, index, "scatter_reduce")
     base = input
     if not include_self:
@@ -340,13 +345,21 @@ def index_add(input: Tensor, dim: int, index: Tensor, source, *, alpha=1) -> Ten
 
 
 def index_copy(input: Tensor, dim: int, index: Tensor, source) -> Tensor:
-    """``input`` with ``source``'s slices copied to ``index`` along ``dim``."""
+    """``input`` with ``source``'s slices copied to ``index`` along ``dim``.
+
+    >>> compat.zeros(3).index_copy(0, compat.tensor([2]), compat.tensor([5.0]))
+    tensor([0., 0., 5.])
+    """
     return index_update_op(input, index, source, dim=wrap_dim(dim, input.dim()), mode="set",
                            alpha=1)
 
 
 def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
-    """``input`` with ``value`` at ``index`` along ``dim``."""
+    """``input`` with ``value`` at ``index`` along ``dim``.
+
+    >>> compat.zeros(3).index_fill(0, compat.tensor([0, 2]), 1.5)
+    tensor([1.5000, 0.0000, 1.5000])
+    """
     v = value if isinstance(value, Tensor) else np.asarray(value, input.array.dtype)
     return index_update_op(input, index, v, dim=wrap_dim(dim, input.dim()), mode="set",
                            alpha=1)
@@ -409,7 +422,12 @@ take_along_op = Op(take_along_fn, "TakeAlongDim")
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """Values at ``indices`` along ``dim`` (broadcasting the other dims); flattened when
-    ``dim`` is None."""
+    ``dim`` is None.
+
+    >>> compat.take_along_dim(compat.tensor([[10, 20], [30, 40]]), compat.tensor([[1], [0]]), 1)
+    tensor([[20],
+            [30]])
+    """
     if dim is None:
         return take(input, indices.reshape(-1))
     return take_along_op(input, indices, dim=wrap_dim(dim, input.dim()))
@@ -430,7 +448,12 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
 
 
 def argwhere(input: Tensor) -> Tensor:
-    """``nonzero(input)``: the (N, ndim) indices of nonzero elements."""
+    """``nonzero(input)``: the (N, ndim) indices of nonzero elements.
+
+    >>> compat.argwhere(compat.tensor([[0, 1], [2, 0]]))
+    tensor([[0, 1],
+            [1, 0]])
+    """
     return nonzero(input)
 
 

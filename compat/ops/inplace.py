@@ -10,7 +10,7 @@ old value (``mul_``) keeps it. An in-place change to a view of a tensor that req
 is recorded on the base too (PyTorch's ``CopySlices``): the base's new value is its old
 value with the view's elements replaced, a differentiable ``scatter`` of the core.
 
->>> x = compat.zeros(3); y = x[1:]; y.add_(1); x
+>>> x = compat.zeros(3); y = x[1:]; _ = y.add_(1); x
 tensor([0., 1., 1.])
 """
 

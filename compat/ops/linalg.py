@@ -69,7 +69,11 @@ def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:
-    """Matrix times vector."""
+    """Matrix times vector.
+
+    >>> compat.mv(compat.eye(2), compat.tensor([3.0, 4.0]))
+    tensor([3., 4.])
+    """
     if input.dim() != 2 or vec.dim() != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.dim()}D, "
                            f"{vec.dim()}D")
@@ -96,7 +100,11 @@ inner_op = Op(fnp.inner, "Inner")
 
 
 def inner(input: Tensor, other: Tensor) -> Tensor:
-    """Sum of products over the last dims."""
+    """Sum of products over the last dims.
+
+    >>> compat.inner(compat.tensor([1.0, 2.0]), compat.tensor([3.0, 4.0]))
+    tensor(11.)
+    """
     return inner_op(to_operand(input), to_operand(other))
 
 
@@ -145,7 +153,11 @@ tensordot_op = Op(tensordot_fn, "Tensordot")
 
 def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     """Contract the last ``dims`` dims of ``a`` with the first of ``b`` (or the listed
-    pairs ``([a dims], [b dims])``)."""
+    pairs ``([a dims], [b dims])``).
+
+    >>> compat.tensordot(compat.ones(2, 3), compat.ones(3, 4), dims=1).shape
+    torch.Size([2, 4])
+    """
     if isinstance(dims, Tensor):
         dims = dims.tolist()
     if not isinstance(dims, int):
@@ -166,22 +178,40 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
 
 
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
-    """``beta * input + alpha * (mat @ vec)``."""
+    """``beta * input + alpha * (mat @ vec)``.
+
+    >>> compat.addmv(compat.ones(2), compat.eye(2), compat.tensor([1.0, 2.0]))
+    tensor([2., 3.])
+    """
     return scaled(input, beta) + scaled(mv(mat, vec), alpha)
 
 
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
-    """``beta * input + alpha * bmm(batch1, batch2)``."""
+    """``beta * input + alpha * bmm(batch1, batch2)``.
+
+    >>> compat.baddbmm(compat.zeros(1, 2, 2), compat.ones(1, 2, 3), compat.ones(1, 3, 2)).shape
+    torch.Size([1, 2, 2])
+    """
     return scaled(input, beta) + scaled(bmm(batch1, batch2), alpha)
 
 
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
-    """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
+    """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``.
+
+    >>> compat.addbmm(compat.zeros(2, 2), compat.ones(3, 2, 1), compat.ones(3, 1, 2))
+    tensor([[3., 3.],
+            [3., 3.]])
+    """
     return scaled(input, beta) + scaled(bmm(batch1, batch2).sum(0), alpha)
 
 
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
-    """``beta * input + alpha * outer(vec1, vec2)``."""
+    """``beta * input + alpha * outer(vec1, vec2)``.
+
+    >>> compat.addr(compat.zeros(2, 2), compat.tensor([1.0, 2.0]), compat.tensor([1.0, 3.0]))
+    tensor([[1., 3.],
+            [2., 6.]])
+    """
     return scaled(input, beta) + scaled(outer(vec1, vec2), alpha)
 
 
@@ -193,7 +223,12 @@ kron_op = Op(fnp.kron, "Kron")
 
 
 def kron(input: Tensor, other: Tensor) -> Tensor:
-    """Kronecker product."""
+    """Kronecker product.
+
+    >>> compat.kron(compat.eye(2), compat.tensor([[1, 2]]))
+    tensor([[1., 2., 0., 0.],
+            [0., 0., 1., 2.]])
+    """
     return kron_op(input, other)
 
 
@@ -225,7 +260,11 @@ cross_op = Op(cross_fn, "Cross")
 
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
-    """Cross product of 3-vectors along ``dim`` (the first size-3 dim when None)."""
+    """Cross product of 3-vectors along ``dim`` (the first size-3 dim when None).
+
+    >>> compat.cross(compat.tensor([1.0, 0.0, 0.0]), compat.tensor([0.0, 1.0, 0.0]))
+    tensor([0., 0., 1.])
+    """
     if dim is None:
         dim = next(i for i, n in enumerate(input.array.shape) if n == 3)
     return cross_op(input, other, dim=wrap_dim(dim, input.dim()))

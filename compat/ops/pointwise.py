@@ -127,8 +127,16 @@ sub_op = Op(fnp.subtract, "Sub")
 mul_op = Op(fnp.multiply, "Mul")
 div_op = Op(fnp.divide, "Div")
 
-add_tensors = binary(add_op, "add", "``input + other`` (the ``+`` operator).")
-sub_tensors = binary(sub_op, "sub", "``input - other`` (the ``-`` operator).")
+add_tensors = binary(add_op, "add", """``input + other`` (the ``+`` operator).
+
+    >>> compat.add(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 0.5]))
+    tensor([3.0000, 2.5000])
+    """)
+sub_tensors = binary(sub_op, "sub", """``input - other`` (the ``-`` operator).
+
+    >>> compat.sub(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 0.5]))
+    tensor([-1.0000,  1.5000])
+    """)
 
 
 def scaled_add_fn(x, y, alpha):
@@ -185,7 +193,11 @@ mul = multiply = binary(mul_op, "mul", """``input * other``, broadcasting.
     tensor([3, 6])
     """)
 
-_true_div = binary(div_op, "div", "")
+_true_div = binary(div_op, "div", """
+
+    >>> compat.div(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 0.5]))
+    tensor([0.5000, 4.0000])
+    """)
 
 
 def trunc_div_fn(x, y):
@@ -256,7 +268,11 @@ def float_power_fn(x, y):
 
 
 float_power = binary(Op(float_power_fn, "FloatPower"), "float_power",
-                     "``input ** exponent`` computed in float64.")
+                     """``input ** exponent`` computed in float64.
+
+    >>> compat.float_power(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 0.5]))
+    tensor([1.0000, 1.4142], dtype=torch.float64)
+    """)
 atan2 = arctan2 = binary(Op(fnp.arctan2, "Atan2"), "atan2",
                          """The angle of the point ``(other, input)``, in ``[-pi, pi]``.
 
@@ -283,9 +299,21 @@ def fmin_fn(x, y):
     return fnp.where(fnp.isnan(y), x, fnp.where(fnp.isnan(x), y, fnp.minimum(x, y)))
 
 
-fmax = binary(Op(fmax_fn, "Fmax"), "fmax", "Elementwise maximum ignoring NaN.")
-fmin = binary(Op(fmin_fn, "Fmin"), "fmin", "Elementwise minimum ignoring NaN.")
-hypot = binary(Op(fnp.hypot, "Hypot"), "hypot", "``sqrt(input**2 + other**2)``.")
+fmax = binary(Op(fmax_fn, "Fmax"), "fmax", """Elementwise maximum ignoring NaN.
+
+    >>> compat.fmax(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 0.5]))
+    tensor([2., 2.])
+    """)
+fmin = binary(Op(fmin_fn, "Fmin"), "fmin", """Elementwise minimum ignoring NaN.
+
+    >>> compat.fmin(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 0.5]))
+    tensor([1.0000, 0.5000])
+    """)
+hypot = binary(Op(fnp.hypot, "Hypot"), "hypot", """``sqrt(input**2 + other**2)``.
+
+    >>> compat.hypot(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 0.5]))
+    tensor([2.2361, 2.0616])
+    """)
 logaddexp = binary(Op(fnp.logaddexp, "Logaddexp"), "logaddexp",
                    """``log(exp(input) + exp(other))``, computed stably.
 
@@ -316,7 +344,11 @@ def copysign_fn(x, y):
 
 
 copysign = binary(Op(copysign_fn, "Copysign"), "copysign",
-                  "``|input|`` with the sign of ``other``.")
+                  """``|input|`` with the sign of ``other``.
+
+    >>> compat.copysign(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 0.5]))
+    tensor([1., 2.])
+    """)
 
 # --------------------------------------------------------------------------- comparisons
 
@@ -325,28 +357,79 @@ eq = binary(Op(fnp.equal, "Eq"), "eq", """``input == other`` elementwise (bool t
     >>> compat.eq(compat.tensor([1, 2]), 2)
     tensor([False,  True])
     """)
-ne = not_equal = binary(Op(fnp.not_equal, "Ne"), "ne", "``input != other`` elementwise.")
-lt = less = binary(Op(fnp.less, "Lt"), "lt", "``input < other`` elementwise.")
-le = less_equal = binary(Op(fnp.less_equal, "Le"), "le", "``input <= other`` elementwise.")
-gt = greater = binary(Op(fnp.greater, "Gt"), "gt", "``input > other`` elementwise.")
-ge = greater_equal = binary(Op(fnp.greater_equal, "Ge"), "ge",
-                            "``input >= other`` elementwise.")
+ne = not_equal = binary(Op(fnp.not_equal, "Ne"), "ne", """``input != other`` elementwise.
+
+    >>> compat.ne(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 0.5]))
+    tensor([True, True])
+    """)
+lt = less = binary(Op(fnp.less, "Lt"), "lt", """``input < other`` elementwise.
+
+    >>> compat.lt(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 0.5]))
+    tensor([ True, False])
+    """)
+le = less_equal = binary(Op(fnp.less_equal, "Le"), "le", """``input <= other`` elementwise.
+
+    >>> compat.le(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 0.5]))
+    tensor([ True, False])
+    """)
+gt = greater = binary(Op(fnp.greater, "Gt"), "gt", """``input > other`` elementwise.
+
+    >>> compat.gt(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 0.5]))
+    tensor([False,  True])
+    """)
+ge = greater_equal = binary(Op(fnp.greater_equal, "Ge"), "ge", """``input >= other`` elementwise.
+
+    >>> compat.ge(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 0.5]))
+    tensor([False,  True])
+    """)
 logical_and = binary(Op(fnp.logical_and, "LogicalAnd"), "logical_and",
-                     "Elementwise logical and (nonzero is true).")
+                     """Elementwise logical and (nonzero is true).
+
+    >>> compat.logical_and(compat.tensor([True, False]), compat.tensor([True, True]))
+    tensor([ True, False])
+    """)
 logical_or = binary(Op(fnp.logical_or, "LogicalOr"), "logical_or",
-                    "Elementwise logical or (nonzero is true).")
+                    """Elementwise logical or (nonzero is true).
+
+    >>> compat.logical_or(compat.tensor([True, False]), compat.tensor([True, True]))
+    tensor([True, True])
+    """)
 logical_xor = binary(Op(fnp.logical_xor, "LogicalXor"), "logical_xor",
-                     "Elementwise logical exclusive or (nonzero is true).")
+                     """Elementwise logical exclusive or (nonzero is true).
+
+    >>> compat.logical_xor(compat.tensor([True, False]), compat.tensor([True, True]))
+    tensor([False,  True])
+    """)
 bitwise_and = binary(Op(fnp.bitwise_and, "BitwiseAnd"), "bitwise_and",
-                     "Elementwise bitwise (logical for bool) and.")
+                     """Elementwise bitwise (logical for bool) and.
+
+    >>> compat.bitwise_and(compat.tensor([True, False]), compat.tensor([True, True]))
+    tensor([ True, False])
+    """)
 bitwise_or = binary(Op(fnp.bitwise_or, "BitwiseOr"), "bitwise_or",
-                    "Elementwise bitwise (logical for bool) or.")
+                    """Elementwise bitwise (logical for bool) or.
+
+    >>> compat.bitwise_or(compat.tensor([True, False]), compat.tensor([True, True]))
+    tensor([True, True])
+    """)
 bitwise_xor = binary(Op(fnp.bitwise_xor, "BitwiseXor"), "bitwise_xor",
-                     "Elementwise bitwise (logical for bool) exclusive or.")
+                     """Elementwise bitwise (logical for bool) exclusive or.
+
+    >>> compat.bitwise_xor(compat.tensor([True, False]), compat.tensor([True, True]))
+    tensor([False,  True])
+    """)
 bitwise_left_shift = binary(Op(fnp.left_shift, "LeftShift"), "bitwise_left_shift",
-                            "``input << other``.")
+                            """``input << other``.
+
+    >>> compat.bitwise_left_shift(compat.tensor([4, -4]), 1)
+    tensor([ 8, -8])
+    """)
 bitwise_right_shift = binary(Op(fnp.right_shift, "RightShift"), "bitwise_right_shift",
-                             "``input >> other`` (arithmetic).")
+                             """``input >> other`` (arithmetic).
+
+    >>> compat.bitwise_right_shift(compat.tensor([4, -4]), 1)
+    tensor([ 2, -2])
+    """)
 
 
 def isclose_fn(x, y, rtol, atol, equal_nan):
@@ -452,51 +535,131 @@ neg = negative = _unary(fnp.negative, "Neg", "neg", """``-input`` elementwise.
     >>> compat.neg(compat.tensor([1.0]))
     tensor([-1.])
     """)
-positive = _unary(fnp.positive, "Positive", "positive", "``+input`` (the input itself).")
+positive = _unary(fnp.positive, "Positive", "positive", """``+input`` (the input itself).
+
+    >>> compat.positive(compat.tensor([0.5, 2.0]))
+    tensor([0.5000, 2.0000])
+    """)
 sign = _unary(fnp.sign, "Sign", "sign", """-1, 0 or 1 by the sign of each element.
 
     >>> compat.sign(compat.tensor([-2.0, 0.0, 3.0]))
     tensor([-1.,  0.,  1.])
     """)
-sgn = _unary(sgn_fn, "Sgn", "sgn", "The sign (``sign`` for real tensors).")
+sgn = _unary(sgn_fn, "Sgn", "sgn", """The sign (``sign`` for real tensors).
+
+    >>> compat.sgn(compat.tensor([0.5, 2.0]))
+    tensor([1., 1.])
+    """)
 exp = _unary(fnp.exp, "Exp", "exp", """``e ** input`` elementwise.
 
     >>> compat.exp(compat.tensor([0.0, 1.0]))
     tensor([1.0000, 2.7183])
     """)
-exp2 = _unary(fnp.exp2, "Exp2", "exp2", "``2 ** input`` elementwise.")
-expm1 = _unary(fnp.expm1, "Expm1", "expm1", "``exp(input) - 1``, accurate near 0.")
+exp2 = _unary(fnp.exp2, "Exp2", "exp2", """``2 ** input`` elementwise.
+
+    >>> compat.exp2(compat.tensor([0.5, 2.0]))
+    tensor([1.4142, 4.0000])
+    """)
+expm1 = _unary(fnp.expm1, "Expm1", "expm1", """``exp(input) - 1``, accurate near 0.
+
+    >>> compat.expm1(compat.tensor([0.5, 2.0]))
+    tensor([0.6487, 6.3891])
+    """)
 log = _unary(fnp.log, "Log", "log", """Natural logarithm elementwise.
 
     >>> compat.log(compat.tensor([1.0]))
     tensor([0.])
     """)
-log2 = _unary(fnp.log2, "Log2", "log2", "Base-2 logarithm elementwise.")
-log10 = _unary(fnp.log10, "Log10", "log10", "Base-10 logarithm elementwise.")
-log1p = _unary(fnp.log1p, "Log1p", "log1p", "``log(1 + input)``, accurate near 0.")
+log2 = _unary(fnp.log2, "Log2", "log2", """Base-2 logarithm elementwise.
+
+    >>> compat.log2(compat.tensor([0.5, 2.0]))
+    tensor([-1.,  1.])
+    """)
+log10 = _unary(fnp.log10, "Log10", "log10", """Base-10 logarithm elementwise.
+
+    >>> compat.log10(compat.tensor([0.5, 2.0]))
+    tensor([-0.3010,  0.3010])
+    """)
+log1p = _unary(fnp.log1p, "Log1p", "log1p", """``log(1 + input)``, accurate near 0.
+
+    >>> compat.log1p(compat.tensor([0.5, 2.0]))
+    tensor([0.4055, 1.0986])
+    """)
 sqrt = _unary(fnp.sqrt, "Sqrt", "sqrt", """Square root elementwise.
 
     >>> compat.sqrt(compat.tensor([4.0]))
     tensor([2.])
     """)
-rsqrt = _unary(rsqrt_fn, "Rsqrt", "rsqrt", "``1 / sqrt(input)`` elementwise.")
-square = _unary(fnp.square, "Square", "square", "``input * input`` elementwise.")
-sin = _unary(fnp.sin, "Sin", "sin", "Sine elementwise (radians).")
-cos = _unary(fnp.cos, "Cos", "cos", "Cosine elementwise (radians).")
-tan = _unary(fnp.tan, "Tan", "tan", "Tangent elementwise (radians).")
-asin = arcsin = _unary(fnp.arcsin, "Asin", "asin", "Inverse sine elementwise.")
-acos = arccos = _unary(fnp.arccos, "Acos", "acos", "Inverse cosine elementwise.")
-atan = arctan = _unary(fnp.arctan, "Atan", "atan", "Inverse tangent elementwise.")
-sinh = _unary(fnp.sinh, "Sinh", "sinh", "Hyperbolic sine elementwise.")
-cosh = _unary(fnp.cosh, "Cosh", "cosh", "Hyperbolic cosine elementwise.")
+rsqrt = _unary(rsqrt_fn, "Rsqrt", "rsqrt", """``1 / sqrt(input)`` elementwise.
+
+    >>> compat.rsqrt(compat.tensor([0.5, 2.0]))
+    tensor([1.4142, 0.7071])
+    """)
+square = _unary(fnp.square, "Square", "square", """``input * input`` elementwise.
+
+    >>> compat.square(compat.tensor([0.5, 2.0]))
+    tensor([0.2500, 4.0000])
+    """)
+sin = _unary(fnp.sin, "Sin", "sin", """Sine elementwise (radians).
+
+    >>> compat.sin(compat.tensor([0.5, 2.0]))
+    tensor([0.4794, 0.9093])
+    """)
+cos = _unary(fnp.cos, "Cos", "cos", """Cosine elementwise (radians).
+
+    >>> compat.cos(compat.tensor([0.5, 2.0]))
+    tensor([ 0.8776, -0.4161])
+    """)
+tan = _unary(fnp.tan, "Tan", "tan", """Tangent elementwise (radians).
+
+    >>> compat.tan(compat.tensor([0.5, 2.0]))
+    tensor([ 0.5463, -2.1850])
+    """)
+asin = arcsin = _unary(fnp.arcsin, "Asin", "asin", """Inverse sine elementwise.
+
+    >>> compat.asin(compat.tensor([0.5, 2.0]))
+    tensor([0.5236,    nan])
+    """)
+acos = arccos = _unary(fnp.arccos, "Acos", "acos", """Inverse cosine elementwise.
+
+    >>> compat.acos(compat.tensor([0.5, 2.0]))
+    tensor([1.0472,    nan])
+    """)
+atan = arctan = _unary(fnp.arctan, "Atan", "atan", """Inverse tangent elementwise.
+
+    >>> compat.atan(compat.tensor([0.5, 2.0]))
+    tensor([0.4636, 1.1071])
+    """)
+sinh = _unary(fnp.sinh, "Sinh", "sinh", """Hyperbolic sine elementwise.
+
+    >>> compat.sinh(compat.tensor([0.5, 2.0]))
+    tensor([0.5211, 3.6269])
+    """)
+cosh = _unary(fnp.cosh, "Cosh", "cosh", """Hyperbolic cosine elementwise.
+
+    >>> compat.cosh(compat.tensor([0.5, 2.0]))
+    tensor([1.1276, 3.7622])
+    """)
 tanh = _unary(fnp.tanh, "Tanh", "tanh", """Hyperbolic tangent elementwise.
 
     >>> compat.tanh(compat.tensor([0.0]))
     tensor([0.])
     """)
-asinh = arcsinh = _unary(fnp.arcsinh, "Asinh", "asinh", "Inverse hyperbolic sine.")
-acosh = arccosh = _unary(fnp.arccosh, "Acosh", "acosh", "Inverse hyperbolic cosine.")
-atanh = arctanh = _unary(fnp.arctanh, "Atanh", "atanh", "Inverse hyperbolic tangent.")
+asinh = arcsinh = _unary(fnp.arcsinh, "Asinh", "asinh", """Inverse hyperbolic sine.
+
+    >>> compat.asinh(compat.tensor([0.5, 2.0]))
+    tensor([0.4812, 1.4436])
+    """)
+acosh = arccosh = _unary(fnp.arccosh, "Acosh", "acosh", """Inverse hyperbolic cosine.
+
+    >>> compat.acosh(compat.tensor([0.5, 2.0]))
+    tensor([   nan, 1.3170])
+    """)
+atanh = arctanh = _unary(fnp.arctanh, "Atanh", "atanh", """Inverse hyperbolic tangent.
+
+    >>> compat.atanh(compat.tensor([0.5, 2.0]))
+    tensor([0.5493,    nan])
+    """)
 sigmoid = _unary(sigmoid_fn, "Sigmoid", "sigmoid", """``1 / (1 + exp(-input))``.
 
     >>> compat.sigmoid(compat.tensor([0.0]))
@@ -512,30 +675,94 @@ erf = _unary(erf_fn, "Erf", "erf", """The error function elementwise.
     >>> compat.erf(compat.tensor([0.0]))
     tensor([0.])
     """)
-erfc = _unary(erfc_fn, "Erfc", "erfc", "``1 - erf(input)``.")
-floor = _unary(fnp.floor, "Floor", "floor", "Largest integer not above each element.")
-ceil = _unary(fnp.ceil, "Ceil", "ceil", "Smallest integer not below each element.")
-trunc = fix = _unary(fnp.trunc, "Trunc", "trunc", "Each element rounded toward zero.")
-frac = _unary(frac_fn, "Frac", "frac", "``input - trunc(input)``.")
-reciprocal = _unary(fnp.reciprocal, "Reciprocal", "reciprocal", "``1 / input``.")
-sinc = _unary(sinc_fn, "Sinc", "sinc", "``sin(pi x) / (pi x)`` (1 at 0).")
-deg2rad = _unary(fnp.deg2rad, "Deg2rad", "deg2rad", "Degrees to radians.")
-rad2deg = _unary(fnp.rad2deg, "Rad2deg", "rad2deg", "Radians to degrees.")
-isnan = _unary(fnp.isnan, "Isnan", "isnan", "True where the element is NaN.")
-isinf = _unary(fnp.isinf, "Isinf", "isinf", "True where the element is infinite.")
-isfinite = _unary(fnp.isfinite, "Isfinite", "isfinite", "True where the element is finite.")
-logical_not = _unary(fnp.logical_not, "LogicalNot", "logical_not", "Elementwise not.")
+erfc = _unary(erfc_fn, "Erfc", "erfc", """``1 - erf(input)``.
+
+    >>> compat.erfc(compat.tensor([0.5, 2.0]))
+    tensor([0.4795, 0.0047])
+    """)
+floor = _unary(fnp.floor, "Floor", "floor", """Largest integer not above each element.
+
+    >>> compat.floor(compat.tensor([0.5, 2.0]))
+    tensor([0., 2.])
+    """)
+ceil = _unary(fnp.ceil, "Ceil", "ceil", """Smallest integer not below each element.
+
+    >>> compat.ceil(compat.tensor([0.5, 2.0]))
+    tensor([1., 2.])
+    """)
+trunc = fix = _unary(fnp.trunc, "Trunc", "trunc", """Each element rounded toward zero.
+
+    >>> compat.trunc(compat.tensor([0.5, 2.0]))
+    tensor([0., 2.])
+    """)
+frac = _unary(frac_fn, "Frac", "frac", """``input - trunc(input)``.
+
+    >>> compat.frac(compat.tensor([0.5, 2.0]))
+    tensor([0.5000, 0.0000])
+    """)
+reciprocal = _unary(fnp.reciprocal, "Reciprocal", "reciprocal", """``1 / input``.
+
+    >>> compat.reciprocal(compat.tensor([0.5, 2.0]))
+    tensor([2.0000, 0.5000])
+    """)
+sinc = _unary(sinc_fn, "Sinc", "sinc", """``sin(pi x) / (pi x)`` (1 at 0).
+
+    >>> compat.sinc(compat.tensor([0.5, 2.0]))
+    tensor([6.3662e-01, 2.7828e-08])
+    """)
+deg2rad = _unary(fnp.deg2rad, "Deg2rad", "deg2rad", """Degrees to radians.
+
+    >>> compat.deg2rad(compat.tensor([0.5, 2.0]))
+    tensor([0.0087, 0.0349])
+    """)
+rad2deg = _unary(fnp.rad2deg, "Rad2deg", "rad2deg", """Radians to degrees.
+
+    >>> compat.rad2deg(compat.tensor([0.5, 2.0]))
+    tensor([ 28.6479, 114.5916])
+    """)
+isnan = _unary(fnp.isnan, "Isnan", "isnan", """True where the element is NaN.
+
+    >>> compat.isnan(compat.tensor([0.5, 2.0]))
+    tensor([False, False])
+    """)
+isinf = _unary(fnp.isinf, "Isinf", "isinf", """True where the element is infinite.
+
+    >>> compat.isinf(compat.tensor([0.5, 2.0]))
+    tensor([False, False])
+    """)
+isfinite = _unary(fnp.isfinite, "Isfinite", "isfinite", """True where the element is finite.
+
+    >>> compat.isfinite(compat.tensor([0.5, 2.0]))
+    tensor([True, True])
+    """)
+logical_not = _unary(fnp.logical_not, "LogicalNot", "logical_not", """Elementwise not.
+
+    >>> compat.logical_not(compat.tensor([True, False]))
+    tensor([False,  True])
+    """)
 bitwise_not = _unary(fnp.bitwise_not, "BitwiseNot", "bitwise_not",
-                     "Elementwise bitwise (logical for bool) not.")
+                     """Elementwise bitwise (logical for bool) not.
+
+    >>> compat.bitwise_not(compat.tensor([True, False]))
+    tensor([False,  True])
+    """)
 
 
 def isposinf(input: Tensor) -> Tensor:
-    """True where the element is +inf."""
+    """True where the element is +inf.
+
+    >>> compat.isposinf(compat.tensor([float('inf'), 1.0]))
+    tensor([ True, False])
+    """
     return eq(input, float("inf"))
 
 
 def isneginf(input: Tensor) -> Tensor:
-    """True where the element is -inf."""
+    """True where the element is -inf.
+
+    >>> compat.isneginf(compat.tensor([float('-inf'), 1.0]))
+    tensor([ True, False])
+    """
     return eq(input, float("-inf"))
 
 
@@ -641,12 +868,20 @@ clip = clamp
 
 
 def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
-    """``clamp(input, min=min)``."""
+    """``clamp(input, min=min)``.
+
+    >>> compat.clamp_min(compat.tensor([1.0, 5.0]), 2)
+    tensor([2., 5.])
+    """
     return clamp(input, min=min)
 
 
 def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
-    """``clamp(input, max=max)``."""
+    """``clamp(input, max=max)``.
+
+    >>> compat.clamp_max(compat.tensor([1.0, 5.0]), 2)
+    tensor([1., 2.])
+    """
     return clamp(input, max=max)
 
 

@@ -84,7 +84,11 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: 
 
 
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Sum treating NaN as zero."""
+    """Sum treating NaN as zero.
+
+    >>> compat.tensor([1.0, float('nan'), 3.0]).nansum()
+    tensor(4.)
+    """
     return sum(input.nan_to_num(0.0, float("inf"), float("-inf")) if input.is_floating_point()
                else input, dim, keepdim, dtype=dtype)
 
@@ -112,7 +116,11 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
 
 
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Mean ignoring NaN elements."""
+    """Mean ignoring NaN elements.
+
+    >>> compat.tensor([1.0, float('nan'), 3.0]).nanmean()
+    tensor(2.)
+    """
     keep = ~input.isnan()
     return nansum(input, dim, keepdim, dtype=dtype) / sum(keep, dim, keepdim)
 
@@ -181,7 +189,11 @@ def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = F
 
 def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
              correction=None) -> tuple:
-    """``(var, mean)`` over ``dim``."""
+    """``(var, mean)`` over ``dim``.
+
+    >>> compat.var_mean(compat.tensor([1.0, 3.0]))
+    (tensor(2.), tensor(2.))
+    """
     d, _ = correction_of(dim, unbiased, correction)
     return (var(input, dim, unbiased, keepdim, correction=correction),
             mean(input, d, keepdim))
@@ -189,7 +201,11 @@ def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: boo
 
 def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
              correction=None) -> tuple:
-    """``(std, mean)`` over ``dim``."""
+    """``(std, mean)`` over ``dim``.
+
+    >>> compat.std_mean(compat.tensor([1.0, 3.0]))
+    std_mean(std=tensor(1.4142), mean=tensor(2.))
+    """
     d, _ = correction_of(dim, unbiased, correction)
     return StdMeanResult(std(input, dim, unbiased, keepdim, correction=correction),
                          mean(input, d, keepdim))
@@ -327,7 +343,11 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
 
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
-    """``norm(input - other, p)``."""
+    """``norm(input - other, p)``.
+
+    >>> compat.dist(compat.tensor([0.0, 0.0]), compat.tensor([3.0, 4.0]))
+    tensor(5.)
+    """
     return norm(input - other, p)
 
 
@@ -383,7 +403,11 @@ def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 
 
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
-    """Minimum over ``dim`` (all when empty); the gradient is shared among ties."""
+    """Minimum over ``dim`` (all when empty); the gradient is shared among ties.
+
+    >>> compat.tensor([[1, 5], [3, 2]]).amin(0)
+    tensor([1, 2])
+    """
     check_nonempty(input, "amin")
     return amin_op(input, dims=dims_of(dim, input.dim()), keepdim=bool(keepdim))
 
@@ -450,7 +474,11 @@ def min(input: Tensor, dim=None, keepdim: bool = False, *, out=None):  # noqa: A
 
 
 def aminmax(input: Tensor, *, dim=None, keepdim: bool = False) -> tuple:
-    """``(amin, amax)`` over ``dim``."""
+    """``(amin, amax)`` over ``dim``.
+
+    >>> compat.aminmax(compat.tensor([3, 1, 2]))
+    aminmax(min=tensor(1), max=tensor(3))
+    """
     return result("aminmax", ("min", "max"))(amin(input, () if dim is None else dim, keepdim),
                                              amax(input, () if dim is None else dim, keepdim))
 
@@ -478,7 +506,11 @@ def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    """Index of the smallest element (of the flattened tensor when ``dim`` is None)."""
+    """Index of the smallest element (of the flattened tensor when ``dim`` is None).
+
+    >>> compat.tensor([[1, 5], [3, 2]]).argmin(1)
+    tensor([0, 1])
+    """
     return argmin_op(input, dim=None if dim is None else wrap_dim(dim, input.dim()),
                      keepdim=bool(keepdim))
 
@@ -505,7 +537,11 @@ def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """True if some element (over ``dim``) is nonzero."""
+    """True if some element (over ``dim``) is nonzero.
+
+    >>> compat.tensor([0, 0, 1]).any()
+    tensor(True)
+    """
     return any_op(input, dims=dims_of(dim, input.dim()), keepdim=bool(keepdim))
 
 
@@ -544,7 +580,12 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
 
 
 def msort(input: Tensor) -> Tensor:
-    """``input`` sorted along dim 0."""
+    """``input`` sorted along dim 0.
+
+    >>> compat.msort(compat.tensor([[3, 1], [1, 2]]))
+    tensor([[1, 1],
+            [3, 2]])
+    """
     return sort(input, 0)[0]
 
 
@@ -605,7 +646,11 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
 
 def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
              interpolation: str = "linear") -> Tensor:
-    """The ``q``-quantiles along ``dim`` (all elements when None), linear interpolation."""
+    """The ``q``-quantiles along ``dim`` (all elements when None), linear interpolation.
+
+    >>> compat.quantile(compat.tensor([1.0, 2.0, 3.0, 4.0]), 0.5)
+    tensor(2.5000)
+    """
     x = input.reshape(-1) if dim is None else input
     d = 0 if dim is None else wrap_dim(dim, x.dim())
     s = sort(x, d)[0]
@@ -645,7 +690,11 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
 
 def unique_consecutive(input: Tensor, return_inverse: bool = False,
                        return_counts: bool = False, dim: int | None = None):
-    """Collapse runs of equal consecutive elements (flattened input)."""
+    """Collapse runs of equal consecutive elements (flattened input).
+
+    >>> compat.unique_consecutive(compat.tensor([1, 1, 2, 1]))
+    tensor([1, 2, 1])
+    """
     a = input.numpy(force=True).reshape(-1)
     if a.size == 0:
         keep = np.zeros(0, bool)
@@ -662,7 +711,11 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False,
 
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
-    """The most frequent value along ``dim`` (the smallest among ties) and an index of it."""
+    """The most frequent value along ``dim`` (the smallest among ties) and an index of it.
+
+    >>> compat.tensor([1, 2, 2, 3]).mode()
+    mode(values=tensor(2), indices=tensor(2))
+    """
     a = input.numpy(force=True)
     d = wrap_dim(dim, a.ndim)
     moved = np.moveaxis(a, d, -1)

@@ -243,12 +243,22 @@ def expand(input: Tensor, *sizes) -> Tensor:
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
-    """``input.expand(other.size())``."""
+    """``input.expand(other.size())``.
+
+    >>> compat.tensor([[1], [2]]).expand_as(compat.zeros(2, 3))
+    tensor([[1, 1, 1],
+            [2, 2, 2]])
+    """
     return expand(input, other.array.shape)
 
 
 def broadcast_to(input: Tensor, size) -> Tensor:
-    """``input.expand(size)`` (``torch.broadcast_to``)."""
+    """``input.expand(size)`` (``torch.broadcast_to``).
+
+    >>> compat.broadcast_to(compat.tensor([1, 2]), (2, 2))
+    tensor([[1, 2],
+            [1, 2]])
+    """
     return expand(input, tuple(size))
 
 
@@ -331,7 +341,11 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 
 def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
-    """Split into ``n`` nearly equal pieces (an int) or at the given indices."""
+    """Split into ``n`` nearly equal pieces (an int) or at the given indices.
+
+    >>> [t.tolist() for t in compat.tensor_split(compat.arange(5), 2)]
+    [[0, 1, 2], [3, 4]]
+    """
     d = wrap_dim(dim, input.dim())
     n = input.array.shape[d]
     if isinstance(indices_or_sections, (int, np.integer)):
@@ -444,7 +458,11 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
 
 
 def ravel(input: Tensor) -> Tensor:
-    """The elements as one dimension."""
+    """The elements as one dimension.
+
+    >>> compat.ravel(compat.tensor([[1, 2], [3, 4]]))
+    tensor([1, 2, 3, 4])
+    """
     return reshape(input, (-1,))
 
 
@@ -505,13 +523,22 @@ def stack(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
 
 
 def hstack(tensors) -> Tensor:
-    """Concatenate along dim 0 for 1-d tensors, dim 1 otherwise."""
+    """Concatenate along dim 0 for 1-d tensors, dim 1 otherwise.
+
+    >>> compat.hstack([compat.tensor([1, 2]), compat.tensor([3])])
+    tensor([1, 2, 3])
+    """
     ts = [atleast_1d(x) for x in tensors]
     return cat(ts, 0 if ts[0].dim() == 1 else 1)
 
 
 def vstack(tensors) -> Tensor:
-    """Concatenate along dim 0 after making each tensor at least 2-d."""
+    """Concatenate along dim 0 after making each tensor at least 2-d.
+
+    >>> compat.vstack([compat.tensor([1, 2]), compat.tensor([3, 4])])
+    tensor([[1, 2],
+            [3, 4]])
+    """
     return cat([atleast_2d(x) for x in tensors], 0)
 
 
@@ -519,7 +546,11 @@ row_stack = vstack
 
 
 def dstack(tensors) -> Tensor:
-    """Concatenate along dim 2 after making each tensor at least 3-d."""
+    """Concatenate along dim 2 after making each tensor at least 3-d.
+
+    >>> compat.dstack([compat.ones(2, 2), compat.zeros(2, 2)]).shape
+    torch.Size([2, 2, 2])
+    """
     ts = []
     for x in tensors:
         x = atleast_2d(x)
@@ -528,7 +559,12 @@ def dstack(tensors) -> Tensor:
 
 
 def column_stack(tensors) -> Tensor:
-    """Stack 1-d tensors as columns (2-d ones are concatenated along dim 1)."""
+    """Stack 1-d tensors as columns (2-d ones are concatenated along dim 1).
+
+    >>> compat.column_stack([compat.tensor([1, 2]), compat.tensor([3, 4])])
+    tensor([[1, 3],
+            [2, 4]])
+    """
     return cat([x.reshape(-1, 1) if x.dim() <= 1 else x for x in tensors], 1)
 
 
@@ -567,7 +603,11 @@ def repeat(input: Tensor, *sizes) -> Tensor:
 
 
 def tile(input: Tensor, dims) -> Tensor:
-    """``input`` repeated along each dim (``dims`` shorter than ndim pads with 1s)."""
+    """``input`` repeated along each dim (``dims`` shorter than ndim pads with 1s).
+
+    >>> compat.tile(compat.tensor([1, 2]), (2,))
+    tensor([1, 2, 1, 2])
+    """
     reps = tuple(int(d) for d in dims)
     reps = (1,) * (input.dim() - len(reps)) + reps
     return repeat_op(input, reps=reps)
@@ -645,7 +685,12 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 
 
 def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
-    """Rotate by 90 degrees ``k`` times in the plane of ``dims``."""
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims``.
+
+    >>> compat.rot90(compat.tensor([[1, 2], [3, 4]]))
+    tensor([[2, 4],
+            [1, 3]])
+    """
     k %= 4
     a, b = dims
     if k == 1:
@@ -680,7 +725,12 @@ def tril(input: Tensor, diagonal: int = 0) -> Tensor:
 
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
-    """The upper triangle (above and on diagonal ``diagonal``) of the last two dims."""
+    """The upper triangle (above and on diagonal ``diagonal``) of the last two dims.
+
+    >>> compat.ones(2, 2).triu()
+    tensor([[1., 1.],
+            [0., 1.]])
+    """
     return triu_op(input, k=int(diagonal))
 
 
@@ -791,6 +841,10 @@ def broadcast_shapes(*shapes) -> Size:
 
 
 def broadcast_tensors(*tensors) -> tuple:
-    """The tensors expanded (as views) to their common broadcast shape."""
+    """The tensors expanded (as views) to their common broadcast shape.
+
+    >>> [t.shape for t in compat.broadcast_tensors(compat.zeros(2, 1), compat.zeros(3))]
+    [torch.Size([2, 3]), torch.Size([2, 3])]
+    """
     shape = broadcast_shapes(*[t.array.shape for t in tensors])
     return tuple(expand(t, shape) for t in tensors)
