@@ -8,7 +8,7 @@ backward), ``Variable`` (PyTorch's old name for a tensor) and the graph node typ
 
 from ..grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ..graph import Node
-from . import engine, function
+from . import engine, function, functional
 from .engine import backward, grad
 from .function import (
     Function,

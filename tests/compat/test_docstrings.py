@@ -18,7 +18,7 @@ MODULES = [
     "compat.cuda", "compat.legacy", "compat.linalg", "compat.backends", "compat.ops.dispatch",
     "compat.ops.inplace", "compat.ops.pointwise", "compat.ops.shape", "compat.ops.reduction",
     "compat.ops.indexing", "compat.ops.linalg", "compat.ops.creation", "compat.autograd",
-    "compat.autograd.engine", "compat.autograd.function",
+    "compat.autograd.engine", "compat.autograd.function", "compat.autograd.functional",
 ]
 
 
