@@ -84,10 +84,16 @@ def run_tensor_hooks(node, nr: int, g, create_graph: bool):
         if t is not None:
             arr = g.array if create_graph else g
             if t.grad is None:
-                t.grad = g if create_graph else wrap(own(np.array(arr)))
+                t.grad = g if create_graph else wrap(own(unshared(arr)))
             else:
                 t.accumulate_grad(arr)
     return g
+
+
+def unshared(g):
+    """A copy of a concrete gradient array that someone else also holds (traced values
+    and GPU arrays are never written in place, so they are shared as they are)."""
+    return np.array(g) if isinstance(g, np.ndarray) else g
 
 
 def add_grads(a, b, create_graph: bool):
@@ -169,7 +175,7 @@ def execute(roots: list, root_grads: list, retain_graph: bool, create_graph: boo
                         node.variable.grad = node.variable.grad + g
                 else:
                     if id(g) in handed:
-                        g = np.array(g)
+                        g = unshared(g)
                     handed.add(id(g))
                     node.variable.accumulate_grad(g)
             continue
@@ -201,7 +207,7 @@ def execute(roots: list, root_grads: list, retain_graph: bool, create_graph: boo
                 continue
             if not create_graph:
                 if id(g) in handed:
-                    g = np.array(g)
+                    g = unshared(g)
                 handed.add(id(g))
             nbuf = buffers.setdefault(nxt, {})
             nbuf[nr] = g if nr not in nbuf else add_grads(nbuf[nr], g, create_graph)
@@ -307,7 +313,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                                    "desired behavior.")
             out.append(None)
         else:
-            out.append(g if isinstance(g, Tensor) else wrap(own(np.array(g))))
+            out.append(g if isinstance(g, Tensor) else wrap(own(unshared(g))))
     return tuple(out)
 
 

@@ -255,12 +255,31 @@ def pow_fn(x, y):
     return fnp.power(x, y)
 
 
+def pow_scalar_fn(x, exponent):
+    return fnp.power(x, exponent)
+
+
 pow_op = Op(pow_fn, "Pow")
-pow = binary(pow_op, "pow", """``input ** exponent`` elementwise (either may be a number).
+pow_tensors = binary(pow_op, "pow", "``input ** exponent`` for tensor exponents.")
+# a number exponent is a static parameter: ``x ** 2`` stages as a product in both passes
+# (the core's integer-power rule) instead of a general power of a traced exponent
+pow_scalar_op = Op(pow_scalar_fn, "Pow")
+
+
+def pow(input, exponent, *, out: Tensor | None = None) -> Tensor:  # noqa: A001
+    """``input ** exponent`` elementwise (either may be a number).
+
+    .. math:: \\text{out}_i = x_i ^ {\\text{exponent}_i}
 
     >>> compat.pow(compat.tensor([2.0, 3.0]), 2)
     tensor([4., 9.])
-    """)  # noqa: A001 - PyTorch's name
+    """
+    exponent = scalar_or(exponent)
+    if isinstance(input, Tensor) and isinstance(exponent, (int, float)) and \
+            not isinstance(exponent, bool):
+        res = pow_scalar_op(input, exponent=exponent)
+        return res if out is None else write_out(out, res, "pow")
+    return pow_tensors(input, exponent, out=out)
 
 
 def float_power_fn(x, y):
