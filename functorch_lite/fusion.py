@@ -342,10 +342,10 @@ def fuse(closed: ClosedJaxpr | Jaxpr, own_outputs: bool = False) -> FusedProgram
             home[id(out)] = k
             state["open"] = None  # at most one reduction per kernel
         else:
-            if _calls_program(e):
-                ins = [dense(x) for x in e.invars]
-            else:
-                ins = [x if isinstance(x, Literal) else materialise(x) for x in e.invars]
+            # program-calling equations read dense buffers; every other one reads views
+            # (a literal operand is filled into a buffer first)
+            ins = [dense(x) if _calls_program(e) or isinstance(x, Literal) else materialise(x)
+                   for x in e.invars]
             push(Opaque(e, ins))
             for o in e.outvars:
                 views[id(o)] = View.of(o)

@@ -38,15 +38,16 @@ def _group(view: View, dims) -> tuple[int, int] | None:
 
 
 def _matrix(view: View, rows, cols):
-    """(rows, cols, leading dimension, transposed?) for BLAS, or None."""
+    """(rows, cols, leading dimension, transposed?) for BLAS, or None when no leading
+    dimension describes the view (e.g. a broadcast row with stride 0)."""
     r, c = _group(view, rows), _group(view, cols)
     if r is None or c is None:
         return None
     (nr, sr), (nc, sc) = r, c
-    if nc == 1 or sc == 1:
-        return nr, nc, max(sr if nr > 1 else nc, nc, 1), False
-    if nr == 1 or sr == 1:
-        return nr, nc, max(sc if nc > 1 else nr, nr, 1), True
+    if (nc == 1 or sc == 1) and (nr == 1 or sr >= max(nc, 1)):
+        return nr, nc, sr if nr > 1 else max(nc, 1), False
+    if (nr == 1 or sr == 1) and (nc == 1 or sc >= max(nr, 1)):
+        return nr, nc, sc if nc > 1 else max(nr, 1), True
     return None
 
 
