@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import dtypes
+from .array import Array, wrap
 
 # --------------------------------------------------------------------------- avals
 
@@ -229,6 +230,9 @@ class Primitive:
         self.batch = None
         self.partial_eval = None
         self.staging = None  # optional rule replacing plain staging (e.g. inlining)
+        # eager evaluation hands impl plain numpy arrays; a primitive whose impl runs user
+        # code (custom_jvp/custom_vjp) gets the library's Arrays, as user code expects
+        self.impl_takes_arrays = False
         PRIMITIVES[name] = self
 
     def bind(self, *args, **params):
@@ -293,15 +297,22 @@ class EvalTrace(Trace):
         super().__init__(None)
 
     def process_primitive(self, prim, args, params):
+        # concrete values leave the library here: kernels get plain numpy arrays, results
+        # come back as Arrays
+        plain = []
         for x in args:
-            if isinstance(x, Tracer):
+            if type(x) is Array:
+                x = x if prim.impl_takes_arrays else x.view(np.ndarray)
+            elif isinstance(x, Tracer):
                 if not x.owner.alive:
                     raise escaped_tracer_error(x)
                 raise UnexpectedTracerError(
                     f"A traced value from {x.owner.describe()} reached eager evaluation of "
                     f"`{prim.name}` outside its transform.\n  at {where_str(user_frame())}"
                 )
-        return prim.impl(*args, **params)
+            plain.append(x)
+        out = prim.impl(*plain, **params)
+        return [wrap(o) for o in out] if prim.multiple_results else wrap(out)
 
 
 class _State(threading.local):

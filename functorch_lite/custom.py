@@ -96,6 +96,7 @@ custom_jvp_call_p = Primitive("custom_jvp_call", multiple_results=True)
 custom_jvp_call_p.impl = lambda *args, fun, jvp, **_: fun(*args)
 custom_jvp_call_p.abstract_eval = lambda *avals, **params: _out_avals(params, avals)
 custom_jvp_call_p.staging = _stage_call(custom_jvp_call_p)
+custom_jvp_call_p.impl_takes_arrays = True  # the user's function runs on its arguments
 
 
 def _cjvp_jvp(primals, tangents, fun, jvp, num_consts=0, name="?", **_):
@@ -232,6 +233,7 @@ custom_vjp_call_p = Primitive("custom_vjp_call", multiple_results=True)
 custom_vjp_call_p.impl = lambda *args, fun, **_: fun(*args)
 custom_vjp_call_p.abstract_eval = lambda *avals, **params: _out_avals(params, avals)
 custom_vjp_call_p.staging = _stage_call(custom_vjp_call_p)
+custom_vjp_call_p.impl_takes_arrays = True
 
 custom_lin_p = Primitive("custom_lin", multiple_results=True)
 custom_lin_p.abstract_eval = lambda *avals, bwd, num_res, out_avals, name: list(out_avals)

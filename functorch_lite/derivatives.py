@@ -18,6 +18,7 @@ from . import core, dtypes
 from . import primitives as P
 from . import tree as tree_util
 from .api_util import as_array, fun_name
+from .array import wrap
 from .autodiff import backward_pass, jvp_flat, linearize_flat
 from .batching import vmap_flat
 from .core import Tracer, get_aval
@@ -134,7 +135,7 @@ def _zeros_or(r, aval):
     if r is None or type(r) is Zero:
         if core.is_under_transform():
             return P.zeros_like_aval(aval.strip_weak())
-        return np.zeros(aval.shape, aval.dtype)
+        return wrap(np.zeros(aval.shape, aval.dtype))
     return r
 
 

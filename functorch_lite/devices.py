@@ -8,6 +8,7 @@ import backends
 
 from . import tree as tree_util
 from .api_util import as_array
+from .array import plain, wrap
 
 
 def devices() -> list[str]:
@@ -23,11 +24,11 @@ def device_put(x, device: str | None = None):
     """Move a pytree of arrays to ``device`` ("cpu" or "gpu").
 
     >>> fl.device_put({"w": 1.0})["w"]
-    array(1., dtype=float32)
+    Array(1., dtype=float32)
     """
     if device in (None, "cpu"):
-        return tree_util.map(lambda v: v.get() if hasattr(v, "__cuda_array_interface__")
-                             else np.asarray(as_array(v)), x)
+        return tree_util.map(lambda v: wrap(v.get() if hasattr(v, "__cuda_array_interface__")
+                                            else as_array(v)), x)
     if device == "gpu":
         if "gpu" not in devices():
             raise RuntimeError("device_put(..., 'gpu'): no GPU is available (CuPy with a CUDA "
@@ -69,8 +70,6 @@ def device_get(x):
     def get(v):
         if hasattr(v, "__cuda_array_interface__"):
             return v.get()
-        if isinstance(v, np.ndarray):
-            return np.asarray(v)
-        return v
+        return plain(v)
 
     return tree_util.map(get, x)

@@ -22,6 +22,7 @@ import backends
 from . import core
 from . import tree as tree_util
 from .api_util import as_array, fun_name
+from .array import Array, plain, wrap
 from .autodiff import call_abstract_eval, define_call_rules
 from .batching import batch_jaxpr
 from .core import Primitive, ShapedArray, ShapeDtypeStruct, Tracer, get_aval, set_trace
@@ -104,13 +105,21 @@ def _is_array_leaf(x):
 
 
 def _fast_key(args):
-    """A cheap cache key when every argument is a numpy array (None otherwise)."""
+    """A cheap cache key when every argument is a concrete array (None otherwise)."""
     key = [os.environ.get("FUNCTORCH_LITE_BACKEND")]
     for a in args:
-        if type(a) is not np.ndarray:
+        t = type(a)
+        if t is not Array and t is not np.ndarray:
             return None
         key.append((a.shape, a.dtype))
     return tuple(key)
+
+
+def _run(compiled, consts, args):
+    """Run a compiled program on concrete values: the backend sees plain numpy arrays, the
+    results leave as Arrays."""
+    outs = compiled(*consts, *[a.view(np.ndarray) if type(a) is Array else a for a in args])
+    return [wrap(o) for o in outs]
 
 
 def _check_donate(donate_argnums, static_argnums, name) -> tuple[int, ...]:
@@ -294,7 +303,8 @@ class Jitted:
         self._shared.trace_count += 1
         entry = _Entry()
         # constants become leading arguments, so the compiled program holds no data
-        entry.jaxpr, entry.consts = closed.hoist_consts()
+        entry.jaxpr, consts = closed.hoist_consts()
+        entry.consts = [plain(c) for c in consts]  # what the backend is handed
         entry.out_tree = store["tree"]
         entry.compiled = None
         return entry
@@ -333,7 +343,7 @@ class Jitted:
             hit = self._fast.get(fast_key) if fast_key is not None else None
             if hit is not None:
                 compiled, consts, out_tree = hit
-                return tree_util.unflatten(out_tree, compiled(*consts, *args))
+                return tree_util.unflatten(out_tree, _run(compiled, consts, args))
         entry, dyn, backend = self._entry(args, kwargs)
         dyn = [as_array(x) for x in dyn]
         if not core.is_under_transform():
@@ -341,7 +351,7 @@ class Jitted:
                 entry.compiled = _get_compiled(entry.jaxpr, backend)
             if fast_key is not None and not any(isinstance(c, Tracer) for c in entry.consts):
                 self._fast[fast_key] = (entry.compiled, entry.consts, entry.out_tree)
-            outs = entry.compiled(*entry.consts, *dyn)
+            outs = _run(entry.compiled, entry.consts, dyn)
         else:
             outs = jit_p.bind(*entry.consts, *dyn, jaxpr=entry.jaxpr, name=self.name,
                               backend=backend)
@@ -379,7 +389,7 @@ class Lowered:
 
         def run(*args, **kwargs):
             leaves = tree_util.leaves((args, kwargs))
-            return tree_util.unflatten(out_tree, fn(*consts, *[as_array(x) for x in leaves]))
+            return tree_util.unflatten(out_tree, _run(fn, consts, [as_array(x) for x in leaves]))
 
         return run
 

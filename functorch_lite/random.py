@@ -42,6 +42,7 @@ import numpy as np
 from . import core, dtypes
 from . import lax as L
 from . import numpy as fnp
+from .array import wrap
 
 __all__ = [
     "PRNGKey", "key", "split", "fold_in", "threefry_2x32", "random_bits", "bits",
@@ -183,7 +184,7 @@ def PRNGKey(seed):  # noqa: N802 - JAX's name
         raise TypeError(f"PRNGKey: seed must be an integer, got {seed!r}")
     if isinstance(seed, (int, np.integer)):
         s = int(seed) % (1 << 64)
-        return np.array([s >> 32, s & _MASK32], _U32)
+        return wrap(np.array([s >> 32, s & _MASK32], _U32))
     s = fnp.asarray(seed)
     a = _aval(s)
     if a.shape != ():

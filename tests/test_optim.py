@@ -158,7 +158,9 @@ def test_state_is_a_pytree_of_arrays_and_dtypes_are_kept():
 def test_schedules_and_lr_override():
     sched = lambda count: 0.1 * 0.5**count
     ps, _ = _run(optim.sgd(sched), np.array([1.0]), _f64(1.0, 1.0, 1.0))
-    np.testing.assert_allclose([p[0] for p in ps], [0.9, 0.85, 0.825], rtol=1e-12)
+    # count is an int32 Array, so 0.1 * 0.5**count follows the library's promotion eagerly
+    # as under jit: Python floats meeting integers give float32, hence float32 accuracy
+    np.testing.assert_allclose([p[0] for p in ps], [0.9, 0.85, 0.825], rtol=1e-7)
     # the same under jit (count is traced; the schedule is written with array ops)
     ps_j, _ = _run(optim.sgd(lambda c: 0.1 * fnp.power(0.5, c)), np.array([1.0]),
                    _f64(1.0, 1.0, 1.0), jit=True)

@@ -11,6 +11,7 @@ import numpy as np
 from .. import core, dtypes
 from .. import lax as L
 from ..api_util import as_array
+from ..array import plain, wrap
 from ..core import Tracer
 
 
@@ -122,7 +123,7 @@ def cast(x, dtype, weak=False):
     if dtypes.is_python_scalar(x):
         return np.asarray(x, dtype)
     if isinstance(x, np.ndarray) and not core.is_under_transform():
-        return x if x.dtype == dtype else x.astype(dtype)
+        return x if x.dtype == dtype else wrap(plain(x).astype(dtype))
     a = core.get_aval(x)
     if a.dtype == dtype and a.weak_type == weak:
         return x
@@ -150,7 +151,7 @@ def promote(name, *xs, to_float=False, to_dtype=None, broadcast=True):
 
 def broadcast_to_shape(v, shape):
     if isinstance(v, np.ndarray) and not core.is_under_transform():
-        return np.broadcast_to(v, shape)
+        return wrap(np.broadcast_to(plain(v), shape))
     a = core.get_aval(v)
     nd = len(shape)
     return L.broadcast_in_dim(v, shape, tuple(range(nd - a.ndim, nd)))

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import core, dtypes
 from .. import lax as L
+from ..array import plain, wrap
 from ..core import Tracer
 from ._core import asarray_like, cast, dtype_of, shape_of
 from ._math import add, multiply, subtract, where
@@ -25,20 +26,34 @@ def _dt(dtype, default=dtypes.default_float):
 
 def array(object, dtype=None, copy=True, ndmin=0):  # noqa: A002 - numpy name
     """Create an array. Python floats give float32, Python ints int64; numpy arrays keep
-    their dtype (float64 stays float64)."""
+    their dtype (float64 stays float64). A numpy array is copied (``copy=True``), so the
+    Array does not change when the numpy array does.
+
+    >>> fnp.array([1.0, 2.0])
+    Array([1., 2.], dtype=float32)
+    """
     x = asarray_like(object)
+    if type(x) is np.ndarray and x is object and copy and not core.is_under_transform():
+        x = wrap(x.copy())
     if dtype is not None:
         x = cast(x, dtypes.canonical(dtype))
-    elif isinstance(x, np.ndarray) and copy and x is object:
-        x = x.copy()
     nd = len(shape_of(x))
     if ndmin > nd:
         x = L.reshape(x, (1,) * (ndmin - nd) + shape_of(x))
     return x
 
 
-def asarray(a, dtype=None):
+def asarray(a, dtype=None, copy=None):
+    """``a`` as an Array. Like numpy's asarray it does not copy: a numpy array is viewed
+    (read-only through the Array, but changes made to the numpy array show through; use
+    ``fnp.array`` for a copy).
+
+    >>> fnp.asarray(np.arange(3))
+    Array([0, 1, 2], dtype=int64)
+    """
     x = asarray_like(a)
+    if copy and x is a and type(x) is np.ndarray and not core.is_under_transform():
+        x = wrap(x.copy())
     return cast(x, dtypes.canonical(dtype)) if dtype is not None else x
 
 
@@ -53,7 +68,7 @@ def full(shape, fill_value, dtype=None):
              else fill_value.dtype)
     if core.is_under_transform():
         return L.full(shape, fill_value, dt)
-    return np.full(shape, fill_value, dt)
+    return wrap(np.full(shape, fill_value, dt))
 
 
 def zeros(shape, dtype=None):
@@ -97,9 +112,10 @@ def arange(start, stop=None, step=None, dtype=None):
         dtype = dtypes.default_float if any(isinstance(a, float) or (
             isinstance(a, np.generic) and np.issubdtype(type(a), np.floating)) for a in args) \
             else dtypes.default_int
-    return np.arange(start, stop, step, dtype=dtypes.canonical(dtype)) if stop is not None \
-        else np.arange(start, dtype=dtypes.canonical(dtype)) if step is None \
-        else np.arange(0, start, step, dtype=dtypes.canonical(dtype))
+    dtype = dtypes.canonical(dtype)
+    return wrap(np.arange(start, stop, step, dtype=dtype) if stop is not None
+                else np.arange(start, dtype=dtype) if step is None
+                else np.arange(0, start, step, dtype=dtype))
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
@@ -108,14 +124,15 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         t = np.linspace(0.0, 1.0, num, endpoint=endpoint).astype(dt)
         out = add(start, multiply(subtract(stop, start), t))
         return (out, None) if retstep else out
-    res = np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, axis=axis)
+    res = np.linspace(plain(start), plain(stop), num, endpoint=endpoint, retstep=retstep,
+                      axis=axis)
     if retstep:
-        return res[0].astype(dt), res[1]
-    return res.astype(dt)
+        return wrap(res[0].astype(dt)), res[1]
+    return wrap(res.astype(dt))
 
 
 def eye(N, M=None, k=0, dtype=None):
-    return np.eye(N, M, k, dtype=_dt(dtype))
+    return wrap(np.eye(N, M, k, dtype=_dt(dtype)))
 
 
 def identity(n, dtype=None):
@@ -123,7 +140,7 @@ def identity(n, dtype=None):
 
 
 def tri(N, M=None, k=0, dtype=None):
-    return np.tri(N, M, k, dtype=_dt(dtype))
+    return wrap(np.tri(N, M, k, dtype=_dt(dtype)))
 
 
 def tril(m, k=0):

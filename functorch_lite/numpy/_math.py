@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes
 from .. import lax as L
+from ..array import Array
 from ..core import Tracer
 from ._core import (
     asarray_like,
@@ -25,8 +26,10 @@ from ._core import (
 
 def _binary(name, op, to_float=False):
     def fn(x1, x2, /):
-        if (type(x1) is np.ndarray and type(x2) is np.ndarray and x1.dtype == x2.dtype
-                and x1.shape == x2.shape and (not to_float or x1.dtype.kind == "f")):
+        t1, t2 = type(x1), type(x2)
+        if ((t1 is Array or t1 is np.ndarray) and (t2 is Array or t2 is np.ndarray)
+                and x1.dtype == x2.dtype and x1.shape == x2.shape
+                and (not to_float or x1.dtype.kind == "f")):
             return op(x1, x2)  # nothing to promote or broadcast
         a, b = promote(name, x1, x2, to_float=to_float)
         return op(a, b)

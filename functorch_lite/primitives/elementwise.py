@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from .. import dtypes
+from ..array import Array, wrap
 from ..core import Primitive, ShapedArray, get_aval, is_under_transform
 from ..dtypes import is_python_scalar
 from ..rules import Zero, defjvp_zero, is_undefined
@@ -595,10 +596,12 @@ def _match(x, y):
 
 def _binary(prim):
     def fn(x, y):
-        # eager fast path: two same-typed numpy arrays go straight to the numpy kernel
-        if (type(x) is np.ndarray and type(y) is np.ndarray and x.dtype == y.dtype
-                and x.shape == y.shape and not is_under_transform()):
-            return prim.impl(x, y)
+        # eager fast path: two same-typed concrete arrays go straight to the numpy kernel
+        tx, ty = type(x), type(y)
+        if ((tx is Array or tx is np.ndarray) and (ty is Array or ty is np.ndarray)
+                and x.dtype == y.dtype and x.shape == y.shape and not is_under_transform()):
+            return wrap(prim.impl(x.view(np.ndarray) if tx is Array else x,
+                                  y.view(np.ndarray) if ty is Array else y))
         x, y = _match(x, y)
         return prim.bind(x, y)
 
