@@ -166,6 +166,7 @@ _ASIN = _odd(mp.asin)
 _ATAN = _odd(mp.atan)
 _SIN = _odd(mp.sin)
 _TANH = _odd(mp.tanh)
+_TAN = _odd(mp.tan)
 
 
 def _erfc_q(t):       # erf(x) = 1 - exp(-x*x)*Q(t), t = x - 1
@@ -219,6 +220,7 @@ FITS = {
     "atan_f64": (_ATAN[0], _ATAN[1], 0, (7 / 16) ** 2 * 1.001, 11, np.float64),
     "sin_f64": (_SIN[0], _SIN[1], 0, Z_TRIG, 6, np.float64),
     "cos_f64": (_cos_p, _cos_w, 0, Z_TRIG, 6, np.float64),
+    "tan_f64": (_TAN[0], _TAN[1], 0, Z_TRIG, 14, np.float64),
     "sin_f64lite": (_SIN[0], _SIN[1], 0, Z_TRIG, 4, np.float64),
     "cos_f64lite": (_cos_p, _cos_w, 0, Z_TRIG, 4, np.float64),
     "erf_f32": (_erf_p, _erf_w, 0, 1, 6, np.float32),

@@ -30,26 +30,26 @@ or an exact reference for float64; max over dense grids, edge cases and random b
 Special values (0, -0 where numpy keeps the sign, subnormals, +-inf, nan, overflow and
 underflow thresholds) give numpy's answers exactly::
 
-    function      float32   float64   notes
-    exp           2         2         subnormal results rounded once
-    expm1         2         2
-    log           2         2
-    log1p         2         2
-    tanh          2         2
-    logistic      2         2         1/(1+exp(-x)); exp(-|x|) only, so no overflow
-    sinh, cosh    2         2
-    asinh, acosh  2         2
-    atanh         2         2
-    erf           2         2
-    sin, cos      2         2         for |x| < TRIG_RANGE = 2**36 (Cody-Waite with a
-    tan           2         3         3-part pi/2); beyond: finite, |sin|,|cos| <= 1,
-                                      but meaningless; +-inf and nan -> nan
-    asin, acos    2         2
-    atan, atan2   2         2
-    pow           2         2         includes results near overflow and subnormal
+    function        float32   float64   notes
+    exp             2         2         subnormal results rounded once
+    expm1           2         2
+    log             2         2
+    log1p           2         2
+    tanh            2         2
+    logistic        2         2         1/(1+exp(-x)); exp(-|x|) only: no overflow
+    sinh, cosh      2         2
+    asinh, acosh    2         2
+    atanh           2         2
+    erf             2         2
+    sin, cos, tan   2         2         for |x| < TRIG_RANGE = 2**36 (Cody-Waite,
+                                        3-part pi/2); beyond: finite, |sin|, |cos|
+                                        <= 1, but meaningless; +-inf, nan -> nan
+    asin, acos      2         2
+    atan, atan2     2         2
+    pow             2         2         also near overflow and in the subnormals
 
-The measured maxima over the test grids are 1 or 2 ulp (tan float64: 3); the bounds
-are what the tests assert. ``ULP_BOUNDS[name] = (float32, float64)`` holds the same
+The measured maxima over the test grids are 1 or 2 ulp; the bounds are what the tests
+assert. ``ULP_BOUNDS[name] = (float32, float64)`` holds the same
 numbers.
 
 The functions rely on IEEE semantics: call them from code without fast-math flags
@@ -76,7 +76,7 @@ FUNCTIONS = frozenset({
 _BINARY = frozenset({"atan2", "pow"})
 
 # max error in ulp, (float32, float64), as in the table above; asserted by the tests
-ULP_BOUNDS = {name: (2, 2) for name in FUNCTIONS} | {"tan": (2, 3)}
+ULP_BOUNDS = {name: (2, 2) for name in FUNCTIONS}
 # sin, cos and tan meet their bound for |x| below this (both dtypes)
 TRIG_RANGE = 2.0 ** 36
 
@@ -289,6 +289,14 @@ _COEF = {
         0.041666666666666664, -0.0013888888888888389, 2.4801587301180814e-05,
         -2.755731906067914e-07, 2.0876722008293854e-09, -1.146686180476229e-11,
         4.592690700586844e-14,
+    ),
+    # tan(r) = r + r*z*T(z), |r| <= pi/4
+    "tan_f64": (
+        0.3333333333333338, 0.13333333333325342, 0.05396825397290305, 0.021869488399326356,
+        0.008863237922070758, 0.0035921008862235446, 0.0014560455022216696,
+        0.0005888647850200698, 0.00024375074011912063, 8.355838737976131e-05,
+        6.722566499522486e-05, -2.5642185977313573e-05, 4.864602336325956e-05,
+        -2.428045923821316e-05, 9.80083962968515e-06,
     ),
     "sin_f64lite": (
         -0.16666666666630167, 0.008333333325044446, -0.0001984126371016067,
@@ -751,19 +759,34 @@ def _erf(b, x, P):
 # -- trigonometric ----------------------------------------------------------------
 
 def _trig(b, x, P, which):
-    """sin/cos/tan: n = nearest integer to x*2/pi, r = x - n*pi/2 in three fma steps
-    (the first exact), sin and cos of r by polynomials, quadrant n mod 4 by selects.
-    float32 arguments are reduced and evaluated in float64."""
+    """sin/cos/tan: n = nearest integer to x*2/pi, r = x - n*pi/2 with a 3-part pi/2
+    (the first step exact by fma), sin and cos of r by polynomials, quadrant n mod 4 by
+    selects. float32 arguments are reduced and evaluated in float64."""
     W = _F64L if P.ty == "float" else _F64
     X = b.conv("fpext", x, "double") if P.ty == "float" else x
     n = b.roundeven(b.mul(X, W.two_over_pi))
     nn = b.neg(n)
-    r = b.fma(nn, W.pio2[0], X)
-    r = b.fma(nn, W.pio2[1], r)
-    r = b.fma(nn, W.pio2[2], r)
+    r = b.fma(nn, W.pio2[0], X)         # exact: a multiple of ulp(pio2[0]) below 1
+    if P.ty == "float":
+        r = b.fma(nn, W.pio2[1], r)
+        r = b.fma(nn, W.pio2[2], r)
+        rlo = None
+    else:
+        # float64 keeps r as r + rlo: n*pio2[1] exactly as wh + wl, r - wh by TwoSum
+        # (tan's relative error is up to 2x that of r, sin's and cos's up to 1x)
+        wh = b.mul(n, W.pio2[1])
+        wl = b.fma(n, W.pio2[1], b.neg(wh))
+        r2 = b.sub(r, wh)
+        bb = b.sub(r2, r)
+        err = b.add(b.sub(r, b.sub(r2, bb)), b.sub(b.neg(wh), bb))
+        lo = b.sub(err, b.fma(n, W.pio2[2], wl))
+        r = b.add(r2, lo)
+        rlo = b.sub(lo, b.sub(r, r2))
     # beyond the accurate range r is garbage: keeping it in [-pi/4, pi/4] (a no-op
     # inside the range) keeps sin and cos within [-1, 1] there
     rmax = 0.78575             # pi/4 + 3.5e-4: still inside the fitted interval
+    if rlo is not None:
+        rlo = b.sel(b.cmp("ole", b.abs(r), rmax), rlo, 0.0)
     r = b.sel(b.cmp("ogt", r, rmax), rmax, r)
     r = b.sel(b.cmp("olt", r, -rmax), -rmax, r)
     # n mod 4 (as n - 4*trunc(n/4), exact while n is) without converting a large n;
@@ -771,12 +794,22 @@ def _trig(b, x, P, which):
     nm = b.sub(n, b.mul(b.trunc(b.mul(n, 0.25)), 4.0))
     ni = b.conv("fptosi", b.sel(b.cmp("olt", b.abs(nm), 4.0), nm, 0.0), "i32")
     z = b.mul(r, r)
+    odd = b.icmp("ne", b.iop("and", ni, 1), 0)
+    if which == "tan" and rlo is not None:
+        # float64 tan by its own polynomial (sin/cos would add both their errors):
+        # t = tan(r + rlo), odd quadrants -1/t
+        t = b.fma(b.mul(r, z), b.poly(z, W.coef("tan")), r)
+        t = b.fma(rlo, b.fma(t, t, 1.0), t)
+        v = b.sel(odd, b.div(-1.0, t), t)
+        return b.sel(b.cmp("oeq", x, 0.0), x, v)
     s = b.fma(b.mul(r, z), b.poly(z, W.coef("sin")), r)
     hz = b.mul(z, 0.5)
     w = b.sub(1.0, hz)
     # cos = w + ((1 - w) - hz) + z*z*C: the rounding of 1 - z/2 is put back
     c = b.add(w, b.fma(b.mul(z, z), b.poly(z, W.coef("cos")), b.sub(b.sub(1.0, w), hz)))
-    odd = b.icmp("ne", b.iop("and", ni, 1), 0)
+    if rlo is not None:
+        # sin(r + rlo) = s + rlo*c, cos(r + rlo) = c - rlo*s to first order
+        s, c = b.fma(rlo, c, s), b.fma(b.neg(rlo), s, c)
     if which == "tan":
         v = b.div(b.sel(odd, c, s), b.sel(odd, s, c))
         v = b.sel(odd, b.neg(v), v)
