@@ -1,0 +1,405 @@
+"""Loss functions of ``compat.nn.functional``, each one ``Op`` over a pure function of
+arrays (``functorch_lite.nn`` where it has the loss), so the gradient is the core's.
+
+Reductions are PyTorch's: ``"mean"`` averages over every element (for class-index losses
+with ``weight``: the weighted mean :math:`\\sum_i w_{y_i} l_i / \\sum_i w_{y_i}` over the
+non-ignored targets), ``"sum"`` adds, ``"none"`` keeps the per-element losses. The legacy
+``size_average``/``reduce`` arguments map to a reduction as in PyTorch.
+
+>>> F.cross_entropy(compat.zeros(2, 4), compat.tensor([1, 3]))
+tensor(1.3863)
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+import functorch_lite as fl
+import functorch_lite.numpy as fnp
+
+from ...ops.dispatch import Op
+from ...tensor import Tensor
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """The reduction string for PyTorch's deprecated ``size_average``/``reduce`` flags."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if size_average and reduce:
+        return "mean"
+    return "sum" if reduce else "none"
+
+
+def check_reduction(reduction: str, allowed=REDUCTIONS) -> str:
+    if reduction not in allowed:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def reduce(loss, reduction: str):
+    """``loss`` reduced by ``reduction`` (a pure function of arrays)."""
+    if reduction == "mean":
+        return fnp.mean(loss)
+    if reduction == "sum":
+        return fnp.sum(loss)
+    return loss
+
+
+def check_shapes(input: Tensor, target: Tensor, name: str) -> None:
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
+                      f"size ({input.shape}). This will likely lead to incorrect results due "
+                      "to broadcasting. Please ensure they have the same size.", stacklevel=3)
+
+
+def as_target(target, like: Tensor):
+    """A float target as an array of the input's dtype (Python numbers allowed)."""
+    if isinstance(target, Tensor):
+        return target
+    return np.asarray(target, like.array.dtype)
+
+
+# --------------------------------------------------------------------------- regression
+
+
+def mse_fn(x, t, reduction):
+    return fl.nn.mse(x, t, reduction=reduction)
+
+
+mse_op = Op(mse_fn, "MseLoss")
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    r"""Mean squared error :math:`l_n = (x_n - y_n)^2`, reduced by ``reduction``.
+
+    >>> F.mse_loss(compat.tensor([1.0, 3.0]), compat.tensor([0.0, 0.0]))
+    tensor(5.)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    check_shapes(input, target, "mse_loss")
+    if weight is not None:
+        return weighted_op(input, as_target(target, input), weight, kind="mse",
+                           reduction=reduction)
+    return mse_op(input, as_target(target, input), reduction=reduction)
+
+
+def l1_fn(x, t, reduction):
+    return reduce(fnp.abs(fnp.subtract(x, t)), reduction)
+
+
+l1_op = Op(l1_fn, "L1Loss")
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    r"""Mean absolute error :math:`l_n = |x_n - y_n|`, reduced by ``reduction``.
+
+    >>> F.l1_loss(compat.tensor([1.0, -3.0]), compat.tensor([0.0, 0.0]))
+    tensor(2.)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    check_shapes(input, target, "l1_loss")
+    if weight is not None:
+        return weighted_op(input, as_target(target, input), weight, kind="l1",
+                           reduction=reduction)
+    return l1_op(input, as_target(target, input), reduction=reduction)
+
+
+def weighted_fn(x, t, w, kind, reduction):
+    d = fnp.subtract(x, t)
+    loss = fnp.multiply(d, d) if kind == "mse" else fnp.abs(d)
+    return reduce(fnp.multiply(loss, w), reduction)
+
+
+weighted_op = Op(weighted_fn, "WeightedLoss")
+
+
+def smooth_l1_fn(x, t, beta, reduction):
+    d = fnp.abs(fnp.subtract(x, t))
+    if beta == 0.0:
+        return reduce(d, reduction)
+    quad = fnp.divide(fnp.multiply(fnp.multiply(d, d), 0.5), beta)
+    return reduce(fnp.where(fnp.less(d, beta), quad, fnp.subtract(d, 0.5 * beta)), reduction)
+
+
+smooth_l1_op = Op(smooth_l1_fn, "SmoothL1Loss")
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    r"""Smooth L1: :math:`0.5 (x - y)^2 / \beta` where :math:`|x - y| < \beta`, else
+    :math:`|x - y| - 0.5 \beta`.
+
+    >>> F.smooth_l1_loss(compat.tensor([0.5, 3.0]), compat.tensor([0.0, 0.0]))
+    tensor(1.3125)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    check_shapes(input, target, "smooth_l1_loss")
+    return smooth_l1_op(input, as_target(target, input), beta=float(beta), reduction=reduction)
+
+
+def huber_fn(x, t, delta, reduction):
+    d = fnp.abs(fnp.subtract(x, t))
+    quad = fnp.multiply(fnp.multiply(d, d), 0.5)
+    lin = fnp.multiply(fnp.subtract(d, 0.5 * delta), delta)
+    return reduce(fnp.where(fnp.less_equal(d, delta), quad, lin), reduction)
+
+
+huber_op = Op(huber_fn, "HuberLoss")
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
+               delta: float = 1.0, weight: Tensor | None = None) -> Tensor:
+    r"""Huber: :math:`0.5 (x - y)^2` where :math:`|x - y| \le \delta`, else
+    :math:`\delta (|x - y| - 0.5 \delta)`.
+
+    >>> F.huber_loss(compat.tensor([0.5, 3.0]), compat.tensor([0.0, 0.0]))
+    tensor(1.3125)
+    """
+    check_reduction(reduction)
+    check_shapes(input, target, "huber_loss")
+    return huber_op(input, as_target(target, input), delta=float(delta), reduction=reduction)
+
+
+# --------------------------------------------------------------------------- binary
+
+
+def bce_fn(x, t, w, reduction):
+    # PyTorch clamps each log at -100 so that 0 * log(0) stays finite
+    log_x = fnp.maximum(fnp.log(x), -100.0)
+    log_1mx = fnp.maximum(fnp.log1p(fnp.negative(x)), -100.0)
+    loss = fnp.negative(fnp.add(fnp.multiply(t, log_x),
+                                fnp.multiply(fnp.subtract(1.0, t), log_1mx)))
+    if w is not None:
+        loss = fnp.multiply(loss, w)
+    return reduce(loss, reduction)
+
+
+bce_op = Op(bce_fn, "BinaryCrossEntropy")
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    r"""Binary cross-entropy between probabilities ``input`` and ``target``:
+    :math:`l_n = -w_n [y_n \log x_n + (1 - y_n) \log(1 - x_n)]`, each log clamped to
+    :math:`\ge -100`.
+
+    >>> F.binary_cross_entropy(compat.tensor([0.5]), compat.tensor([1.0]))
+    tensor(0.6931)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the "
+                         f"input size ({input.shape}) is deprecated. Please ensure they have "
+                         "the same size.")
+    return bce_op(input, target, weight, reduction=reduction)
+
+
+def bce_logits_fn(x, t, w, pos_weight, reduction):
+    # (1 - t) x + (1 + (p - 1) t) softplus(-x): stable for any x
+    sp = fl.nn.softplus(fnp.negative(x))
+    if pos_weight is None:
+        loss = fnp.add(fnp.multiply(fnp.subtract(1.0, t), x), sp)
+    else:
+        lw = fnp.add(fnp.multiply(fnp.subtract(pos_weight, 1.0), t), 1.0)
+        loss = fnp.add(fnp.multiply(fnp.subtract(1.0, t), x), fnp.multiply(lw, sp))
+    if w is not None:
+        loss = fnp.multiply(loss, w)
+    return reduce(loss, reduction)
+
+
+bce_logits_op = Op(bce_logits_fn, "BinaryCrossEntropyWithLogits")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None, size_average=None,
+                                     reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    r"""Binary cross-entropy on logits, :math:`l_n = -w_n [p\, y_n \log \sigma(x_n) +
+    (1 - y_n) \log(1 - \sigma(x_n))]` with ``pos_weight`` :math:`p` weighting the positive
+    term, computed stably for any :math:`x`.
+
+    >>> F.binary_cross_entropy_with_logits(compat.zeros(2), compat.ones(2))
+    tensor(0.6931)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+    return bce_logits_op(input, target, weight, pos_weight, reduction=reduction)
+
+
+# --------------------------------------------------------------------------- divergence
+
+
+def kl_div_fn(x, t, reduction, log_target, batch):
+    if log_target:
+        loss = fnp.multiply(fnp.exp(t), fnp.subtract(t, x))
+    else:
+        loss = fnp.subtract(fl.scipy.special.xlogy(t, t), fnp.multiply(t, x))
+    if reduction == "batchmean":
+        return fnp.divide(fnp.sum(loss), batch)
+    return reduce(loss, reduction)
+
+
+kl_div_op = Op(kl_div_fn, "KlDiv")
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    r"""Kullback-Leibler divergence with ``input`` given as log-probabilities:
+    :math:`l = y (\log y - x)` (:math:`0` where :math:`y = 0`), or with ``log_target``
+    :math:`e^{y} (y - x)`. ``"batchmean"`` divides the sum by the batch size (the
+    mathematically right mean); ``"mean"`` averages over all elements, as PyTorch.
+
+    >>> F.kl_div(compat.log(compat.tensor([0.5, 0.5])), compat.tensor([0.5, 0.5]),
+    ...          reduction="batchmean")
+    tensor(0.)
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction(reduction, REDUCTIONS + ("batchmean",))
+    batch = input.shape[0] if input.ndim else 1
+    return kl_div_op(input, target, reduction=reduction, log_target=bool(log_target),
+                     batch=batch)
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def class_axis(input: Tensor) -> int:
+    """Dim 1 holds the classes, or dim 0 for an unbatched ``(C,)`` input."""
+    return 0 if input.ndim == 1 else 1
+
+
+def check_class_target(input: Tensor, target: Tensor) -> None:
+    if input.ndim == 0:
+        raise RuntimeError("input tensor should be 1D or 2D (or more, for spatial losses)")
+    if target.is_floating_point():
+        return
+    if input.ndim >= 2 and target.ndim >= 1 and input.shape[0] != target.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({target.shape[0]}).")
+    expected = tuple(input.shape[:1]) + tuple(input.shape[2:]) if input.ndim >= 2 else ()
+    if tuple(target.shape) != expected:
+        raise RuntimeError(f"expected target of shape {list(expected)} for input of shape "
+                           f"{list(input.shape)}, got {list(target.shape)}")
+
+
+def weighted_class_loss(logp, target, weight, ignore_index, smoothing, reduction, axis):
+    """Class-index NLL with per-class ``weight`` (and label smoothing): PyTorch's weighted
+    mean divides by the total weight of the non-ignored targets."""
+    c = logp.shape[axis]
+    valid = fnp.not_equal(target, ignore_index)
+    safe = fnp.where(valid, target, 0)
+    onehot = fl.nn.one_hot(safe, c, dtype=logp.dtype, axis=axis)
+    shape = [1] * logp.ndim
+    shape[axis] = c
+    wb = fnp.reshape(weight if weight is not None else fnp.ones((c,), logp.dtype), shape)
+    wlogp = fnp.multiply(logp, wb)
+    zero = fnp.zeros((), logp.dtype)
+    nll = fnp.where(valid, fnp.negative(fnp.sum(fnp.multiply(onehot, wlogp), axis=axis)), zero)
+    wt = fnp.where(valid, fnp.sum(fnp.multiply(onehot, wb), axis=axis), zero)
+    loss = nll
+    if smoothing:
+        smooth = fnp.where(valid, fnp.negative(fnp.sum(wlogp, axis=axis)), zero)
+        loss = fnp.add(fnp.multiply(nll, 1.0 - smoothing), fnp.multiply(smooth, smoothing / c))
+    if reduction == "mean":
+        return fnp.divide(fnp.sum(loss), fnp.sum(wt))
+    return reduce(loss, reduction)
+
+
+def cross_entropy_fn(x, t, w, ignore_index, smoothing, reduction, axis):
+    if w is None and fnp.asarray(t).dtype.kind not in "f":
+        return fl.nn.cross_entropy(x, t, axis=axis, label_smoothing=smoothing,
+                                   reduction=reduction, ignore_index=ignore_index)
+    logp = fl.nn.log_softmax(x, axis=axis)
+    if fnp.asarray(t).dtype.kind in "f":
+        c = x.shape[axis]
+        t = fnp.astype(t, logp.dtype)
+        if smoothing:
+            t = fnp.add(fnp.multiply(t, 1.0 - smoothing), smoothing / c)
+        if w is not None:
+            shape = [1] * x.ndim
+            shape[axis] = c
+            logp = fnp.multiply(logp, fnp.reshape(w, shape))
+        return reduce(fnp.negative(fnp.sum(fnp.multiply(t, logp), axis=axis)), reduction)
+    return weighted_class_loss(logp, t, w, ignore_index, smoothing, reduction, axis)
+
+
+cross_entropy_op = Op(cross_entropy_fn, "NllLoss")
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    r"""Cross-entropy between logits ``input`` and ``target``: class indices or class
+    probabilities. For class indices :math:`y_n`,
+
+    .. math::
+        l_n = -w_{y_n} \log \frac{\exp(x_{n, y_n})}{\sum_c \exp(x_{n, c})}
+
+    and with ``label_smoothing`` :math:`\epsilon` the target mixes with the uniform
+    distribution: :math:`(1 - \epsilon) l_n + \frac{\epsilon}{C} \sum_c -w_c \log p_{n,c}`.
+
+    Args:
+        input: logits :math:`(N, C)`, :math:`(C)` or :math:`(N, C, d_1, ...)`.
+        target: class indices :math:`(N)` (int64) or probabilities shaped like ``input``.
+        weight: per-class weights :math:`(C)`.
+        ignore_index: a target value that contributes nothing (indices only).
+        reduction: ``"none"``, ``"mean"`` (weighted mean for indices) or ``"sum"``.
+        label_smoothing: :math:`\epsilon \in [0, 1]`.
+
+    >>> F.cross_entropy(compat.tensor([[0.0, 0.0]]), compat.tensor([0]))
+    tensor(0.6931)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
+                           f"{label_smoothing}")
+    check_class_target(input, target)
+    floating = target.is_floating_point()
+    if floating and tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected target size {list(input.shape)}, got "
+                           f"{list(target.shape)}")
+    return cross_entropy_op(input, target, weight,
+                            ignore_index=None if floating else int(ignore_index),
+                            smoothing=float(label_smoothing), reduction=reduction,
+                            axis=class_axis(input))
+
+
+def nll_fn(x, t, w, ignore_index, reduction, axis):
+    return weighted_class_loss(x, t, w, ignore_index, 0.0, reduction, axis)
+
+
+nll_op = Op(nll_fn, "NllLoss")
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+             size_average=None, ignore_index: int = -100, reduce=None,
+             reduction: str = "mean") -> Tensor:
+    r"""Negative log-likelihood of class indices under log-probabilities ``input``:
+    :math:`l_n = -w_{y_n} x_{n, y_n}`; ``"mean"`` is the weighted mean
+    :math:`\sum_n l_n / \sum_n w_{y_n}` over non-ignored targets.
+
+    >>> F.nll_loss(compat.tensor([[-1.0, -2.0]]), compat.tensor([1]))
+    tensor(2.)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    check_class_target(input, target)
+    return nll_op(input, target, weight, ignore_index=int(ignore_index), reduction=reduction,
+                  axis=class_axis(input))
+
+
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "huber_loss", "kl_div", "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss",
+]
