@@ -475,13 +475,14 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing memory (and version counter) with this one, cut from the graph.
+        It is not a view for autograd (as in PyTorch): changing it in place is allowed even
+        when this tensor is a leaf that requires grad.
 
         >>> compat.ones(1, requires_grad=True).detach().requires_grad
         False
         """
         t = wrap(self.array)
         t.version = self.version
-        t.base = self.base if self.base is not None else self
         return t
 
     def detach_(self) -> Tensor:

@@ -66,12 +66,14 @@ def align_zero_dim(a, b):
     return a, b
 
 
-def binary(op: Op, name: str, doc: str):
+def binary(op: Op, name: str, doc: str, prim=None):
     """A PyTorch binary function ``f(input, other, *, out=None)`` running ``op``.
 
     Two plain tensors over same-dtype numpy arrays take a short path (W6, the cost of one
-    small eager op): ``op.fn`` is called on the arrays directly (the core's own eager fast
-    path), a node is recorded only when needed; everything else goes through ``Op``."""
+    small eager op): ``op.fn`` is called on the arrays directly, or -- for same shapes --
+    its primitive ``prim`` (what ``op.fn`` itself calls when there is nothing to promote or
+    broadcast), and a node is recorded only when needed; everything else goes through
+    ``Op``. Gradients always come from ``op.fn``."""
     fn = op.fn
 
     def f(input, other, *, out: Tensor | None = None):
@@ -80,7 +82,7 @@ def binary(op: Op, name: str, doc: str):
             if type(a) is ndarray and type(b) is ndarray and (a.dtype is b.dtype
                                                                or a.dtype == b.dtype):
                 try:
-                    r = fn(a, b)
+                    r = prim(a, b) if prim is not None and a.shape == b.shape else fn(a, b)
                 except ValueError:
                     return op(input, other)  # raises PyTorch's RuntimeError
                 if type(r) is not ndarray:  # the core's read-only Array: its kernel output
@@ -191,7 +193,7 @@ mul = multiply = binary(mul_op, "mul", """``input * other``, broadcasting.
 
     >>> compat.mul(compat.tensor([1, 2]), 3)
     tensor([3, 6])
-    """)
+    """, fl.lax.mul)
 
 _true_div = binary(div_op, "div", """
 

@@ -199,6 +199,9 @@ def test_data_and_detach():
     assert x.sum().item() == 0
     x.data = torch.tensor([3.0, 4.0])
     assert x.tolist() == [3.0, 4.0] and x.requires_grad
+    d = x.detach()
+    d[0] = 7.0  # not a view for autograd: allowed, and visible through x (shared memory)
+    assert x[0].item() == 7.0 and x._version == d._version == 1
 
 
 # --------------------------------------------------------------------------- in place
