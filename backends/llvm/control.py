@@ -8,6 +8,11 @@ close over. Operands arrive as dense buffers (fusion copies strided views first)
 loop keeps its carry in the equation's output buffers and lets the body write the next
 carry to scratch memory, copied back after each iteration; ``scan`` hands the body
 pointers into ``xs`` and ``ys`` at the current index.
+
+Call-like equations (``jit``, ``checkpoint``, ``custom_jvp_call``, ``custom_vjp_call``:
+``rewrite.CALLS``) are inlined by ``rewrite.optimize`` before fusion; one that reaches
+code generation anyway (a program compiled without that pass) calls its program as a
+nested program.
 """
 
 from __future__ import annotations
@@ -16,8 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from functorch_lite.checkpoint import remat_p
 from functorch_lite.control import cond_p, scan_p, while_p
+from functorch_lite.custom import custom_jvp_call_p, custom_vjp_call_p
 from functorch_lite.fusion import View, fuse
+from functorch_lite.ir import ClosedJaxpr, Jaxpr
+from functorch_lite.jit import jit_p
+from functorch_lite.rewrite import CALLS
 
 from .emit import ALIGN, Builder, Loops, element, function, ltype, nbytes, round_up
 
@@ -192,4 +202,25 @@ class _Scan:
         return _function(name, params, b), b
 
 
-CONTROL = {cond_p: _Cond, while_p: _While, scan_p: _Scan}
+class _Call:
+    @staticmethod
+    def prepare(mod, step):
+        e = step.eqn
+        closed = e.params[CALLS[e.prim.name]]
+        j = closed.jaxpr
+        if len(e.invars) - len(j.invars) == len(j.constvars):
+            # the program's constants are its leading operands (the hoisted form)
+            closed = ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), [])
+        sub = _subprogram(mod, closed, "call")
+        return sub, sub.arena
+
+    @staticmethod
+    def lower(mod, step, name, params, sub):
+        b = Builder()
+        ins = [_pointer(b, params, x) for x in step.inputs]
+        _call(b, sub, ins, [params[id(v)] for v in step.eqn.outvars], "%scratch")
+        return _function(name, params, b), b
+
+
+CONTROL = {cond_p: _Cond, while_p: _While, scan_p: _Scan, jit_p: _Call, remat_p: _Call,
+           custom_jvp_call_p: _Call, custom_vjp_call_p: _Call}

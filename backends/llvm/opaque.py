@@ -2,6 +2,11 @@
 ``Opaque`` step, its function name and the parameter name of every buffer it touches,
 and returns (function text, builder).
 
+``name`` (a checkpoint tag, normally dropped by ``rewrite.optimize``) copies its operand, so a
+program compiles whatever passes ran; ``custom_lin`` (the tangent of a ``custom_vjp``
+function, staged by ``jit`` of a ``jvp`` or ``linearize``) raises the reference
+interpreter's error at compile time.
+
 ``dot_general`` calls the OpenBLAS that numpy ships (``scipy_cblas_[sd]gemm64_``, ILP64)
 when both operands are views a GEMM can read directly (a transpose becomes a ``Trans``
 flag, never a copy), one call per batch index; anything else (integers, mixed types,
@@ -12,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from functorch_lite.checkpoint import name_p
+from functorch_lite.custom import custom_lin_p
 from functorch_lite.fusion import View, contiguous_strides
 from functorch_lite.ir import Literal
 from functorch_lite.primitives import linalg
@@ -138,4 +145,25 @@ def _dot_general(step, name, params):
     return function(name, params, b, noalias=False), b
 
 
-OPAQUE = {linalg.dot_general_p: _dot_general, **movement.LOWERINGS}
+def _identity(step, name, params):
+    """The operand (a view) copied to the output, element by element."""
+    (x,) = step.inputs
+    out = step.eqn.outvars[0]
+    t = ltype(out.aval.dtype)
+    b = Builder()
+    loops = Loops(b, "id")
+    idx = loops.nest(x.shape)
+    v = load(b, params[id(x.base)], t, index(b, idx, x.strides, x.offset))
+    store(b, params[id(out)], t, index(b, idx, contiguous_strides(x.shape)), v)
+    loops.close_all()
+    return function(name, params, b), b
+
+
+def _custom_lin(step, name, params):
+    # the numpy interpreter raises this when the program runs; no code could do better
+    custom_lin_p.impl(**step.eqn.params)
+    raise AssertionError("custom_lin's impl always raises")
+
+
+OPAQUE = {linalg.dot_general_p: _dot_general, name_p: _identity, custom_lin_p: _custom_lin,
+          **movement.LOWERINGS}
