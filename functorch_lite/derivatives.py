@@ -192,8 +192,12 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False):
                 f"grad requires `{name}` to return a scalar real value (shape ()), but it "
                 f"returned {desc}. Reduce it (e.g. .sum() or .mean()), or use fl.vjp / "
                 "fl.jacrev for non-scalar outputs.")
-        g = f_vjp(np.ones((), a.dtype) if not core.is_under_transform()
-                  else P.full((), 1, a.dtype))
+        one = np.ones((), a.dtype) if not core.is_under_transform() else P.full((), 1, a.dtype)
+        # a scalar held in a one-leaf pytree node (a compat Tensor) takes its cotangent in
+        # the same structure
+        out_tree = tree_util.structure(out)
+        g = f_vjp(one if out_tree.num_leaves != 1 or out_tree.kind is None
+                  else tree_util.unflatten(out_tree, [one]))
         g = g[0] if single else tuple(g)
         return ((out, res[2]), g) if has_aux else (out, g)
 
