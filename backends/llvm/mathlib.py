@@ -55,7 +55,9 @@ numbers.
 The functions rely on IEEE semantics: call them from code without fast-math flags
 (nnan/ninf/nsz/reassoc/contract on their instructions, or "unsafe-fp-math"-style
 function attributes would let LLVM drop the special-case selects and reorder the
-compensated sums), with the default round-to-nearest and no flush-to-zero.
+compensated sums), with the default round-to-nearest and no flush-to-zero. The exact
+reduction steps need a fused multiply-add: a CPU without one (x86-64 before Haswell)
+gets ``llvm.fma`` as libm calls, correct (checked with cpu="x86-64") but slow.
 
 float32 sin/cos/tan and pow compute in float64 internally (half the vector width,
 but the reduction and log(x)*y products need the extra bits); everything else runs in
