@@ -199,6 +199,21 @@ def w6(fl, fnp, np, torch, jax, small):
     return "eager add of two 16-element arrays (dispatch overhead)", res
 
 
+def w6a(fl, fnp, np, torch, jax, small):
+    # the usual eager case: results of fnp (immutable fl.Array) fed back into fnp
+    a, b = fnp.ones(16), fnp.ones(16)
+    res = {"ours": timeit(lambda: fnp.add(a, b))}
+    x, y = np.ones(16, np.float32), np.ones(16, np.float32)
+    res["numpy"] = timeit(lambda: np.add(x, y))
+    if torch:
+        ta, tb = torch.ones(16), torch.ones(16)
+        res["torch"] = timeit(lambda: ta + tb)
+    if jax:
+        ja, jb = jax.numpy.ones(16), jax.numpy.ones(16)
+        res["jax"] = timeit(lambda: (ja + jb).block_until_ready())
+    return "eager add of two 16-element fl.Arrays (fnp results)", res
+
+
 def _w6_compat(np, torch, requires_grad):
     import compat
 
@@ -277,7 +292,7 @@ def _import_time(stmt, rounds=3):
     return best
 
 
-WORKLOADS = {"W1": w1, "W2": w2, "W4": w4, "W6": w6, "W6c": w6c, "W6g": w6g, "W7": w7,
+WORKLOADS = {"W1": w1, "W2": w2, "W4": w4, "W6": w6, "W6a": w6a, "W6c": w6c, "W6g": w6g, "W7": w7,
              "W8": w8, "W8c": w8c}
 
 

@@ -8,7 +8,7 @@ array([2., 4.], dtype=float32)
 """
 
 from . import control, lax, nn, numpy, optim, primitives, random, scipy, test_util, tree, tree_util
-from .array import Array
+from .array import Array, WeakArray
 from .batching import vmap
 from .checkpoint import checkpoint, checkpoint_name, checkpoint_policies, remat
 from .core import (

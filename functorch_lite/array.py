@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Array", "wrap", "plain", "immutable_error"]
+__all__ = ["Array", "WeakArray", "wrap", "plain", "immutable_error"]
 
 
 def immutable_error(what: str = "x[idx] = v") -> TypeError:
@@ -139,28 +139,51 @@ class Array(np.ndarray):
         return wrap, (np.array(plain(self)),)
 
 
+class WeakArray(Array):
+    """An ``Array`` holding a weakly typed value (made from a Python scalar, or computed only
+    from such values): in promotion it takes the other operand's dtype, as a Python scalar
+    does and as the same value does under ``jit`` (JAX's ``weak_type``).
+
+    >>> fnp.asarray(2.0)
+    Array(2., dtype=float32, weak_type=True)
+    >>> (fnp.asarray(2.0) * fnp.ones(2, dtype=fnp.float16)).dtype
+    dtype('float16')
+    """
+
+    __slots__ = ()
+    weak_type = True
+
+    def __repr__(self):
+        return Array.__repr__(self)[:-1] + ", weak_type=True)"
+
+
+Array.weak_type = False
+
 # ufunc name -> the fnp function with numpy's calling convention (filled by
 # functorch_lite.numpy when it installs the methods)
 UFUNC_FUNCTIONS: dict = {}
 
 
-def wrap(x):
-    """A numpy result as an ``Array`` (a read-only view, no copy); Arrays, tracers and other
-    values pass through, numpy scalars become 0-d Arrays.
+def wrap(x, weak: bool | None = None):
+    """A numpy result as an ``Array`` (a read-only view, no copy; a ``WeakArray`` with
+    ``weak=True``); tracers and other values pass through, numpy scalars become 0-d Arrays.
+    An Array keeps its weak type unless ``weak`` says otherwise.
 
     >>> wrap(np.ones(2)).flags.writeable
     False
     """
     t = type(x)
     if t is np.ndarray:
-        v = x.view(Array)
+        v = x.view(WeakArray if weak else Array)
         v.setflags(write=False)
         return v
-    if t is Array or not isinstance(x, (np.ndarray, np.generic)):
+    if t is Array or t is WeakArray:
+        return x if weak is None or x.weak_type == weak else wrap(x.view(np.ndarray), weak)
+    if not isinstance(x, (np.ndarray, np.generic)):
         return x
     if isinstance(x, np.generic):
-        return wrap(np.asarray(x))
-    return wrap(x.view(np.ndarray))  # another ndarray subclass
+        return wrap(np.asarray(x), weak)
+    return wrap(x.view(np.ndarray), weak)  # another ndarray subclass
 
 
 def _plain_all(x):

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import dtypes
-from .array import Array, wrap
+from .array import Array, WeakArray, wrap
 
 # --------------------------------------------------------------------------- avals
 
@@ -111,7 +111,7 @@ def get_aval(x) -> ShapedArray:
     if isinstance(x, Tracer):
         return x.aval
     if isinstance(x, (np.ndarray, np.generic)):
-        return ShapedArray(x.shape, x.dtype)
+        return ShapedArray(x.shape, x.dtype, type(x) is WeakArray)
     if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
         return ShapedArray((), dtypes.scalar_dtype(x), weak_type=True)
     if isinstance(x, ShapeDtypeStruct):
@@ -298,10 +298,15 @@ class EvalTrace(Trace):
 
     def process_primitive(self, prim, args, params):
         # concrete values leave the library here: kernels get plain numpy arrays, results
-        # come back as Arrays
-        plain = []
+        # come back as Arrays (weakly typed where the shape rule says so, as under jit)
+        plain, weak = [], False
         for x in args:
-            if type(x) is Array:
+            t = type(x)
+            if t is Array:
+                x = x if prim.impl_takes_arrays else x.view(np.ndarray)
+            elif t is WeakArray:
+                # (user code decides the weakness of what it returns itself)
+                weak = not prim.impl_takes_arrays
                 x = x if prim.impl_takes_arrays else x.view(np.ndarray)
             elif isinstance(x, Tracer):
                 if not x.owner.alive:
@@ -312,7 +317,17 @@ class EvalTrace(Trace):
                 )
             plain.append(x)
         out = prim.impl(*plain, **params)
+        if weak:
+            return _wrap_weak(prim, args, params, out)
         return [wrap(o) for o in out] if prim.multiple_results else wrap(out)
+
+
+def _wrap_weak(prim, args, params, out):
+    """Results of a primitive with a weakly typed operand: weak where its shape rule says."""
+    avals = prim.abstract_eval(*[get_aval(x) for x in args], **params)
+    if prim.multiple_results:
+        return [wrap(o, a.weak_type) for o, a in zip(out, avals)]
+    return wrap(out, avals.weak_type)
 
 
 class _State(threading.local):

@@ -22,7 +22,7 @@ import backends
 from . import core
 from . import tree as tree_util
 from .api_util import as_array, fun_name
-from .array import Array, plain, wrap
+from .array import Array, WeakArray, plain, wrap
 from .autodiff import call_abstract_eval, define_call_rules
 from .batching import batch_jaxpr
 from .core import Primitive, ShapedArray, ShapeDtypeStruct, Tracer, get_aval, set_trace
@@ -91,7 +91,7 @@ def _leaf_key(x):
         a = x.aval
         return (a.shape, a.dtype, a.weak_type)
     if isinstance(x, np.ndarray):
-        return (x.shape, x.dtype, False)
+        return (x.shape, x.dtype, type(x) is WeakArray)
     if isinstance(x, ShapeDtypeStruct):
         return (x.shape, x.dtype, False)
     a = get_aval(x)
@@ -115,11 +115,11 @@ def _fast_key(args):
     return tuple(key)
 
 
-def _run(compiled, consts, args):
+def _run(compiled, consts, args, out_weak):
     """Run a compiled program on concrete values: the backend sees plain numpy arrays, the
-    results leave as Arrays."""
-    outs = compiled(*consts, *[a.view(np.ndarray) if type(a) is Array else a for a in args])
-    return [wrap(o) for o in outs]
+    results leave as Arrays (weakly typed where the program's outputs are)."""
+    outs = compiled(*consts, *[plain(a) for a in args])
+    return [wrap(o, w) for o, w in zip(outs, out_weak)]
 
 
 def _check_donate(donate_argnums, static_argnums, name) -> tuple[int, ...]:
@@ -135,7 +135,7 @@ def _check_donate(donate_argnums, static_argnums, name) -> tuple[int, ...]:
 
 
 class _Entry:
-    __slots__ = ("jaxpr", "consts", "out_tree", "compiled", "n_consts")
+    __slots__ = ("jaxpr", "consts", "out_tree", "out_weak", "compiled", "n_consts")
 
 
 class _FunCache:
@@ -306,6 +306,7 @@ class Jitted:
         entry.jaxpr, consts = closed.hoist_consts()
         entry.consts = [plain(c) for c in consts]  # what the backend is handed
         entry.out_tree = store["tree"]
+        entry.out_weak = tuple(a.weak_type for a in entry.jaxpr.out_avals)
         entry.compiled = None
         return entry
 
@@ -342,16 +343,17 @@ class Jitted:
             fast_key = _fast_key(args)
             hit = self._fast.get(fast_key) if fast_key is not None else None
             if hit is not None:
-                compiled, consts, out_tree = hit
-                return tree_util.unflatten(out_tree, _run(compiled, consts, args))
+                compiled, consts, out_tree, out_weak = hit
+                return tree_util.unflatten(out_tree, _run(compiled, consts, args, out_weak))
         entry, dyn, backend = self._entry(args, kwargs)
         dyn = [as_array(x) for x in dyn]
         if not core.is_under_transform():
             if entry.compiled is None:
                 entry.compiled = _get_compiled(entry.jaxpr, backend)
             if fast_key is not None and not any(isinstance(c, Tracer) for c in entry.consts):
-                self._fast[fast_key] = (entry.compiled, entry.consts, entry.out_tree)
-            outs = _run(entry.compiled, entry.consts, dyn)
+                self._fast[fast_key] = (entry.compiled, entry.consts, entry.out_tree,
+                                        entry.out_weak)
+            outs = _run(entry.compiled, entry.consts, dyn, entry.out_weak)
         else:
             outs = jit_p.bind(*entry.consts, *dyn, jaxpr=entry.jaxpr, name=self.name,
                               backend=backend)
@@ -385,11 +387,12 @@ class Lowered:
 
     def compile(self):
         fn = _get_compiled(self._entry.jaxpr, self.backend)
-        consts, out_tree = self._entry.consts, self._entry.out_tree
+        entry = self._entry
 
         def run(*args, **kwargs):
-            leaves = tree_util.leaves((args, kwargs))
-            return tree_util.unflatten(out_tree, _run(fn, consts, [as_array(x) for x in leaves]))
+            leaves = [as_array(x) for x in tree_util.leaves((args, kwargs))]
+            return tree_util.unflatten(entry.out_tree,
+                                       _run(fn, entry.consts, leaves, entry.out_weak))
 
         return run
 

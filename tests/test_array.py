@@ -237,3 +237,19 @@ def test_custom_rules_see_arrays_eagerly():
     out = f(fnp.ones(2))
     assert is_ours(out) and seen[-1] is Array
     np.testing.assert_array_equal(out, [0.0, 2.0])
+
+
+def test_python_scalars_are_weakly_typed_arrays_eagerly_as_under_jit():
+    # JAX's weak_type: a value made from Python scalars takes the other operand's dtype
+    two = fnp.asarray(2.0)
+    assert type(two) is fl.WeakArray and two.weak_type and not fnp.ones(()).weak_type
+    assert repr(two) == "Array(2., dtype=float32, weak_type=True)"
+    h = fnp.ones(3, dtype=fnp.float16)
+    for f in (lambda s, v: s * v, lambda s, v: fnp.sin(s) * v, lambda s, v: fnp.ravel(s) + v,
+              lambda s, v: fnp.stack([fnp.broadcast_to(s, v.shape), v])):
+        eager, jitted = f(2.0, h), fl.jit(f)(2.0, h)
+        assert eager.dtype == jitted.dtype == np.float16
+        assert eager.weak_type == jitted.weak_type
+    assert fnp.sin(2.0).weak_type and fl.jit(fnp.sin)(2.0).weak_type
+    assert (fnp.asarray(3) * fnp.ones(2, dtype=fnp.int8)).dtype == np.int8
+    assert not (two * fnp.ones(2)).weak_type  # a strong operand makes the result strong

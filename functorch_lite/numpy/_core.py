@@ -11,7 +11,7 @@ import numpy as np
 from .. import core, dtypes
 from .. import lax as L
 from ..api_util import as_array
-from ..array import plain, wrap
+from ..array import WeakArray, plain, wrap
 from ..core import Tracer
 
 
@@ -71,7 +71,7 @@ def info(x):
         a = x.aval
         return x, a.dtype, a.weak_type, a.shape
     if isinstance(x, np.ndarray):
-        return x, x.dtype, False, x.shape
+        return x, x.dtype, type(x) is WeakArray, x.shape
     if dtypes.is_python_scalar(x):
         return x, dtypes.scalar_dtype(x), True, ()
     v = asarray_like(x)
@@ -118,12 +118,15 @@ def broadcast_shapes(name, *shapes):
 
 
 def cast(x, dtype, weak=False):
-    """Cast a value (scalar, array or tracer) to ``dtype``."""
+    """Cast a value (scalar, array or tracer) to ``dtype``, weakly typed with ``weak``."""
     dtype = np.dtype(dtype)
     if dtypes.is_python_scalar(x):
-        return np.asarray(x, dtype)
+        return wrap(np.asarray(x, dtype), weak) if not core.is_under_transform() \
+            else np.asarray(x, dtype)
     if isinstance(x, np.ndarray) and not core.is_under_transform():
-        return x if x.dtype == dtype else wrap(plain(x).astype(dtype))
+        if x.dtype == dtype and (type(x) is WeakArray) == weak:
+            return x
+        return wrap(plain(x).astype(dtype, copy=False), weak)
     a = core.get_aval(x)
     if a.dtype == dtype and a.weak_type == weak:
         return x
@@ -150,10 +153,13 @@ def promote(name, *xs, to_float=False, to_dtype=None, broadcast=True):
 
 
 def broadcast_to_shape(v, shape):
+    """``v`` broadcast to ``shape`` (numpy's rules; a ValueError if it does not fit)."""
     if isinstance(v, np.ndarray) and not core.is_under_transform():
-        return wrap(np.broadcast_to(plain(v), shape))
+        return wrap(np.broadcast_to(plain(v), shape), type(v) is WeakArray)
     a = core.get_aval(v)
     nd = len(shape)
+    if a.ndim > nd:  # (equal ranks are checked by broadcast_in_dim's shape rule)
+        raise ValueError(f"cannot broadcast shape {a.shape} to {tuple(shape)}")
     return L.broadcast_in_dim(v, shape, tuple(range(nd - a.ndim, nd)))
 
 

@@ -36,6 +36,7 @@ def _binary(name, op, to_float=False):
 
     fn.__name__ = name
     fn.__doc__ = f"Elementwise ``{name}`` with numpy broadcasting and promotion."
+    fn.returns_arrays = True  # every result comes from a primitive: already an Array
     return fn
 
 
@@ -72,7 +73,8 @@ right_shift = _binary("right_shift", L.shift_right_arithmetic)  # numpy: sign-ex
 def power(x1, x2, /):
     """Elementwise ``x1 ** x2``; an integer-valued Python exponent uses repeated products."""
     if isinstance(x2, int) and not isinstance(x2, bool) and 0 <= x2 <= 16:
-        (a,) = promote("power", x1)
+        # the dtype is what x1 ** x2 promotes to (a weak int exponent: bool becomes int64)
+        a, _ = promote("power", x1, x2, broadcast=False)
         return _int_pow(a, x2)
     a, b = promote("power", x1, x2)
     return L.pow(a, b)

@@ -118,8 +118,9 @@ def install(namespace):
     tracer that fnp has a function for gets a hint naming it, and a plain numpy ufunc call
     on an ``Array`` runs that function."""
     for name, fn in list(namespace.items()):
-        if not name.startswith("_") and callable(fn) and getattr(fn, "__module__", "") \
-                .startswith("functorch_lite.numpy."):
+        if not name.startswith("_") and callable(fn) and not getattr(fn, "returns_arrays",
+                                                                     False) \
+                and getattr(fn, "__module__", "").startswith("functorch_lite.numpy."):
             namespace[name] = _returns_arrays(fn)
 
     def array_ufunc(self, ufunc, method, *inputs, **kwargs):

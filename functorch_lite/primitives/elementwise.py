@@ -105,9 +105,10 @@ def _nary_aval(name, out_bool=False, kinds="any"):
 def _keep_dtype(fn):
     def impl(*xs, **_):
         out = fn(*xs)
-        dt = xs[0].dtype if hasattr(xs[0], "dtype") else None
-        out = np.asarray(out)
-        return out.astype(dt, copy=False) if dt is not None and out.dtype != dt else out
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)  # a numpy scalar from 0-d operands
+        dt = getattr(xs[0], "dtype", None)
+        return out if dt is None or out.dtype == dt else out.astype(dt, copy=False)
 
     return impl
 
