@@ -162,7 +162,7 @@ class Conv2d(ConvNd):
 
         >>> m = nn.Conv2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2), dilation=(3, 1))
         >>> m(compat.randn(2, 16, 20, 20)).shape
-        torch.Size([2, 33, 13, 20])
+        torch.Size([2, 33, 11, 20])
     """
 
     n = 2

@@ -336,11 +336,12 @@ class GRU(RNNBase):
 
 
 def cell_fn(x, h, c, w_ih, w_hh, b_ih, b_hh, mode):
+    """One step: ``(h', c')`` for an LSTM, ``h'`` otherwise."""
     h, c = cell_step(mode, affine(x, w_ih, b_ih), h, c, w_hh, b_hh)
-    return h, c
+    return (h, c) if mode == "LSTM" else h
 
 
-cell_ops = {mode: Op(cell_fn, name, multi=True) for mode, name in (
+cell_ops = {mode: Op(cell_fn, name, multi=mode == "LSTM") for mode, name in (
     ("RNN_TANH", "RnnTanhCell"), ("RNN_RELU", "RnnReluCell"), ("LSTM", "LstmCell"),
     ("GRU", "GruCell"))}
 
@@ -387,8 +388,9 @@ class RNNCellBase(Module):
             h = zeros(*shape, dtype=input.dtype, device=input.device)
         if c is None and self.mode == "LSTM":
             c = zeros(*shape, dtype=input.dtype, device=input.device)
-        h, c = cell_ops[self.mode](input, h, c, self.weight_ih, self.weight_hh, self.bias_ih,
-                                   self.bias_hh, mode=self.mode)
+        out = cell_ops[self.mode](input, h, c, self.weight_ih, self.weight_hh, self.bias_ih,
+                                  self.bias_hh, mode=self.mode)
+        h, c = out if self.mode == "LSTM" else (out, None)
         if not batched:
             h, c = h.squeeze(0), c.squeeze(0) if c is not None else None
         return h, c

@@ -110,7 +110,7 @@ def test_setattr_bookkeeping_and_errors():
     with pytest.raises(KeyError, match="attribute 'plain' already exists"):
         m.register_buffer("plain", torch.zeros(1))
     with pytest.raises(AttributeError, match="'Module' object has no attribute 'nope'"):
-        m.nope
+        _ = m.nope
     del m.sub
     assert "sub" not in dict(m.named_children())
 

@@ -34,7 +34,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     \frac{x_2}{\max(\lVert x_2 \rVert, \epsilon)}`.
 
     >>> F.cosine_similarity(compat.tensor([1.0, 2.0]), compat.tensor([2.0, 4.0]), dim=0)
-    tensor(1.)
+    tensor(1.0000)
     """
     return cosine_op(x1, x2, dim=int(dim), eps=float(eps))
 

@@ -139,8 +139,8 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     :math:`y = x / \sqrt{\mathrm{E}[x^2] + \epsilon} \cdot \gamma` (``eps`` defaults to the
     dtype's machine epsilon, as PyTorch).
 
-    >>> F.rms_norm(compat.tensor([[3.0, 4.0]]), (2,)).tolist()
-    [[0.8485280871391296, 1.1313707828521729]]
+    >>> F.rms_norm(compat.tensor([[3.0, 4.0]]), (2,))
+    tensor([[0.8485, 1.1314]])
     """
     axes = normalized_axes(input, normalized_shape, "rms_norm")
     if eps is None:
