@@ -1,32 +1,46 @@
 """Counter-based, splittable pseudo-random numbers (``jax.random``'s model and names).
 
-A key is a ``uint32`` array of shape ``(2,)``. Nothing is stateful: every sampler is a
-pure function of its key, so the same key always gives the same numbers, and fresh
-randomness comes from ``split``/``fold_in``. Everything is written with functorch_lite
-primitives on ``uint32``/``uint64`` words (add, xor, shifts, or, bitcast, iota, converts),
-so it works eagerly and under ``fl.jit``, ``fl.vmap`` (e.g. over a batch of keys) and
-``fl.grad`` and gives the same bits on every backend.
+A key is either a typed key (``key(seed)``: a ``PRNGKeyArray`` of shape ``()``, what
+current JAX code uses) or a raw ``uint32`` array of shape ``(2,)`` (``PRNGKey(seed)``, the
+legacy form); every function takes both and returns keys of the kind it was given.
+``key_data``/``wrap_key_data`` convert. Nothing is stateful: every sampler is a pure
+function of its key, so the same key always gives the same numbers, and fresh randomness
+comes from ``split``/``fold_in``. Everything is written with functorch_lite primitives on
+``uint32``/``uint64`` words (add, xor, shifts, or, bitcast, iota, converts), so it works
+eagerly and under ``fl.jit``, ``fl.vmap`` (e.g. over a batch of keys) and ``fl.grad`` and
+gives the same bits on every backend.
 
 The generator is Threefry-2x32 with 20 rounds (Salmon et al., "Parallel random numbers:
 as easy as 1, 2, 3", SC'11; Random123's rotation constants), checked against the
-Random123 known-answer vectors. Key derivation, splitting, ``fold_in``, bit generation and
-the float/int/bool/permutation samplers follow JAX's original threefry construction, and
-the test suite checks them bit-for-bit against ``jax.random`` run with
-``jax_enable_x64=True`` and ``jax_threefry_partitionable=False`` (JAX's default before
-0.5; since then JAX defaults to the partitionable layout, which gives other bits). What
-matches exactly: ``PRNGKey`` (functorch_lite's default integer is int64, so seeds are split
-into two 32-bit words as JAX does in 64-bit mode; for seeds in ``[0, 2**31)`` that is also
-JAX's 32-bit-mode key), ``split``, ``fold_in``, ``bits``, ``uniform`` on [0, 1),
-``bernoulli``, ``randint``, ``permutation`` and ``choice`` without ``p``. ``uniform`` with
-other bounds can differ by one ulp (XLA fuses ``u * (max - min) + min`` into an FMA).
-``normal`` uses JAX's uniform-to-normal map (``sqrt(2) * erfinv(u)``) with its own
-``erfinv``: Giles' single-precision polynomial for float16/float32 (the one XLA uses;
-values agree with JAX to a few float32 ulp) and Wichura's AS241 rational approximation
-for float64 (agrees with JAX to ~1e-13). Note JAX's default float dtype in 64-bit mode
-is float64, functorch_lite's is float32: pass ``dtype`` when comparing.
+Random123 known-answer vectors. Two layouts turn it into bits, as in JAX:
+
+* **partitionable** (the default, JAX's default since 0.5): element ``i`` of an output of
+  any shape hashes the counter pair ``(i >> 32, i & 0xFFFFFFFF)``; 32-bit values are the
+  xor of the two output words, 64-bit values their concatenation, 8/16-bit values the low
+  bits of the xor; ``split`` hashes the pair of each new key's index.
+* **original** (JAX before 0.5, ``jax_threefry_partitionable=False``): the flattened
+  counts ``iota(n)`` are cut in two halves that form the pairs, as ``threefry_2x32`` does.
+
+``set_threefry_partitionable(False)`` (or ``FUNCTORCH_LITE_THREEFRY_PARTITIONABLE=0`` in
+the environment) selects the original layout; ``threefry_partitionable(False)`` does it
+for a ``with`` block. The layout is read when a function is traced, so a jitted function
+keeps the layout it was first traced with.
+
+The test suite checks the bits against ``jax.random`` in both layouts (with
+``jax_enable_x64=True``). What matches exactly: ``PRNGKey``/``key`` (functorch_lite's
+default integer is int64, so seeds are split into two 32-bit words as JAX does in 64-bit
+mode; for seeds in ``[0, 2**31)`` that is also JAX's 32-bit-mode key), ``split``,
+``fold_in``, ``bits``, ``uniform`` on [0, 1), ``bernoulli``, ``randint``, ``permutation``
+and ``choice`` without ``p``. ``uniform`` with other bounds can differ by one ulp (XLA fuses
+``u * (max - min) + min`` into an FMA). ``normal`` uses JAX's uniform-to-normal map
+(``sqrt(2) * erfinv(u)``) with its own ``erfinv``: Giles' single-precision polynomial for
+float16/float32 (the one XLA uses; values agree with JAX to a few float32 ulp) and Wichura's
+AS241 rational approximation for float64 (agrees with JAX to ~1e-13). Note JAX's default
+float dtype in 64-bit mode is float64, functorch_lite's is float32: pass ``dtype`` when
+comparing.
 
 >>> import functorch_lite as fl
->>> key = fl.random.PRNGKey(0)
+>>> key = fl.random.key(0)
 >>> k1, k2 = fl.random.split(key)
 >>> fl.random.uniform(k1, (3,)).shape
 (3,)
@@ -34,26 +48,64 @@ is float64, functorch_lite's is float32: pass ``dtype`` when comparing.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
+import os
 
 import numpy as np
 
 from . import core, dtypes
 from . import lax as L
 from . import numpy as fnp
+from . import tree as tree_util
 from .array import wrap
 
 __all__ = [
-    "PRNGKey", "key", "split", "fold_in", "threefry_2x32", "random_bits", "bits",
-    "uniform", "normal", "truncated_normal", "bernoulli", "randint", "permutation",
-    "choice", "gumbel", "categorical", "exponential",
+    "PRNGKey", "key", "PRNGKeyArray", "key_data", "wrap_key_data", "key_impl", "clone",
+    "split", "fold_in", "threefry_2x32", "random_bits", "bits", "uniform", "normal",
+    "truncated_normal", "bernoulli", "randint", "permutation", "choice", "gumbel",
+    "categorical", "exponential", "set_threefry_partitionable", "threefry_partitionable",
 ]
 
 _U32 = np.dtype(np.uint32)
 _UINT = {8: np.dtype(np.uint8), 16: np.dtype(np.uint16), 32: np.dtype(np.uint32),
          64: np.dtype(np.uint64)}
 _MASK32 = 0xFFFFFFFF
+
+
+# --------------------------------------------------------------------------- layout
+
+_layout = {"partitionable": os.environ.get("FUNCTORCH_LITE_THREEFRY_PARTITIONABLE", "1")
+           .strip().lower() not in ("0", "false", "no", "off")}
+
+
+def set_threefry_partitionable(enabled: bool) -> bool:
+    """Choose the bit layout (True: JAX's current default; False: JAX's original layout,
+    ``jax_threefry_partitionable=False``). Returns the previous setting.
+
+    >>> old = set_threefry_partitionable(False)
+    >>> _ = set_threefry_partitionable(old)
+    """
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_threefry_partitionable: expected a bool, got {enabled!r}")
+    prev = _layout["partitionable"]
+    _layout["partitionable"] = enabled
+    return prev
+
+
+@contextlib.contextmanager
+def threefry_partitionable(enabled: bool):
+    """The bit layout ``enabled`` inside a ``with`` block.
+
+    >>> with threefry_partitionable(False):
+    ...     old_bits = bits(PRNGKey(0), (2,))
+    """
+    prev = set_threefry_partitionable(enabled)
+    try:
+        yield
+    finally:
+        set_threefry_partitionable(prev)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -80,8 +132,141 @@ def _float_dtype(dtype, name):
     return dt
 
 
+class KeyDtype:
+    """The dtype of a typed key array (``key<fry>``, as JAX prints it)."""
+
+    name = "key<fry>"
+
+    def __repr__(self):
+        return self.name
+
+    __str__ = __repr__
+
+    def __eq__(self, other):
+        return isinstance(other, KeyDtype)
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+_KEY_DTYPE = KeyDtype()
+
+
+class PRNGKeyArray:
+    """Typed PRNG keys (``key(seed)``): an array of keys with a shape of its own, holding
+    ``uint32`` key data of shape ``(*shape, 2)`` (``key_data`` gives it). A pytree with the
+    data as its leaf, so keys pass through ``jit``, ``vmap`` and ``scan``.
+
+    >>> k = key(0)
+    >>> k.shape, k.dtype, split(k, 3).shape
+    ((), key<fry>, (3,))
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data):
+        self._data = data
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(_aval(self._data).shape[:-1])
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def dtype(self) -> KeyDtype:
+        return _KEY_DTYPE
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of an unsized (0-d) key array")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, idx):
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        if Ellipsis not in idx:
+            idx = idx + (Ellipsis,)
+        return PRNGKeyArray(self._data[idx + (slice(None),)] if idx[-1] is not Ellipsis
+                            else self._data[idx])
+
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        return PRNGKeyArray(L.reshape(self._data, tuple(shape) + (2,)) if -1 not in shape
+                            else fnp.reshape(self._data, tuple(shape) + (2,)))
+
+    def __repr__(self):
+        data = self._data if isinstance(self._data, core.Tracer) else np.asarray(self._data)
+        return f"Array({self.shape}, dtype={self.dtype}) overlaying:\n{data}"
+
+
+tree_util.register_node(PRNGKeyArray, lambda k: ((k._data,), None),
+                        lambda aux, ch: PRNGKeyArray(ch[0]))
+
+
+def key_data(keys):
+    """The ``uint32`` data of typed keys, shape ``(*keys.shape, 2)`` (raw keys pass through).
+
+    >>> key_data(key(42))
+    Array([ 0, 42], dtype=uint32)
+    """
+    if isinstance(keys, PRNGKeyArray):
+        return keys._data
+    return _check_raw(fnp.asarray(keys), "key_data", batch_ok=True)
+
+
+def wrap_key_data(key_bits_array, *, impl=None) -> PRNGKeyArray:
+    """Typed keys from ``uint32`` data of shape ``(..., 2)`` (the inverse of ``key_data``).
+
+    >>> wrap_key_data(PRNGKey(0)).shape
+    ()
+    """
+    if impl not in (None, "threefry2x32"):
+        raise ValueError(f"wrap_key_data: only the 'threefry2x32' implementation exists, got "
+                         f"{impl!r}")
+    return PRNGKeyArray(_check_raw(fnp.asarray(key_bits_array), "wrap_key_data",
+                                   batch_ok=True))
+
+
+def key_impl(keys) -> str:
+    """The PRNG implementation of ``keys``: always ``"threefry2x32"``."""
+    return "threefry2x32"
+
+
+def clone(key):
+    """``key`` itself (keys are immutable values; JAX's ``clone`` exists for its Pallas/ref
+    semantics)."""
+    return key
+
+
+def _check_raw(k, name, batch_ok=False):
+    a = _aval(k)
+    if a.dtype != _U32 or not a.shape or a.shape[-1] != 2 or (not batch_ok and a.ndim != 1):
+        raise TypeError(f"{name}: expected PRNG key data, a uint32 array of shape (..., 2), "
+                        f"got {a.dtype.name}{list(a.shape)}")
+    return k
+
+
+def _key_out(data, like):
+    """Keys of the kind ``like`` is (typed or raw) holding ``data``."""
+    return PRNGKeyArray(data) if isinstance(like, PRNGKeyArray) else data
+
+
 def _check_key(key, name):
     """The key as an array (or tracer) of shape (2,) and dtype uint32."""
+    if isinstance(key, PRNGKeyArray):
+        if key.shape != ():
+            raise TypeError(f"{name}: expected a single PRNG key, got a key array of shape "
+                            f"{key.shape} (index one key, or map over them with fl.vmap)")
+        return key._data
     k = fnp.asarray(key)
     a = _aval(k)
     if a.shape != (2,) or a.dtype != _U32:
@@ -169,7 +354,8 @@ def threefry_2x32(key, count):
 
 
 def PRNGKey(seed):  # noqa: N802 - JAX's name
-    """A key from an integer seed: ``[seed >> 32, seed & 0xFFFFFFFF]`` as uint32 words.
+    """A raw key (legacy form) from an integer seed: ``[seed >> 32, seed & 0xFFFFFFFF]`` as
+    uint32 words (``key(seed)`` gives the typed key holding the same data).
 
     ``seed`` is a Python int of any size (taken modulo 2**64, so negative seeds use
     two's complement, as JAX with 64-bit mode does) or an integer array/tracer (0-d).
@@ -204,11 +390,40 @@ def PRNGKey(seed):  # noqa: N802 - JAX's name
     return L.concatenate([L.reshape(hi, (1,)), L.reshape(lo, (1,))], 0)
 
 
-key = PRNGKey
+def key(seed, *, impl=None) -> PRNGKeyArray:
+    """A typed key from an integer seed (JAX's ``jax.random.key``): the same words as
+    ``PRNGKey(seed)``, as a key array of shape ``()``.
+
+    >>> key(42)
+    Array((), dtype=key<fry>) overlaying:
+    [ 0 42]
+    """
+    if impl not in (None, "threefry2x32"):
+        raise ValueError(f"key: only the 'threefry2x32' implementation exists, got {impl!r}")
+    return PRNGKeyArray(PRNGKey(seed))
+
+
+def _iota_2x32(shape):
+    """The position of every element of ``shape`` (row-major) as a 64-bit counter, in two
+    uint32 arrays (high and low words)."""
+    n = math.prod(shape)
+    if n >= 1 << 32:
+        raise ValueError(f"random: {n} values are more than one key can generate at once "
+                         "(2**32); split the key")
+    lo = L.reshape(L.iota(_U32, (n,)), shape)
+    return L.full(shape, 0, _U32), lo
+
+
+def _hash_positions(key, shape):
+    """Threefry of every element's counter pair: the partitionable layout's two words."""
+    k0, k1 = _key_words(key)
+    hi, lo = _iota_2x32(shape)
+    return _threefry2x32_hash(k0, k1, hi, lo)
 
 
 def split(key, num=2):
-    """``num`` new independent keys from ``key``, stacked: shape ``(num, 2)``.
+    """``num`` new independent keys from ``key``, stacked: shape ``(num, 2)`` for raw keys,
+    ``(num,)`` for typed ones.
 
     ``num`` may also be a shape tuple, giving keys of shape ``(*num, 2)``.
 
@@ -216,11 +431,18 @@ def split(key, num=2):
     >>> split(PRNGKey(0), 3).shape
     (3, 2)
     """
-    key = _check_key(key, "split")
+    like, key = key, _check_key(key, "split")
     shape = _shape(num, "split")
     n = math.prod(shape)
-    out = threefry_2x32(key, L.iota(_U32, (2 * n,)))
-    return L.reshape(out, (*shape, 2))
+    if n == 0:
+        return _key_out(fnp.zeros((*shape, 2), _U32), like)
+    if _layout["partitionable"]:
+        b0, b1 = _hash_positions(key, shape)
+        out = L.concatenate([L.reshape(b0, (*shape, 1)), L.reshape(b1, (*shape, 1))],
+                            len(shape))
+    else:
+        out = L.reshape(threefry_2x32(key, L.iota(_U32, (2 * n,))), (*shape, 2))
+    return _key_out(out, like)
 
 
 def fold_in(key, data):
@@ -230,7 +452,7 @@ def fold_in(key, data):
     >>> bool((k != fold_in(PRNGKey(0), 8)).any())
     True
     """
-    key = _check_key(key, "fold_in")
+    like, key = key, _check_key(key, "fold_in")
     if isinstance(data, (int, np.integer)) and not isinstance(data, (bool, np.bool_)):
         d = np.asarray(int(data) % (1 << 32), _U32)
     else:
@@ -242,7 +464,7 @@ def fold_in(key, data):
             raise TypeError(f"fold_in: data must be an integer, got {a.dtype.name}")
         d = L.convert(d, _U32)
     count = L.concatenate([L.full((1,), 0, _U32), L.reshape(d, (1,))], 0)
-    return threefry_2x32(key, count)
+    return _key_out(threefry_2x32(key, count), like)
 
 
 # --------------------------------------------------------------------------- bits
@@ -251,10 +473,12 @@ def fold_in(key, data):
 def random_bits(key, shape=(), bit_width=32):
     """Uniformly random unsigned integers of ``bit_width`` (8, 16, 32 or 64) bits.
 
-    32-bit words are ``threefry_2x32(key, iota(n))``; 64-bit values take their high
-    words from the first half of a stream twice as long and their low words from the
-    second half; 8/16-bit values are the little-endian pieces of 32-bit words (JAX's
-    layout).
+    Partitionable layout (the default): element ``i`` hashes the counter pair
+    ``(i >> 32, i & 0xFFFFFFFF)`` into words ``(b0, b1)``; 64-bit values are ``b0 << 32 |
+    b1``, the others the low bits of ``b0 ^ b1``. Original layout: 32-bit words are
+    ``threefry_2x32(key, iota(n))``; 64-bit values take their high words from the first
+    half of a stream twice as long and their low words from the second half; 8/16-bit
+    values are the little-endian pieces of 32-bit words. Both are JAX's.
 
     >>> random_bits(PRNGKey(0), (2,)).dtype
     dtype('uint32')
@@ -267,6 +491,12 @@ def random_bits(key, shape=(), bit_width=32):
     size = math.prod(shape)
     if size == 0:
         return fnp.zeros(shape, dtype)
+    if _layout["partitionable"]:
+        b0, b1 = _hash_positions(key, shape)
+        if bit_width == 64:
+            return L.bitwise_or(L.shift_left(L.convert(b0, dtype), np.asarray(32, dtype)),
+                                L.convert(b1, dtype))
+        return L.convert(L.bitwise_xor(b0, b1), dtype)
     nwords = -(-bit_width * size // 32)
     if nwords >= _MASK32:
         raise ValueError(f"random_bits: {size} values of {bit_width} bits are more than one "

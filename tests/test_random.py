@@ -5,6 +5,9 @@ so they fail only if the distribution is wrong.
 """
 
 import math
+import os
+import subprocess
+import sys
 from statistics import NormalDist
 
 import numpy as np
@@ -119,6 +122,12 @@ def test_bad_keys_are_rejected():
 
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint32", "uint64"])
 def test_bits_dtypes_and_layout(dtype):
+    # JAX's original (non-partitionable) layout, behind the flag since the default changed
+    with R.threefry_partitionable(False):
+        _check_original_layout(dtype)
+
+
+def _check_original_layout(dtype):
     b = R.bits(KEY, (3, 5), dtype)
     assert b.dtype == np.dtype(dtype) and b.shape == (3, 5)
     w = np.dtype(dtype).itemsize * 8
@@ -456,15 +465,17 @@ def test_grad_through_reparameterised_samples():
 
 @pytest.fixture
 def jax64():
-    """jax with 64-bit types and the original (non-partitionable) threefry layout; the
-    global config is restored afterwards so other tests see JAX's defaults."""
+    """jax with 64-bit types and the original (non-partitionable) threefry layout, and
+    ours in the same layout; the global config is restored afterwards so other tests see
+    JAX's (and our) defaults."""
     jax = pytest.importorskip("jax")
     names = ("jax_enable_x64", "jax_threefry_partitionable")
     old = {n: getattr(jax.config, n) for n in names}
     jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_threefry_partitionable", False)
     try:
-        yield jax
+        with R.threefry_partitionable(False):
+            yield jax
     finally:
         for n, v in old.items():
             jax.config.update(n, v)
@@ -510,3 +521,126 @@ def test_floats_close_to_jax(jax64):
     np.testing.assert_allclose(R.normal(k, (20_000,), np.float64), n64, rtol=1e-12, atol=1e-14)
     g = np.asarray(jr.gumbel(kj, (1000,), "float32"))
     np.testing.assert_allclose(R.gumbel(k, (1000,)), g, rtol=1e-5, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- partitionable layout
+
+
+def _words(key, shape):
+    """The two Threefry words of every element's counter pair (i >> 32, i & 0xFFFFFFFF)."""
+    n = math.prod(shape)
+    return R.threefry_2x32(key, np.concatenate([np.zeros(n, np.uint32),
+                                                np.arange(n, dtype=np.uint32)])).reshape(2, n)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint32", "uint64"])
+def test_default_layout_is_partitionable(dtype):
+    # threefry_2x32 on [0,...,0, 0,1,...,n-1] hashes exactly the pairs (0, i)
+    b0, b1 = _words(KEY, (3, 5))
+    got = R.bits(KEY, (3, 5), dtype)
+    if dtype == "uint64":
+        want = (b0.astype(np.uint64) << np.uint64(32)) | b1
+    else:
+        want = (b0 ^ b1).astype(dtype)
+    assert np.array_equal(got.ravel(), want)
+    # an element's bits depend on its position only: a bigger draw extends a smaller one
+    assert np.array_equal(R.bits(KEY, (20,), dtype)[:15], got.ravel())
+    s0, s1 = _words(KEY, (4,))
+    assert np.array_equal(R.split(KEY, 4), np.stack([s0, s1], axis=1))
+    assert np.array_equal(R.split(KEY, (2, 2)).reshape(4, 2), R.split(KEY, 4))
+
+
+def test_layout_flag_and_context():
+    assert R.set_threefry_partitionable(True) is True  # the default
+    new = R.bits(KEY, (8,))
+    with R.threefry_partitionable(False):
+        old = R.bits(KEY, (8,))
+        assert np.array_equal(old, R.threefry_2x32(KEY, np.arange(8, dtype=np.uint32)))
+    assert not np.array_equal(old, new)
+    assert np.array_equal(R.bits(KEY, (8,)), new)  # restored
+    with pytest.raises(TypeError, match="bool"):
+        R.set_threefry_partitionable(1)
+    # the environment variable picks the layout at import
+    code = ("import numpy as np, functorch_lite as fl; k = fl.random.PRNGKey(0); "
+            "print(bool(np.array_equal(fl.random.bits(k, (4,)), "
+            "fl.random.threefry_2x32(k, np.arange(4, dtype=np.uint32)))))")
+    env = dict(os.environ, FUNCTORCH_LITE_THREEFRY_PARTITIONABLE="0")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == "True"
+
+
+def test_default_bits_match_jax_default():
+    jax = pytest.importorskip("jax")
+    old = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
+        assert jax.config.jax_threefry_partitionable  # JAX's own default since 0.5
+        jr = jax.random
+        kj, k = jr.PRNGKey(3), R.PRNGKey(3)
+        # (fold_in and the samplers over bits are layout-independent: test_bits_match_jax)
+        assert np.array_equal(np.asarray(jr.split(kj, (2, 3))), R.split(k, (2, 3)))
+        for dt in ("uint8", "uint32", "uint64"):
+            assert np.array_equal(np.asarray(jr.bits(kj, (3, 5), dt)), R.bits(k, (3, 5), dt))
+        assert np.array_equal(np.asarray(jr.uniform(kj, (7,), "float32")),
+                              R.uniform(k, (7,), np.float32))
+        assert np.array_equal(np.asarray(jr.randint(kj, (300,), -5, 1000)),
+                              R.randint(k, (300,), -5, 1000))
+        assert np.array_equal(np.asarray(jr.permutation(kj, 50)), R.permutation(k, 50))
+        tk = jr.key(7)
+        assert np.array_equal(np.asarray(jr.key_data(jr.split(tk, 3))),
+                              R.key_data(R.split(R.key(7), 3)))
+        np.testing.assert_allclose(R.normal(R.key(7), (100,)),
+                                   np.asarray(jr.normal(tk, (100,), "float32")),
+                                   rtol=2e-5, atol=2e-6)
+    finally:
+        jax.config.update("jax_enable_x64", old)
+
+
+# --------------------------------------------------------------------------- typed keys
+
+
+def test_typed_keys():
+    k = R.key(42)
+    assert isinstance(k, R.PRNGKeyArray) and k.shape == () and str(k.dtype) == "key<fry>"
+    assert np.array_equal(R.key_data(k), R.PRNGKey(42))
+    assert R.key_impl(k) == "threefry2x32" and R.clone(k) is k
+    ks = R.split(k, 4)
+    assert isinstance(ks, R.PRNGKeyArray) and ks.shape == (4,) and len(ks) == 4
+    assert np.array_equal(R.key_data(ks), R.split(R.PRNGKey(42), 4))
+    a, b = R.split(k)  # unpacking iterates over the key array
+    assert np.array_equal(R.key_data(a), R.split(R.PRNGKey(42))[0])
+    assert isinstance(R.fold_in(k, 1), R.PRNGKeyArray)
+    assert np.array_equal(R.key_data(R.fold_in(k, 1)), R.fold_in(R.PRNGKey(42), 1))
+    # samplers take typed and raw keys alike
+    assert np.array_equal(R.normal(a, (3,)), R.normal(R.key_data(a), (3,)))
+    assert np.array_equal(R.key_data(R.wrap_key_data(R.key_data(ks))), R.key_data(ks))
+    assert R.wrap_key_data(np.zeros((2, 3, 2), np.uint32)).shape == (2, 3)
+    assert ks.reshape(2, 2).shape == (2, 2) and ks[::2].shape == (2,)
+    assert "key<fry>" in repr(k)
+    with pytest.raises(TypeError, match="single PRNG key"):
+        R.normal(ks, (2,))
+    with pytest.raises(TypeError, match="uint32 array of shape"):
+        R.wrap_key_data(np.zeros(3, np.int32))
+
+
+def test_typed_keys_pass_through_transforms():
+    k = R.key(0)
+    ks = R.split(k, 3)
+    eager = np.stack([R.normal(kk, (2,)) for kk in ks])
+    np.testing.assert_array_equal(fl.vmap(lambda kk: R.normal(kk, (2,)))(ks), eager)
+    np.testing.assert_array_equal(fl.jit(lambda kk: R.normal(kk, (2,)))(ks[1]), eager[1])
+    out = fl.jit(lambda kk: R.split(kk))(k)
+    assert isinstance(out, R.PRNGKeyArray) and out.shape == (2,)
+
+    def step(carry, _):
+        carry, sub = R.split(carry)
+        return carry, R.uniform(sub)
+
+    last, draws = fl.lax.scan(step, k, None, length=3)
+    assert isinstance(last, R.PRNGKeyArray) and draws.shape == (3,)
+    kk, u = k, []
+    for _ in range(3):
+        kk, sub = R.split(kk)
+        u.append(R.uniform(sub))
+    np.testing.assert_array_equal(draws, u)
