@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
 
+import numpy as np
+
 import functorch_lite as fl
 
 from .. import device as device_mod
@@ -65,20 +67,45 @@ def add_indent(text: str, spaces: int) -> str:
     return lines[0] + "\n" + "\n".join(pad + line for line in lines[1:])
 
 
-class Static:
-    """Pytree auxiliary data holding the module a structure was flattened from: equal only
-    to itself, so two structures match when they come from the same module object."""
+STATE_KEYS = frozenset({"_parameters", "_buffers", "_modules", "training"})
 
-    __slots__ = ("module",)
+
+def same_value(a, b) -> bool:
+    """``a == b`` where that is a plain truth value; otherwise identity (tensors, arrays)."""
+    if a is b:
+        return True
+    try:
+        r = a == b
+    except Exception:  # noqa: BLE001 - any failure to compare means "not the same"
+        return False
+    return r is True or (type(r) is np.bool_ and bool(r))
+
+
+class Static:
+    """Pytree auxiliary data of a module: the module itself (what ``unflatten`` copies)
+    and its other attributes (sizes, flags, hooks...). Two structures match when the
+    modules are of the same class with equal attributes, as equinox compares static
+    fields -- so a model and its gradients share a structure, while ``jit`` retraces for a
+    module whose settings differ."""
+
+    __slots__ = ("module", "attrs")
 
     def __init__(self, module):
         self.module = module
+        self.attrs = tuple((k, v) for k, v in module.__dict__.items() if k not in STATE_KEYS)
 
     def __eq__(self, other):
-        return isinstance(other, Static) and other.module is self.module
+        if not isinstance(other, Static):
+            return False
+        if other.module is self.module:
+            return True
+        if type(other.module) is not type(self.module) or len(other.attrs) != len(self.attrs):
+            return False
+        return all(ka == kb and same_value(va, vb)
+                   for (ka, va), (kb, vb) in zip(self.attrs, other.attrs))
 
     def __hash__(self):
-        return id(self.module)
+        return hash((type(self.module), tuple(k for k, _ in self.attrs)))
 
 
 def flatten_module(m):
