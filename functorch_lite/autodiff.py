@@ -126,7 +126,7 @@ def backward_pass(jaxpr, consts, args, cts_out):
     linear: set[int] = set()
 
     def read(v):
-        return v.val if isinstance(v, Literal) else env[id(v)]
+        return v.value if isinstance(v, Literal) else env[id(v)]
 
     for v, c in zip(jaxpr.constvars, consts):
         env[id(v)] = c

@@ -143,7 +143,7 @@ def _eval_given(jaxpr: Jaxpr, consts, args, given: dict, outvars):
     env = dict(given)
 
     def read(v):
-        return v.val if isinstance(v, Literal) else env[id(v)]
+        return v.value if isinstance(v, Literal) else env[id(v)]
 
     for v, x in zip(jaxpr.constvars, consts):
         env[id(v)] = x

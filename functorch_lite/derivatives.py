@@ -132,11 +132,15 @@ def vjp(fun, *primals, has_aux: bool = False):
 
 
 def _zeros_or(r, aval):
+    """The cotangent of an input of type ``aval`` (zeros for a symbolic zero), weakly typed
+    when the input is, as in JAX (a Python float argument gets a weak gradient)."""
     if r is None or type(r) is Zero:
         if core.is_under_transform():
-            return P.zeros_like_aval(aval.strip_weak())
-        return wrap(np.zeros(aval.shape, aval.dtype))
-    return r
+            return P.convert(P.zeros_like_aval(aval.strip_weak()), aval.dtype, aval.weak_type)
+        return wrap(np.zeros(aval.shape, aval.dtype), aval.weak_type)
+    if isinstance(r, Tracer):
+        return P.convert(r, aval.dtype, aval.weak_type)
+    return wrap(r, aval.weak_type)
 
 
 def _argnums_tuple(argnums, nargs, fname):
@@ -192,7 +196,10 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False):
                 f"grad requires `{name}` to return a scalar real value (shape ()), but it "
                 f"returned {desc}. Reduce it (e.g. .sum() or .mean()), or use fl.vjp / "
                 "fl.jacrev for non-scalar outputs.")
-        one = np.ones((), a.dtype) if not core.is_under_transform() else P.full((), 1, a.dtype)
+        # the seed has the output's weak type, so a weakly typed input (a Python float) gets
+        # a weakly typed gradient, as in JAX
+        one = wrap(np.ones((), a.dtype), a.weak_type) if not core.is_under_transform() \
+            else P.convert(P.full((), 1, a.dtype), a.dtype, a.weak_type)
         # a scalar held in a one-leaf pytree node (a compat Tensor) takes its cotangent in
         # the same structure
         out_tree = tree_util.structure(out)

@@ -13,6 +13,7 @@ import weakref
 
 import numpy as np
 
+from .array import wrap
 from .core import ShapedArray, dtype_short
 
 
@@ -27,13 +28,22 @@ class Var:
 
 
 class Literal:
-    """A scalar constant written inline in the IR."""
+    """A scalar constant written inline in the IR. ``val`` is the plain numpy value
+    backends compile; ``value`` is what an interpreter binds (an Array, weakly typed when
+    the literal is, so eager evaluation of a program types results as its IR does)."""
 
-    __slots__ = ("val", "aval")
+    __slots__ = ("val", "aval", "_value")
 
     def __init__(self, val, aval: ShapedArray):
         self.val = val
         self.aval = aval
+        self._value = None
+
+    @property
+    def value(self):
+        if self._value is None:
+            self._value = wrap(np.asarray(self.val), self.aval.weak_type)
+        return self._value
 
     def __repr__(self):
         return f"Literal({self.val})"
@@ -163,7 +173,7 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, args):
     env: dict[int, object] = {}
 
     def read(v):
-        return v.val if isinstance(v, Literal) else env[id(v)]
+        return v.value if isinstance(v, Literal) else env[id(v)]
 
     for v, x in zip(jaxpr.constvars, consts):
         env[id(v)] = x

@@ -72,6 +72,9 @@ OTHER = {
     "allclose": lambda x, y: fnp.allclose(x, y),
     "array_equal": lambda x, y: fnp.array_equal(x, y),
     "operators": lambda x, y: (x + y, x * y, x - y, x ** 2, -x, x < y, x == y),
+    # Python-scalar constants in the function meet the (possibly weak) arguments
+    "literals": lambda x, y: (x * 2.0 + 1, fnp.asarray(y) * 0.5 - 3, fnp.maximum(y, 1.5) * x,
+                              2 ** fnp.asarray(y)),
     "methods": lambda x, y: (x.sum(), x.max(), x.reshape(-1), x.astype(fnp.float32).mean()),
 }
 
@@ -144,7 +147,7 @@ def _check_same(eager, jitted, where):
 @given(data=st.data())
 def test_eager_and_jit_agree(name, kind, data):
     x, y = data.draw(operands(kind))
-    if name in ("operators", "methods") or data.draw(st.booleans()):
+    if name in ("operators", "methods", "literals") or data.draw(st.booleans()):
         # fnp results are Arrays (a plain numpy array keeps numpy's own operators)
         x = fnp.asarray(x)
         y = fnp.asarray(y) if isinstance(y, np.ndarray) else y

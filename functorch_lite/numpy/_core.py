@@ -121,8 +121,8 @@ def cast(x, dtype, weak=False):
     """Cast a value (scalar, array or tracer) to ``dtype``, weakly typed with ``weak``."""
     dtype = np.dtype(dtype)
     if dtypes.is_python_scalar(x):
-        return wrap(np.asarray(x, dtype), weak) if not core.is_under_transform() \
-            else np.asarray(x, dtype)
+        # weak stays weak under a transform too: staged, it is a weakly typed literal
+        return wrap(np.asarray(x, dtype), weak)
     if isinstance(x, np.ndarray) and not core.is_under_transform():
         if x.dtype == dtype and (type(x) is WeakArray) == weak:
             return x
