@@ -104,6 +104,16 @@ def test_special_closed_forms():
     assert special.gammaln(np.arange(3)).dtype == np.float32  # integers promote to float32
 
 
+def test_polygamma_of_one_element_ignores_the_others():
+    # an infinite element once cut every other element's recurrence short (nan)
+    x = np.array([-3.5, 0.3, 2.0])
+    for m in range(3):
+        alone = special.polygamma(m, x)
+        mixed = special.polygamma(m, np.concatenate([x, [-np.inf, np.nan, np.inf]]))
+        np.testing.assert_array_equal(mixed[:3], alone)
+        assert np.isfinite(alone).all()
+
+
 def test_logsumexp_with_weights_and_sign():
     a = np.array([[0.0, 1.0, 2.0], [3.0, -np.inf, 1.0]])
     b = np.array([[1.0, -2.0, 0.5], [0.0, 1.0, 2.0]])

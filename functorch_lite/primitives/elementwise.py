@@ -197,8 +197,11 @@ def _polygamma(x, m):
             z = np.where(refl, 1.0 - z, z)
         # psi^(m)(z) = psi^(m)(z + 1) + (-1)**(m+1) m! / z**(m+1), until z >= 12; far below
         # zero (only reached for m >= 1) the sum needs too many terms: nan
-        lo = float(np.nanmin(z)) if z.size else 12.0
-        steps = int(min(max(0.0, math.ceil(12.0 - lo)), 10_000)) if np.isfinite(lo) else 0
+        # as many steps as the smallest finite element needs (an infinite or nan element
+        # must not change the others' results)
+        finite = z[np.isfinite(z)]
+        lo = float(finite.min()) if finite.size else 12.0
+        steps = int(min(max(0.0, math.ceil(12.0 - lo)), 10_000))
         for _ in range(steps):
             small = z < 12.0
             acc = acc + np.where(small, sign * fact / z ** (m + 1), 0.0)
