@@ -16,7 +16,7 @@ from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .functional.conv import ntuple
-from .linear import init_bias
+from .linear import init_bias, register_bias
 from .module import Module
 from .parameter import Parameter
 
@@ -66,10 +66,7 @@ class ConvNd(Module):
         else:
             shape = (out_channels, in_channels // groups) + self.kernel_size
         self.weight = Parameter(empty(*shape, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        register_bias(self, bias, out_channels, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -17,6 +17,15 @@ from .module import Module
 from .parameter import Parameter
 
 
+def register_bias(module: Module, bias: bool, size: int, device=None, dtype=None) -> None:
+    """Give ``module`` a ``bias`` parameter of ``size`` (uninitialised), or declare it
+    absent (None) -- PyTorch's layers always have the name."""
+    if bias:
+        module.bias = Parameter(empty(size, device=device, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
 def init_bias(bias: Tensor | None, fan_in: int) -> None:
     r"""PyTorch's default bias initialisation, :math:`\mathcal{U}(-1/\sqrt{\text{fan\_in}},
     1/\sqrt{\text{fan\_in}})` (zeros when ``fan_in`` is 0)."""
@@ -55,10 +64,7 @@ class Linear(Module):
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(empty(out_features, in_features, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        register_bias(self, bias, out_features, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -102,10 +108,7 @@ class Bilinear(Module):
         self.out_features = out_features
         self.weight = Parameter(empty(out_features, in1_features, in2_features, device=device,
                                       dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        register_bias(self, bias, out_features, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

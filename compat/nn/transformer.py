@@ -144,7 +144,45 @@ def activation_fn(activation) -> Callable:
     return activation
 
 
-class TransformerEncoderLayer(Module):
+class TransformerLayer(Module):
+    """What the encoder and decoder blocks share: the sublayers, registered in PyTorch's
+    order (``self_attn``, [``multihead_attn``], ``linear1``, ``dropout``, ``linear2``,
+    ``norm1``, ``norm2``, [``norm3``], ``dropout1``, ``dropout2``, [``dropout3``]), the
+    self-attention and feed-forward blocks."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int, dropout: float,
+                 activation: str | Callable, layer_norm_eps: float, batch_first: bool,
+                 norm_first: bool, bias: bool, device, dtype, cross: bool) -> None:
+        super().__init__()
+        kw = dict(device=device, dtype=dtype)
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, **kw)
+        if cross:
+            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout,
+                                                     bias=bias, batch_first=batch_first, **kw)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
+        self.norm_first = norm_first
+        for i in range(3 if cross else 2):
+            setattr(self, f"norm{i + 1}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias,
+                                                    **kw))
+        for i in range(3 if cross else 2):
+            setattr(self, f"dropout{i + 1}", Dropout(dropout))
+        self.activation = activation_fn(activation)
+
+    def sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool) -> Tensor:
+        """Self-attention sublayer (no residual, no norm)."""
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(x)
+
+    def ff_block(self, x: Tensor, out_dropout: Module) -> Tensor:
+        """Feed-forward sublayer (no residual, no norm)."""
+        return out_dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoderLayer(TransformerLayer):
     r"""One transformer encoder block: self-attention and a feed-forward network
     (``linear2(dropout(activation(linear1(x))))``), each with a residual connection and
     ``LayerNorm`` -- after the residual by default, before the sublayer with
@@ -169,70 +207,23 @@ class TransformerEncoderLayer(Module):
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, device=None,
                  dtype=None) -> None:
-        super().__init__()
-        kw = dict(device=device, dtype=dtype)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **kw)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.activation = activation_fn(activation)
+        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                         batch_first, norm_first, bias, device, dtype, cross=False)
 
     def forward(self, src: Tensor, src_mask=None, src_key_padding_mask=None,
                 is_causal: bool = False) -> Tensor:
         x = src
         if self.norm_first:
             x = x + self.sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            return x + self.ff_block(self.norm2(x))
+            return x + self.ff_block(self.norm2(x), self.dropout2)
         x = self.norm1(x + self.sa_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self.ff_block(x))
-
-    def sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool) -> Tensor:
-        """Self-attention sublayer (no residual, no norm)."""
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(x)
-
-    def ff_block(self, x: Tensor) -> Tensor:
-        """Feed-forward sublayer (no residual, no norm)."""
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        return self.norm2(x + self.ff_block(x, self.dropout2))
 
 
-class TransformerEncoder(Module):
-    r"""A stack of ``num_layers`` copies of ``encoder_layer`` (``layers.0``, ``layers.1``...),
-    followed by ``norm`` when given.
-
-    Example::
-
-        >>> enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), num_layers=3)
-        >>> enc(compat.randn(5, 2, 8)).shape, len(enc.layers)
-        (torch.Size([5, 2, 8]), 3)
-    """
-
-    def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
-                 enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
-        super().__init__()
-        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
-        self.num_layers = num_layers
-        self.norm = norm
-
-    def forward(self, src: Tensor, mask=None, src_key_padding_mask=None,
-                is_causal: bool | None = None) -> Tensor:
-        x = src
-        for layer in self.layers:
-            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
-                      is_causal=bool(is_causal))
-        return self.norm(x) if self.norm is not None else x
-
-
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(TransformerLayer):
     r"""One transformer decoder block: self-attention, cross-attention over ``memory`` and
     a feed-forward network, each with residual and ``LayerNorm`` (post- or pre-norm).
+    Arguments as ``TransformerEncoderLayer``.
 
     Example::
 
@@ -246,23 +237,8 @@ class TransformerDecoderLayer(Module):
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, device=None,
                  dtype=None) -> None:
-        super().__init__()
-        kw = dict(device=device, dtype=dtype)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **kw)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first, **kw)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        self.activation = activation_fn(activation)
+        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                         batch_first, norm_first, bias, device, dtype, cross=True)
 
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask=None, memory_mask=None,
                 tgt_key_padding_mask=None, memory_key_padding_mask=None,
@@ -272,17 +248,11 @@ class TransformerDecoderLayer(Module):
             x = x + self.sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
             x = x + self.mha_block(self.norm2(x), memory, memory_mask, memory_key_padding_mask,
                                    memory_is_causal)
-            return x + self.ff_block(self.norm3(x))
+            return x + self.ff_block(self.norm3(x), self.dropout3)
         x = self.norm1(x + self.sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
         x = self.norm2(x + self.mha_block(x, memory, memory_mask, memory_key_padding_mask,
                                           memory_is_causal))
-        return self.norm3(x + self.ff_block(x))
-
-    def sa_block(self, x, attn_mask, key_padding_mask, is_causal) -> Tensor:
-        """Self-attention sublayer."""
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(x)
+        return self.norm3(x + self.ff_block(x, self.dropout3))
 
     def mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal) -> Tensor:
         """Cross-attention sublayer over the encoder output ``mem``."""
@@ -291,12 +261,46 @@ class TransformerDecoderLayer(Module):
                                 is_causal=is_causal)[0]
         return self.dropout2(x)
 
-    def ff_block(self, x) -> Tensor:
-        """Feed-forward sublayer."""
-        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+class LayerStack(Module):
+    """``num_layers`` deep copies of one layer as ``layers.0``..., then an optional
+    ``norm``: the body of ``TransformerEncoder`` and ``TransformerDecoder``."""
+
+    def __init__(self, layer: Module, num_layers: int, norm: Module | None) -> None:
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(layer) for _ in range(num_layers)])
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def finish(self, x: Tensor) -> Tensor:
+        return self.norm(x) if self.norm is not None else x
 
 
-class TransformerDecoder(Module):
+class TransformerEncoder(LayerStack):
+    r"""A stack of ``num_layers`` copies of ``encoder_layer`` (``layers.0``, ``layers.1``...),
+    followed by ``norm`` when given.
+
+    Example::
+
+        >>> enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), num_layers=3)
+        >>> enc(compat.randn(5, 2, 8)).shape, len(enc.layers)
+        (torch.Size([5, 2, 8]), 3)
+    """
+
+    def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
+                 enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
+        super().__init__(encoder_layer, num_layers, norm)
+
+    def forward(self, src: Tensor, mask=None, src_key_padding_mask=None,
+                is_causal: bool | None = None) -> Tensor:
+        x = src
+        for layer in self.layers:
+            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
+                      is_causal=bool(is_causal))
+        return self.finish(x)
+
+
+class TransformerDecoder(LayerStack):
     r"""A stack of ``num_layers`` copies of ``decoder_layer``, then ``norm`` when given.
 
     Example::
@@ -308,10 +312,7 @@ class TransformerDecoder(Module):
 
     def __init__(self, decoder_layer: Module, num_layers: int,
                  norm: Module | None = None) -> None:
-        super().__init__()
-        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
-        self.num_layers = num_layers
-        self.norm = norm
+        super().__init__(decoder_layer, num_layers, norm)
 
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask=None, memory_mask=None,
                 tgt_key_padding_mask=None, memory_key_padding_mask=None,
@@ -320,7 +321,7 @@ class TransformerDecoder(Module):
         for layer in self.layers:
             x = layer(x, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
                       memory_key_padding_mask, bool(tgt_is_causal), memory_is_causal)
-        return self.norm(x) if self.norm is not None else x
+        return self.finish(x)
 
 
 def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:

@@ -51,8 +51,10 @@ def reduce(loss, reduction: str):
     return loss
 
 
-def check_shapes(input: Tensor, target: Tensor, name: str) -> None:
-    if tuple(input.shape) != tuple(target.shape):
+def check_shapes(input: Tensor, target) -> None:
+    """PyTorch's warning for a target that only broadcasts to the input."""
+    if tuple(input.shape) != tuple(np.shape(target) if not isinstance(target, Tensor)
+                                   else target.shape):
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
                       f"size ({input.shape}). This will likely lead to incorrect results due "
                       "to broadcasting. Please ensure they have the same size.", stacklevel=3)
@@ -75,6 +77,18 @@ def mse_fn(x, t, reduction):
 mse_op = Op(mse_fn, "MseLoss")
 
 
+def elementwise_loss(op: Op, kind: str, input: Tensor, target, size_average, reduce,
+                     reduction: str, weight: Tensor | None) -> Tensor:
+    """The shared body of ``mse_loss`` and ``l1_loss``: legacy flags, the shape warning,
+    and the weighted variant."""
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    check_shapes(input, target)
+    target = as_target(target, input)
+    if weight is not None:
+        return weighted_op(input, target, weight, kind=kind, reduction=reduction)
+    return op(input, target, reduction=reduction)
+
+
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     r"""Mean squared error :math:`l_n = (x_n - y_n)^2`, reduced by ``reduction``.
@@ -82,12 +96,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     >>> F.mse_loss(compat.tensor([1.0, 3.0]), compat.tensor([0.0, 0.0]))
     tensor(5.)
     """
-    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    check_shapes(input, target, "mse_loss")
-    if weight is not None:
-        return weighted_op(input, as_target(target, input), weight, kind="mse",
-                           reduction=reduction)
-    return mse_op(input, as_target(target, input), reduction=reduction)
+    return elementwise_loss(mse_op, "mse", input, target, size_average, reduce, reduction,
+                            weight)
 
 
 def l1_fn(x, t, reduction):
@@ -104,12 +114,8 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     >>> F.l1_loss(compat.tensor([1.0, -3.0]), compat.tensor([0.0, 0.0]))
     tensor(2.)
     """
-    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    check_shapes(input, target, "l1_loss")
-    if weight is not None:
-        return weighted_op(input, as_target(target, input), weight, kind="l1",
-                           reduction=reduction)
-    return l1_op(input, as_target(target, input), reduction=reduction)
+    return elementwise_loss(l1_op, "l1", input, target, size_average, reduce, reduction,
+                            weight)
 
 
 def weighted_fn(x, t, w, kind, reduction):
@@ -143,7 +149,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    check_shapes(input, target, "smooth_l1_loss")
+    check_shapes(input, target)
     return smooth_l1_op(input, as_target(target, input), beta=float(beta), reduction=reduction)
 
 
@@ -166,7 +172,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     tensor(1.3125)
     """
     check_reduction(reduction)
-    check_shapes(input, target, "huber_loss")
+    check_shapes(input, target)
     return huber_op(input, as_target(target, input), delta=float(delta), reduction=reduction)
 
 
