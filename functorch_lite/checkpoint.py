@@ -22,7 +22,7 @@ from .api_util import as_array, fun_name
 from .autodiff import backward_pass, call_abstract_eval, define_call_rules, partial_eval_jaxpr
 from .batching import batch_jaxpr
 from .core import Primitive, get_aval, set_trace
-from .ir import ClosedJaxpr, Jaxpr, Literal, dce
+from .ir import ClosedJaxpr, Jaxpr, dce, eval_jaxpr
 from .primitives.elementwise import elementwise_batch
 from .primitives.linalg import dot_general_p
 from .rules import UndefinedPrimal, is_undefined
@@ -137,27 +137,6 @@ def _saveable(jaxpr: Jaxpr, policy) -> list:
     return out
 
 
-def _eval_given(jaxpr: Jaxpr, consts, args, given: dict, outvars):
-    """Evaluate ``outvars`` of ``jaxpr``, taking the results in ``given`` (by variable id)
-    as known instead of recomputing the equations that produce them."""
-    env = dict(given)
-
-    def read(v):
-        return v.value if isinstance(v, Literal) else env[id(v)]
-
-    for v, x in zip(jaxpr.constvars, consts):
-        env[id(v)] = x
-    for v, x in zip(jaxpr.invars, args):
-        env[id(v)] = x
-    for e in jaxpr.eqns:
-        if all(id(v) in env for v in e.outvars):
-            continue
-        outs = e.prim.bind(*[read(v) for v in e.invars], **e.params)
-        for v, x in zip(e.outvars, outs if e.prim.multiple_results else [outs]):
-            env[id(v)] = x
-    return [read(v) for v in outvars]
-
-
 def _remat_partial_eval(trace, args, params):
     # Known outputs and the values the policy saves are computed now; the staged equation
     # recomputes everything else the backward pass needs from those and the inputs.
@@ -173,8 +152,8 @@ def _remat_partial_eval(trace, args, params):
     def recompute(*xs):
         a = xs[n_saved:]
         given = {id(v): x for v, x in zip(saved, xs[:n_saved])}
-        res = _eval_given(kj, known.consts, [x for x, u in zip(a, unknowns) if not u], given,
-                          res_vars)
+        res = eval_jaxpr(kj, known.consts, [x for x, u in zip(a, unknowns) if not u], given,
+                         res_vars)
         return unknown.call(*res, *[x for x, u in zip(a, unknowns) if u])
 
     rec = trace_to_jaxpr(recompute, [v.aval for v in saved] + [get_aval(x) for x in args],

@@ -168,9 +168,13 @@ def pp_jaxpr(jaxpr: Jaxpr, indent: int = 0) -> str:
 # --------------------------------------------------------------------------- interpretation
 
 
-def eval_jaxpr(jaxpr: Jaxpr, consts, args):
-    """Evaluate by binding each equation under the current trace (so transforms see it)."""
-    env: dict[int, object] = {}
+def eval_jaxpr(jaxpr: Jaxpr, consts, args, given: dict | None = None, outvars=None):
+    """Evaluate by binding each equation under the current trace (so transforms see it).
+
+    ``given`` maps variables (by id) to values already known: an equation whose results
+    are all given is skipped (checkpoint's recomputation reuses saved values so).
+    ``outvars`` picks what to return (default: the program's outputs)."""
+    env: dict[int, object] = dict(given) if given else {}
 
     def read(v):
         return v.value if isinstance(v, Literal) else env[id(v)]
@@ -180,12 +184,14 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, args):
     for v, x in zip(jaxpr.invars, args):
         env[id(v)] = x
     for e in jaxpr.eqns:
+        if given and all(id(v) in env for v in e.outvars):
+            continue
         outs = e.prim.bind(*[read(v) for v in e.invars], **e.params)
         if not e.prim.multiple_results:
             outs = (outs,)
         for v, x in zip(e.outvars, outs):
             env[id(v)] = x
-    return [read(v) for v in jaxpr.outvars]
+    return [read(v) for v in (jaxpr.outvars if outvars is None else outvars)]
 
 
 _derived: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
