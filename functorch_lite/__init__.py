@@ -4,7 +4,7 @@ This file only re-exports the public API; docs/ARCHITECTURE.md shows the layers.
 
 >>> import functorch_lite as fl, functorch_lite.numpy as fnp
 >>> fl.grad(lambda x: fnp.sum(x ** 2))(fnp.array([1.0, 2.0]))
-array([2., 4.], dtype=float32)
+Array([2., 4.], dtype=float32)
 """
 
 from . import control, lax, nn, numpy, optim, primitives, random, scipy, test_util, tree, tree_util

@@ -5,7 +5,7 @@ Built on the machinery of ``autodiff.py`` (JVP trace, linearize, transpose) and,
 Jacobians, ``batching.py`` (vmap over a basis).
 
 >>> fl.grad(lambda x: fnp.sum(x ** 2))(np.array([1.0, 2.0], np.float32))
-array([2., 4.], dtype=float32)
+Array([2., 4.], dtype=float32)
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def device_put(x, device: str | None = None):
     """Move a pytree of arrays to ``device`` ("cpu" or "gpu").
 
     >>> fl.device_put({"w": 1.0})["w"]
-    Array(1., dtype=float32)
+    Array(1., dtype=float32, weak_type=True)
     """
     if device in (None, "cpu"):
         return tree_util.map(lambda v: wrap(v.get() if hasattr(v, "__cuda_array_interface__")

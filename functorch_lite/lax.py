@@ -8,7 +8,7 @@ defined next to their primitives (``functorch_lite/primitives/``) and re-exporte
 ``functorch_lite/control/``.
 
 >>> fl.lax.add(np.float32(1), 2.0)
-array(3., dtype=float32)
+Array(3., dtype=float32)
 """
 
 from .control import cond, fori_loop, map, scan, switch, while_loop  # noqa: F401

@@ -12,7 +12,7 @@ their derivatives and batching rules are those primitives' rules.
 
 >>> import numpy as np, functorch_lite as fl, functorch_lite.nn as nn
 >>> nn.relu(np.array([-1.0, 2.0], np.float32))
-array([0., 2.], dtype=float32)
+Array([0., 2.], dtype=float32)
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def relu(x):
     """``max(x, 0)``; the derivative at 0 is 0 (as PyTorch).
 
     >>> relu(np.array([-1.0, 0.0, 3.0], np.float32))
-    array([0., 0., 3.], dtype=float32)
+    Array([0., 0., 3.], dtype=float32)
     """
     x = _arr(x)
     return L.select(L.gt(x, 0), x, L.zeros_like(x))
@@ -103,7 +103,7 @@ def relu6(x):
     """``min(max(x, 0), 6)``.
 
     >>> relu6(np.array([-1.0, 3.0, 9.0], np.float32))
-    array([0., 3., 6.], dtype=float32)
+    Array([0., 3., 6.], dtype=float32)
     """
     x = _arr(x)
     return L.select(L.gt(x, 6), L.full_like(x, 6), relu(x))
@@ -113,7 +113,7 @@ def leaky_relu(x, negative_slope=0.01):
     """``x`` for ``x > 0`` else ``negative_slope * x``.
 
     >>> leaky_relu(np.array([-2.0, 2.0], np.float32), 0.1)
-    array([-0.2,  2. ], dtype=float32)
+    Array([-0.2,  2. ], dtype=float32)
     """
     x = _float(x)
     return L.select(L.gt(x, 0), x, L.mul(x, negative_slope))
@@ -123,7 +123,7 @@ def elu(x, alpha=1.0):
     """``x`` for ``x > 0`` else ``alpha * (exp(x) - 1)``.
 
     >>> elu(np.array([0.0, 1.0], np.float32))
-    array([0., 1.], dtype=float32)
+    Array([0., 1.], dtype=float32)
     """
     x = _float(x)
     neg = L.mul(L.expm1(L.min(x, L.zeros_like(x))), alpha)  # min(): no overflow in exp
@@ -135,7 +135,7 @@ def gelu(x, approximate=False):
     PyTorch; ``approximate=True`` (or ``"tanh"``) uses the tanh approximation.
 
     >>> gelu(np.array([0.0, 1.0], np.float32))
-    array([0.       , 0.8413447], dtype=float32)
+    Array([0.       , 0.8413447], dtype=float32)
     """
     x = _float(x)
     if approximate in (False, None, "none"):
@@ -151,7 +151,7 @@ def sigmoid(x):
     """Logistic function ``1 / (1 + exp(-x))`` (no overflow for large ``|x|``).
 
     >>> sigmoid(np.array([0.0], np.float32))
-    array([0.5], dtype=float32)
+    Array([0.5], dtype=float32)
     """
     return L.logistic(_float(x))
 
@@ -160,7 +160,7 @@ def silu(x):
     """``x * sigmoid(x)`` (a.k.a. swish).
 
     >>> silu(np.array([0.0, 1.0], np.float32))
-    array([0.        , 0.73105854], dtype=float32)
+    Array([0.       , 0.7310586], dtype=float32)
     """
     x = _float(x)
     return L.mul(x, L.logistic(x))
@@ -173,7 +173,7 @@ def softplus(x):
     """``log(1 + exp(x))``, computed as ``max(x, 0) + log1p(exp(-|x|))`` (stable).
 
     >>> softplus(np.array([0.0], np.float32))
-    array([0.6931472], dtype=float32)
+    Array([0.6931472], dtype=float32)
     """
     x = _float(x)
     return L.add(L.max(x, L.zeros_like(x)), L.log1p(L.exp(L.neg(L.abs(x)))))
@@ -183,7 +183,7 @@ def log_sigmoid(x):
     """``log(sigmoid(x)) = -softplus(-x)`` (stable).
 
     >>> log_sigmoid(np.array([0.0], np.float32))
-    array([-0.6931472], dtype=float32)
+    Array([-0.6931472], dtype=float32)
     """
     return L.neg(softplus(L.neg(_float(x))))
 
@@ -192,7 +192,7 @@ def tanh(x):
     """Hyperbolic tangent.
 
     >>> tanh(np.array([0.0], np.float32))
-    array([0.], dtype=float32)
+    Array([0.], dtype=float32)
     """
     return L.tanh(_float(x))
 
@@ -213,7 +213,7 @@ def logsumexp(x, axis=None, keepdims=False):
     underflows; a slice of all ``-inf`` gives ``-inf`` (no NaN).
 
     >>> logsumexp(np.array([0.0, 0.0], np.float32))
-    array(0.6931472, dtype=float32)
+    Array(0.6931472, dtype=float32)
     """
     x = _float(x)
     shape = _shape(x)
@@ -229,7 +229,7 @@ def log_softmax(x, axis=-1):
     """``x - logsumexp(x, axis, keepdims=True)``, stable for large ``|x|``.
 
     >>> log_softmax(np.array([0.0, 0.0], np.float32))
-    array([-0.6931472, -0.6931472], dtype=float32)
+    Array([-0.6931472, -0.6931472], dtype=float32)
     """
     x = _float(x)
     shape = _shape(x)
@@ -243,7 +243,7 @@ def softmax(x, axis=-1):
     """``exp(x) / sum(exp(x), axis)``, shifted by the max for stability.
 
     >>> softmax(np.array([0.0, 0.0], np.float32))
-    array([0.5, 0.5], dtype=float32)
+    Array([0.5, 0.5], dtype=float32)
     """
     x = _float(x)
     shape = _shape(x)
@@ -257,7 +257,7 @@ def one_hot(x, num_classes, dtype=np.float32, axis=-1):
     default). Out-of-range labels give an all-zero row (as JAX).
 
     >>> one_hot(np.array([0, 2]), 3)
-    array([[1., 0., 0.],
+    Array([[1., 0., 0.],
            [0., 0., 1.]], dtype=float32)
     """
     x = _arr(x)
@@ -290,7 +290,7 @@ def cross_entropy(logits, labels, *, axis=-1, label_smoothing=0.0, reduction="me
     The class axis defaults to the last one (PyTorch uses ``axis=1``).
 
     >>> cross_entropy(np.zeros((2, 4), np.float32), np.array([1, 3]))
-    array(1.3862944, dtype=float32)
+    Array(1.3862944, dtype=float32)
     """
     logits = _float(logits)
     labels = _arr(labels)
@@ -338,7 +338,7 @@ def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
     (stable for any ``x``).
 
     >>> binary_cross_entropy_with_logits(np.zeros(2, np.float32), np.ones(2, np.float32))
-    array(0.6931472, dtype=float32)
+    Array(0.6931472, dtype=float32)
     """
     x = _float(logits)
     t = fnp.astype(targets, L.aval(x).dtype)
@@ -354,7 +354,7 @@ def mse(pred, target, reduction="mean"):
     "none"); shapes broadcast as numpy.
 
     >>> mse(np.array([1.0, 3.0], np.float32), np.array([0.0, 0.0], np.float32))
-    array(5., dtype=float32)
+    Array(5., dtype=float32)
     """
     d = fnp.subtract(_float(pred), target)
     return _reduce(L.mul(d, d), reduction, "mse")
@@ -382,7 +382,7 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5, axis=-1):
     normalised dims).
 
     >>> layer_norm(np.array([[1.0, 3.0]], np.float32))
-    array([[-0.999995,  0.999995]], dtype=float32)
+    Array([[-0.999995,  0.999995]], dtype=float32)
     """
     x = _float(x)
     shape = _shape(x)
@@ -409,7 +409,7 @@ def batch_norm(x, mean, var, weight=None, bias=None, eps=1e-5):
 
     >>> batch_norm(np.ones((1, 2), np.float32), np.ones(2, np.float32),
     ...            np.ones(2, np.float32), eps=0.0)
-    array([[0., 0.]], dtype=float32)
+    Array([[0., 0.]], dtype=float32)
     """
     x = _float(x)
     shape = _shape(x)
@@ -436,7 +436,7 @@ def normalize(x, p=2.0, axis=-1, eps=1e-12):
     """``x / max(||x||_p, eps)`` along ``axis`` (PyTorch's ``F.normalize``).
 
     >>> normalize(np.array([3.0, 4.0], np.float32))
-    array([0.6, 0.8], dtype=float32)
+    Array([0.6, 0.8], dtype=float32)
     """
     x = _float(x)
     shape = _shape(x)
@@ -461,7 +461,7 @@ def dropout(key, rate, x, deterministic=False):
     ``rate`` must be a Python number.
 
     >>> dropout(None, 0.5, np.ones(3, np.float32), deterministic=True)
-    array([1., 1., 1.], dtype=float32)
+    Array([1., 1., 1.], dtype=float32)
     """
     x = _arr(x)
     rate = float(rate)
@@ -542,7 +542,7 @@ def conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
 
     >>> x = np.ones((1, 1, 4), np.float32); w = np.ones((1, 1, 3), np.float32)
     >>> conv(x, w, padding=1)
-    array([[[2., 3., 3., 2.]]], dtype=float32)
+    Array([[[2., 3., 3., 2.]]], dtype=float32)
     """
     x, w = _promote_pair(x, w)
     xs, ws = _shape(x), _shape(w)
@@ -603,7 +603,7 @@ def conv_transpose(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1
     ``padding`` is an int or a per-dim tuple of ints.
 
     >>> conv_transpose(np.ones((1, 1, 2), np.float32), np.ones((1, 1, 3), np.float32))
-    array([[[1., 2., 2., 1.]]], dtype=float32)
+    Array([[[1., 2., 2., 1.]]], dtype=float32)
     """
     x, w = _promote_pair(x, w)
     xs, ws = _shape(x), _shape(w)
@@ -675,7 +675,7 @@ def max_pool(x, kernel_size, stride=None, padding=0, dilation=1):
     gives it to one of them).
 
     >>> max_pool(np.arange(8.0).reshape(1, 1, 8), 2)
-    array([[[1., 3., 5., 7.]]])
+    Array([[[1., 3., 5., 7.]]])
     """
     x = _arr(x)
     kernel, strides, pads, dil, n = _pool_setup(x, kernel_size, stride, padding, dilation,
@@ -700,7 +700,7 @@ def avg_pool(x, kernel_size, stride=None, padding=0, count_include_pad=True):
     divided by its number of real elements.
 
     >>> avg_pool(np.arange(8.0, dtype=np.float32).reshape(1, 1, 8), 2)
-    array([[[0.5, 2.5, 4.5, 6.5]]], dtype=float32)
+    Array([[[0.5, 2.5, 4.5, 6.5]]], dtype=float32)
     """
     x = _float(x)
     kernel, strides, pads, dil, n = _pool_setup(x, kernel_size, stride, padding, 1,

@@ -23,7 +23,7 @@ dtype, so float32 results agree with PyTorch to float32 rounding.
 >>> state = opt.init(params)
 >>> params, state = opt.update({"w": fnp.array([1.0, 1.0])}, state, params)
 >>> params["w"]
-array([0.9, 1.9], dtype=float32)
+Array([0.9, 1.9], dtype=float32)
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def sgd(lr, momentum=0.0, nesterov=False, weight_decay=0.0, dampening=0.0, maxim
     >>> p, s = opt.update(fnp.array([1.0]), s, p)
     >>> p, s = opt.update(fnp.array([1.0]), s, p)
     >>> p        # 1 - 0.1 * 1 - 0.1 * (0.9 + 1)
-    array([0.71], dtype=float32)
+    Array([0.71], dtype=float32)
     """
     _check_lr("sgd", lr)
     _check_nonneg("sgd", momentum=momentum, weight_decay=weight_decay)
@@ -330,7 +330,7 @@ def adam(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False,
     >>> p = fnp.array([1.0]); s = opt.init(p)
     >>> p, s = opt.update(fnp.array([3.0]), s, p)   # the first step moves by ~lr
     >>> p
-    array([0.9], dtype=float32)
+    Array([0.9], dtype=float32)
     """
     return _adam_like("adam", lr, b1, b2, eps, weight_decay, False, amsgrad, maximize)
 
@@ -344,7 +344,7 @@ def adamw(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-2, amsgrad=False,
     >>> p = fnp.array([1.0]); s = opt.init(p)
     >>> p, s = opt.update(fnp.array([3.0]), s, p)   # 1 * (1 - 0.05) - 0.1
     >>> p
-    array([0.85], dtype=float32)
+    Array([0.85], dtype=float32)
     """
     return _adam_like("adamw", lr, b1, b2, eps, weight_decay, True, amsgrad, maximize)
 
@@ -434,7 +434,7 @@ def adagrad(lr=1e-2, eps=1e-10, weight_decay=0.0, lr_decay=0.0, initial_accumula
     >>> p = fnp.array([1.0]); s = opt.init(p)
     >>> p, s = opt.update(fnp.array([2.0]), s, p)   # 1 - 0.5 * 2 / 2
     >>> p
-    array([0.5], dtype=float32)
+    Array([0.5], dtype=float32)
     """
     _check_lr("adagrad", lr)
     _check_nonneg("adagrad", eps=eps, weight_decay=weight_decay, lr_decay=lr_decay,
@@ -520,6 +520,6 @@ def apply_updates(params, updates):
     """``params + updates`` leafwise (optax's helper, for hand-written update rules).
 
     >>> apply_updates({"w": fnp.array([1.0])}, {"w": fnp.array([-0.5])})["w"]
-    array([0.5], dtype=float32)
+    Array([0.5], dtype=float32)
     """
     return tree_util.map(lambda p, u: fnp.add(p, u), params, updates)

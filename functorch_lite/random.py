@@ -361,9 +361,9 @@ def PRNGKey(seed):  # noqa: N802 - JAX's name
     two's complement, as JAX with 64-bit mode does) or an integer array/tracer (0-d).
 
     >>> PRNGKey(42)
-    array([ 0, 42], dtype=uint32)
+    Array([ 0, 42], dtype=uint32)
     >>> PRNGKey(-1)
-    array([4294967295, 4294967295], dtype=uint32)
+    Array([4294967295, 4294967295], dtype=uint32)
     """
     if isinstance(seed, (bool, np.bool_)) or (
             isinstance(seed, (float, np.floating))):

@@ -5,7 +5,7 @@ return numpy arrays; inside ``jit``/``grad``/``vmap`` they return tracers.
 
 >>> import functorch_lite.numpy as fnp
 >>> fnp.sum(fnp.ones((2, 3)), axis=1)
-array([3., 3.], dtype=float32)
+Array([3., 3.], dtype=float32)
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def asarray(a, dtype=None, copy=None):
     ``fnp.array`` for a copy).
 
     >>> fnp.asarray(np.arange(3))
-    Array([0, 1, 2], dtype=int64)
+    Array([0, 1, 2])
     """
     x = asarray_like(a)
     if copy and x is a and type(x) is np.ndarray and not core.is_under_transform():

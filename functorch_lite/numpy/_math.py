@@ -248,7 +248,7 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     boolean operands compare exactly (as in JAX).
 
     >>> isclose(np.array([1.0, np.inf]), np.array([1.0 + 1e-9, np.inf]))
-    Array([ True,  True], dtype=bool)
+    Array([ True,  True])
     """
     x, y = promote("isclose", a, b)
     if not dtypes.is_float(dtype_of(x)):

@@ -21,7 +21,7 @@ def reshape(a, newshape=None, order="C", *, shape=None):
     """Reshape in C (row-major) or F (column-major) order; one dimension may be -1.
 
     >>> fnp.reshape(fnp.arange(6), (2, 3), order="F")
-    array([[0, 2, 4],
+    Array([[0, 2, 4],
            [1, 3, 5]])
     """
     if order not in ("C", "F", "A"):

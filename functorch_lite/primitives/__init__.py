@@ -7,7 +7,7 @@ with; ``functorch_lite.lax`` re-exports them next to the control-flow functions.
 
 >>> from functorch_lite import primitives as P
 >>> P.add(np.float32(1), 2.0)
-array(3., dtype=float32)
+Array(3., dtype=float32)
 """
 
 from ..core import get_aval as aval

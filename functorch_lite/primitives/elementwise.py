@@ -639,7 +639,7 @@ def polygamma(m: int, x):
     """psi^(m)(x), the m-th derivative of digamma (m a non-negative Python int).
 
     >>> polygamma(1, np.float64(1.0))  # pi**2 / 6
-    array(1.64493407)
+    Array(1.64493407)
     """
     if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 0:
         raise TypeError(f"polygamma: m must be a non-negative Python int, got {m!r}")
@@ -698,7 +698,7 @@ def full(shape, value, dtype):
     """An array of ``shape`` filled with ``value`` (a scalar, 0-d array or traced 0-d value).
 
     >>> full((2,), 3, np.float32)
-    array([3., 3.], dtype=float32)
+    Array([3., 3.], dtype=float32)
     """
     if isinstance(shape, int):
         shape = (shape,)
