@@ -213,7 +213,174 @@ class KLDivLoss(Loss):
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
+class MarginRankingLoss(Loss):
+    r""":math:`\max(0, -y (x_1 - x_2) + \text{margin})`.
+
+    Example::
+
+        >>> nn.MarginRankingLoss()(compat.tensor([1.0]), compat.tensor([2.0]),
+        ...                        compat.tensor([1.0]))
+        tensor(1.)
+    """
+
+    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return F.margin_ranking_loss(input1, input2, target, self.margin,
+                                     reduction=self.reduction)
+
+
+class HingeEmbeddingLoss(Loss):
+    r""":math:`x` where :math:`y = 1`, :math:`\max(0, \text{margin} - x)` where
+    :math:`y = -1`.
+
+    Example::
+
+        >>> nn.HingeEmbeddingLoss()(compat.tensor([0.3]), compat.tensor([-1.0]))
+        tensor(0.7000)
+    """
+
+    def __init__(self, margin: float = 1.0, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.hinge_embedding_loss(input, target, self.margin, reduction=self.reduction)
+
+
+class SoftMarginLoss(Loss):
+    r""":math:`\log(1 + e^{-y x})`.
+
+    Example::
+
+        >>> nn.SoftMarginLoss()(compat.zeros(1), compat.ones(1))
+        tensor(0.6931)
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(WeightedLoss):
+    r"""Multi-label one-versus-all logistic loss (mean over classes).
+
+    Example::
+
+        >>> nn.MultiLabelSoftMarginLoss()(compat.zeros(1, 3), compat.ones(1, 3))
+        tensor(0.6931)
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multilabel_soft_margin_loss(input, target, self.weight,
+                                             reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(Loss):
+    r""":math:`1 - \cos(x_1, x_2)` for :math:`y = 1`,
+    :math:`\max(0, \cos(x_1, x_2) - \text{margin})` for :math:`y = -1`.
+
+    Example::
+
+        >>> nn.CosineEmbeddingLoss()(compat.ones(1, 2), -compat.ones(1, 2),
+        ...                          compat.tensor([-1.0]))
+        tensor(0.)
+    """
+
+    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return F.cosine_embedding_loss(input1, input2, target, self.margin,
+                                       reduction=self.reduction)
+
+
+class TripletMarginLoss(Loss):
+    r""":math:`\max(d(a, p) - d(a, n) + \text{margin}, 0)` with the ``p``-norm distance.
+
+    Example::
+
+        >>> nn.TripletMarginLoss(margin=1.0)(compat.zeros(1, 2), compat.zeros(1, 2),
+        ...                                  compat.ones(1, 2) * 3)
+        tensor(0.)
+    """
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
+                 swap: bool = False, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p,
+                                     self.eps, self.swap, reduction=self.reduction)
+
+
+class PoissonNLLLoss(Loss):
+    r"""Poisson negative log-likelihood (``log_input``: the input is the log-rate).
+
+    Example::
+
+        >>> nn.PoissonNLLLoss()(compat.zeros(2), compat.ones(2))
+        tensor(1.)
+    """
+
+    def __init__(self, log_input: bool = True, full: bool = False, size_average=None,
+                 eps: float = 1e-8, reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, log_input: Tensor, target: Tensor) -> Tensor:
+        return F.poisson_nll_loss(log_input, target, self.log_input, self.full,
+                                  eps=self.eps, reduction=self.reduction)
+
+
+class GaussianNLLLoss(Loss):
+    r"""Gaussian negative log-likelihood with predicted variance ``var``.
+
+    Example::
+
+        >>> nn.GaussianNLLLoss()(compat.zeros(2), compat.zeros(2), compat.ones(2))
+        tensor(0.)
+    """
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        self.full, self.eps = full, eps
+
+    def forward(self, input: Tensor, target: Tensor, var) -> Tensor:
+        return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+
+class MultiMarginLoss(WeightedLoss):
+    r"""Multi-class hinge loss
+    :math:`\frac{1}{C}\sum_{i \ne y}\max(0, \text{margin} - x_y + x_i)^p`.
+
+    Example::
+
+        >>> nn.MultiMarginLoss()(compat.tensor([[0.1, 0.2, 0.4, 0.8]]), compat.tensor([3]))
+        tensor(0.3250)
+    """
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                 size_average=None, reduce=None, reduction: str = "mean") -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.p, self.margin = p, margin
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight,
+                                   reduction=self.reduction)
+
+
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss",
-    "MSELoss", "NLLLoss", "SmoothL1Loss",
+    "BCELoss", "BCEWithLogitsLoss", "CosineEmbeddingLoss", "CrossEntropyLoss",
+    "GaussianNLLLoss", "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss",
+    "MSELoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "NLLLoss",
+    "PoissonNLLLoss", "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss",
 ]

@@ -298,3 +298,22 @@ def test_functional_traces_under_fl_transforms():
     np.testing.assert_allclose(fl.grad(loss)(w), fl.grad(ref)(w), rtol=1e-5, atol=1e-6)
     per_row = fl.vmap(lambda r: F.softmax(wrap(r), 0).array)(x)
     np.testing.assert_allclose(per_row, np.asarray(fnn.softmax(x)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name,args,kw", [
+    ("margin_ranking_loss", lambda: [arr(5), arr(5), np.sign(arr(5))], dict(margin=0.3)),
+    ("hinge_embedding_loss", lambda: [arr(5, 4), np.sign(arr(5, 4))], dict(margin=0.5)),
+    ("soft_margin_loss", lambda: [arr(5, 4), np.sign(arr(5, 4))], {}),
+    ("multilabel_soft_margin_loss", lambda: [arr(5, 4), (arr(5, 4) > 0).astype(np.float32)],
+     {}),
+    ("cosine_embedding_loss", lambda: [arr(5, 4), arr(5, 4), np.sign(arr(5))], dict(margin=0.2)),
+    ("triplet_margin_loss", lambda: [arr(5, 4), arr(5, 4), arr(5, 4)], dict(p=1.0, swap=True)),
+    ("poisson_nll_loss", lambda: [np.abs(arr(5, 4)) + 0.1, np.abs(arr(5, 4)) * 3],
+     dict(log_input=False, full=True)),
+    ("gaussian_nll_loss", lambda: [arr(5, 4), arr(5, 4), np.abs(arr(5)) + 0.1],
+     dict(full=True)),
+    ("multi_margin_loss", lambda: [arr(5, 4), np.array([0, 1, 2, 3, 1])], dict(p=2, margin=0.5)),
+])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_margin_and_likelihood_losses_vs_torch(name, args, kw, reduction):
+    compare(name, args(), dict(kw, reduction=reduction))

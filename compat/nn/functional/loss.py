@@ -405,7 +405,244 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   axis=class_axis(input))
 
 
+# --------------------------------------------------------------------------- ranking, margins
+
+
+def margin_ranking_fn(x1, x2, y, margin, reduction):
+    return reduce(fnp.maximum(fnp.add(fnp.multiply(fnp.negative(y), fnp.subtract(x1, x2)),
+                                      margin), 0.0), reduction)
+
+
+margin_ranking_op = Op(margin_ranking_fn, "MarginRankingLoss")
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    r""":math:`\max(0, -y (x_1 - x_2) + \text{margin})` with :math:`y \in \{1, -1\}`.
+
+    >>> F.margin_ranking_loss(compat.tensor([1.0]), compat.tensor([2.0]), compat.tensor([1.0]))
+    tensor(1.)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    return margin_ranking_op(input1, input2, target, margin=float(margin), reduction=reduction)
+
+
+def hinge_embedding_fn(x, y, margin, reduction):
+    pos = fnp.where(fnp.equal(y, 1), x, 0.0)
+    neg = fnp.where(fnp.equal(y, -1), fnp.maximum(fnp.subtract(margin, x), 0.0), 0.0)
+    return reduce(fnp.add(pos, neg), reduction)
+
+
+hinge_embedding_op = Op(hinge_embedding_fn, "HingeEmbeddingLoss")
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    r""":math:`x` where :math:`y = 1`, :math:`\max(0, \text{margin} - x)` where
+    :math:`y = -1`.
+
+    >>> F.hinge_embedding_loss(compat.tensor([0.3, 0.2]), compat.tensor([1.0, -1.0]))
+    tensor(0.5500)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    return hinge_embedding_op(input, target, margin=float(margin), reduction=reduction)
+
+
+def soft_margin_fn(x, y, reduction):
+    return reduce(fl.nn.softplus(fnp.negative(fnp.multiply(y, x))), reduction)
+
+
+soft_margin_op = Op(soft_margin_fn, "SoftMarginLoss")
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    r""":math:`\log(1 + e^{-y x})` with :math:`y \in \{1, -1\}`.
+
+    >>> F.soft_margin_loss(compat.zeros(2), compat.ones(2))
+    tensor(0.6931)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    return soft_margin_op(input, target, reduction=reduction)
+
+
+def multilabel_soft_margin_fn(x, y, w, reduction):
+    loss = fnp.add(fnp.multiply(y, fl.nn.log_sigmoid(x)),
+                   fnp.multiply(fnp.subtract(1.0, y), fl.nn.log_sigmoid(fnp.negative(x))))
+    if w is not None:
+        loss = fnp.multiply(loss, w)
+    return reduce(fnp.negative(fnp.mean(loss, axis=-1)), reduction)
+
+
+multilabel_soft_margin_op = Op(multilabel_soft_margin_fn, "MultilabelSoftMarginLoss")
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                size_average=None, reduce=None,
+                                reduction: str = "mean") -> Tensor:
+    r"""Multi-label one-versus-all loss: per sample
+    :math:`-\frac{1}{C}\sum_c [y_c \log\sigma(x_c) + (1 - y_c)\log\sigma(-x_c)]`.
+
+    >>> F.multilabel_soft_margin_loss(compat.zeros(1, 2), compat.ones(1, 2))
+    tensor(0.6931)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    return multilabel_soft_margin_op(input, target, weight, reduction=reduction)
+
+
+def cosine_embedding_fn(x1, x2, y, margin, reduction):
+    eps = 1e-12  # PyTorch's epsilon on the squared norms
+    dot = fnp.sum(fnp.multiply(x1, x2), axis=-1)
+    n1 = fnp.add(fnp.sum(fnp.multiply(x1, x1), axis=-1), eps)
+    n2 = fnp.add(fnp.sum(fnp.multiply(x2, x2), axis=-1), eps)
+    cos = fnp.divide(dot, fnp.sqrt(fnp.multiply(n1, n2)))
+    pos = fnp.where(fnp.equal(y, 1), fnp.subtract(1.0, cos), 0.0)
+    neg = fnp.where(fnp.equal(y, -1), fnp.maximum(fnp.subtract(cos, margin), 0.0), 0.0)
+    return reduce(fnp.add(pos, neg), reduction)
+
+
+cosine_embedding_op = Op(cosine_embedding_fn, "CosineEmbeddingLoss")
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    r""":math:`1 - \cos(x_1, x_2)` where :math:`y = 1`,
+    :math:`\max(0, \cos(x_1, x_2) - \text{margin})` where :math:`y = -1`.
+
+    >>> F.cosine_embedding_loss(compat.ones(1, 2), compat.ones(1, 2), compat.tensor([1.0]))
+    tensor(0.)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    return cosine_embedding_op(input1, input2, target, margin=float(margin),
+                               reduction=reduction)
+
+
+def triplet_fn(a, p, n, margin, norm, eps, swap, reduction):
+    def dist(u, v):
+        d = fnp.add(fnp.subtract(u, v), eps)
+        return fnp.power(fnp.sum(fnp.power(fnp.abs(d), norm), axis=-1), 1.0 / norm)
+
+    d_ap, d_an = dist(a, p), dist(a, n)
+    if swap:
+        d_an = fnp.minimum(d_an, dist(p, n))
+    return reduce(fnp.maximum(fnp.add(fnp.subtract(d_ap, d_an), margin), 0.0), reduction)
+
+
+triplet_op = Op(triplet_fn, "TripletMarginLoss")
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
+                        margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
+                        swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean") -> Tensor:
+    r""":math:`\max(d(a, p) - d(a, n) + \text{margin}, 0)` with
+    :math:`d(u, v) = \lVert u - v + \epsilon \rVert_p` (``swap``: use the smaller of
+    :math:`d(a, n)` and :math:`d(p, n)`).
+
+    >>> F.triplet_margin_loss(compat.zeros(1, 2), compat.zeros(1, 2), compat.ones(1, 2))
+    tensor(0.)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    return triplet_op(anchor, positive, negative, margin=float(margin), norm=float(p),
+                      eps=float(eps), swap=bool(swap), reduction=reduction)
+
+
+def poisson_nll_fn(x, t, log_input, full, eps, reduction):
+    if log_input:
+        loss = fnp.subtract(fnp.exp(x), fnp.multiply(t, x))
+    else:
+        loss = fnp.subtract(x, fnp.multiply(t, fnp.log(fnp.add(x, eps))))
+    if full:
+        # Stirling's term t log t - t + 0.5 log(2 pi t), only where t > 1
+        st = fnp.add(fnp.subtract(fl.scipy.special.xlogy(t, t), t),
+                     fnp.multiply(0.5, fnp.log(fnp.multiply(2 * np.pi, fnp.maximum(t, 1.0)))))
+        loss = fnp.add(loss, fnp.where(fnp.greater(t, 1.0), st, 0.0))
+    return reduce(loss, reduction)
+
+
+poisson_nll_op = Op(poisson_nll_fn, "PoissonNllLoss")
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    r"""Poisson negative log-likelihood: :math:`e^x - y x` (``log_input``) or
+    :math:`x - y \log(x + \epsilon)`, plus Stirling's term when ``full``.
+
+    >>> F.poisson_nll_loss(compat.zeros(2), compat.ones(2))
+    tensor(1.)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    return poisson_nll_op(input, target, log_input=bool(log_input), full=bool(full),
+                          eps=float(eps), reduction=reduction)
+
+
+def gaussian_nll_fn(x, t, var, full, eps, reduction):
+    v = fnp.maximum(var, eps)
+    loss = fnp.multiply(0.5, fnp.add(fnp.log(v), fnp.divide(fnp.square(fnp.subtract(x, t)),
+                                                            v)))
+    if full:
+        loss = fnp.add(loss, 0.5 * float(np.log(2 * np.pi)))
+    return reduce(loss, reduction)
+
+
+gaussian_nll_op = Op(gaussian_nll_fn, "GaussianNllLoss")
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    r"""Gaussian negative log-likelihood
+    :math:`\frac{1}{2}(\log \max(\sigma^2, \epsilon) + (x - y)^2 / \max(\sigma^2,
+    \epsilon))` (plus :math:`\frac{1}{2}\log 2\pi` when ``full``); ``var`` broadcasts
+    (one variance per sample is unsqueezed as PyTorch does).
+
+    >>> F.gaussian_nll_loss(compat.zeros(2), compat.zeros(2), compat.ones(2))
+    tensor(0.)
+    """
+    check_reduction(reduction)
+    if isinstance(var, Tensor) and var.ndim == input.ndim - 1 and tuple(var.shape) == tuple(
+            input.shape[:-1]):
+        var = var.unsqueeze(-1)
+    return gaussian_nll_op(input, target, as_target(var, input), full=bool(full),
+                           eps=float(eps), reduction=reduction)
+
+
+def multi_margin_fn(x, y, w, p, margin, reduction):
+    c = x.shape[-1]
+    onehot = fl.nn.one_hot(y, c, dtype=x.dtype)
+    picked = fnp.sum(fnp.multiply(x, onehot), axis=-1, keepdims=True)
+    m = fnp.maximum(fnp.add(fnp.subtract(margin, picked), x), 0.0)
+    if p == 2:
+        m = fnp.multiply(m, m)
+    if w is not None:
+        m = fnp.multiply(m, fnp.expand_dims(fnp.take(w, y), -1))
+    m = fnp.multiply(m, fnp.subtract(1.0, onehot))  # the target class itself does not count
+    return reduce(fnp.divide(fnp.sum(m, axis=-1), c), reduction)
+
+
+multi_margin_op = Op(multi_margin_fn, "MultiMarginLoss")
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
+                      weight: Tensor | None = None, size_average=None, reduce=None,
+                      reduction: str = "mean") -> Tensor:
+    r"""Multi-class hinge loss per sample:
+    :math:`\frac{1}{C}\sum_{i \ne y} \max(0, \text{margin} - x_y + x_i)^p`.
+
+    >>> F.multi_margin_loss(compat.tensor([[0.1, 0.2, 0.4, 0.8]]), compat.tensor([3]))
+    tensor(0.3250)
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    return multi_margin_op(input, target, weight, p=int(p), margin=float(margin),
+                           reduction=reduction)
+
+
 __all__ = [
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-    "huber_loss", "kl_div", "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
+    "cross_entropy", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div",
+    "l1_loss", "margin_ranking_loss", "mse_loss", "multi_margin_loss",
+    "multilabel_soft_margin_loss", "nll_loss", "poisson_nll_loss", "smooth_l1_loss",
+    "soft_margin_loss", "triplet_margin_loss",
 ]
