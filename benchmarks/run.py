@@ -7,8 +7,9 @@ machine still gives stable figures.
     python benchmarks/run.py --only W4 W7 --backend numpy
 
 Peers: numpy always; PyTorch and JAX when installed (never required).
-Workloads follow ../shared/DESIGN.md (W1, W2, W4, W6, W7, W8 here; W3/W5/C1 need the
-LLVM backend and compat, which are separate issues). W6 is the core's eager dispatch
+Workloads follow ../shared/DESIGN.md (W1, W2, W4, W5, W6, W7, W8 here; W3/C1 need the
+LLVM backend, a separate issue). W5 is compat's LeNet-5 training step eager, W5c the same
+with ``compat.compile(model)``, both against torch eager. W6 is the core's eager dispatch
 (``fnp.add``); W6c/W6g are DESIGN's W6 proper, compat's ``a + b`` on 16-element tensors
 without and with ``requires_grad`` (target: <= 2x PyTorch); W8c imports compat too.
 """
@@ -186,6 +187,60 @@ def w4(fl, fnp, np, torch, jax, small):
     return f"per-example grads MLP 784-128-10, batch {batch}", res
 
 
+def _lenet_batch(np, batch):
+    r = np.random.RandomState(0)
+    return r.randn(batch, 1, 28, 28).astype(np.float32), r.randint(0, 10, batch)
+
+
+def _w5_compat(np, torch, small, compiled):
+    """A LeNet-5 training step (forward, cross-entropy, backward, SGD momentum), batch 64,
+    in compat (eager, or with the model compiled) and, as the peer, torch eager."""
+    import compat
+    from compat import nn, optim
+
+    batch = 16 if small else 64
+    x, y = _lenet_batch(np, batch)
+
+    def lenet(nn):
+        return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                             nn.Linear(84, 10))
+
+    def stepper(lib, model, opt, xb, yb):
+        loss_fn = lib.nn.CrossEntropyLoss()
+
+        def step():
+            opt.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            opt.step()
+
+        return step
+
+    compat.manual_seed(0)
+    model = lenet(nn)
+    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    run = compat.compile(model) if compiled else model
+    res = {"ours": timeit(stepper(compat, run, opt, compat.from_numpy(x),
+                                  compat.from_numpy(y)))}
+    if torch:
+        tm = lenet(torch.nn)
+        topt = torch.optim.SGD(tm.parameters(), lr=0.01, momentum=0.9)
+        res["torch"] = timeit(stepper(torch, tm, topt, torch.from_numpy(x),
+                                      torch.from_numpy(y)))
+    return f"LeNet-5 train step, batch {batch}", res
+
+
+def w5(fl, fnp, np, torch, jax, small):
+    desc, res = _w5_compat(np, torch, small, compiled=False)
+    return desc + ", compat eager (<= 1.5x torch)", res
+
+
+def w5c(fl, fnp, np, torch, jax, small):
+    desc, res = _w5_compat(np, torch, small, compiled=True)
+    return desc + ", compat.compile (<= 1x torch)", res
+
+
 def w6(fl, fnp, np, torch, jax, small):
     a = np.ones(16, np.float32)
     b = np.ones(16, np.float32)
@@ -292,8 +347,8 @@ def _import_time(stmt, rounds=3):
     return best
 
 
-WORKLOADS = {"W1": w1, "W2": w2, "W4": w4, "W6": w6, "W6a": w6a, "W6c": w6c, "W6g": w6g, "W7": w7,
-             "W8": w8, "W8c": w8c}
+WORKLOADS = {"W1": w1, "W2": w2, "W4": w4, "W5": w5, "W5c": w5c, "W6": w6, "W6a": w6a,
+             "W6c": w6c, "W6g": w6g, "W7": w7, "W8": w8, "W8c": w8c}
 
 
 def main(argv=None):
