@@ -247,6 +247,62 @@ class GLU(Module):
         return f"dim={self.dim}"
 
 
+class Hardshrink(Module):
+    r""":math:`x` where :math:`|x| > \lambda`, else 0.
+
+    Example::
+
+        >>> nn.Hardshrink()(compat.tensor([0.2, 0.7]))
+        tensor([0.0000, 0.7000])
+    """
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardshrink(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    r""":math:`x - \lambda \operatorname{sign}(x)` where :math:`|x| > \lambda`, else 0.
+
+    Example::
+
+        >>> nn.Softshrink()(compat.tensor([0.2, 0.75]))
+        tensor([0.0000, 0.2500])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softshrink(input, self.lambd)
+
+
+class RReLU(Module):
+    r"""Randomized leaky ReLU: random negative slopes from
+    :math:`\mathcal{U}(\text{lower}, \text{upper})` in training, their mean in evaluation.
+
+    Example::
+
+        >>> nn.RReLU(0.2, 0.4).eval()(compat.tensor([-1.0]))
+        tensor([-0.3000])
+    """
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+                 inplace: bool = False) -> None:
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace
+                                                           else "")
+
+
 class SoftmaxBase(Module):
     """Shared shape of ``Softmax``, ``LogSoftmax`` and ``Softmin``: one ``dim``."""
 
@@ -343,7 +399,8 @@ Tanhshrink = simple("Tanhshrink", F.tanhshrink, r":math:`x - \tanh(x)`",
                     ">>> nn.Tanhshrink()(compat.zeros(1))\n        tensor([0.])")
 
 __all__ = [
-    "CELU", "ELU", "GELU", "GLU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU",
-    "LogSigmoid", "LogSoftmax", "Mish", "PReLU", "ReLU", "ReLU6", "SELU", "SiLU", "Sigmoid",
-    "Softmax", "Softmin", "Softplus", "Softsign", "Tanh", "Tanhshrink", "Threshold",
+    "CELU", "ELU", "GELU", "GLU", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh",
+    "LeakyReLU", "LogSigmoid", "LogSoftmax", "Mish", "PReLU", "RReLU", "ReLU", "ReLU6", "SELU",
+    "SiLU", "Sigmoid", "Softmax", "Softmin", "Softplus", "Softshrink", "Softsign", "Tanh",
+    "Tanhshrink", "Threshold",
 ]

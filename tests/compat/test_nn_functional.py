@@ -185,7 +185,8 @@ def test_kl_div_batchmean_vs_torch():
     ("gelu", dict(approximate="tanh")), ("elu", dict(alpha=0.3)), ("leaky_relu", {}),
     ("softplus", dict(beta=3.0)), ("normalize", dict(p=1.0, dim=0)), ("normalize", {}),
     ("glu", dict(dim=1)), ("hardtanh", {}), ("relu6", {}), ("silu", {}), ("mish", {}),
-    ("logsigmoid", {}), ("selu", {}),
+    ("logsigmoid", {}), ("selu", {}), ("hardshrink", {}), ("softshrink", dict(lambd=0.3)),
+    ("rrelu", {}),
 ])
 def test_activations_vs_torch(name, kw):
     compare(name, [arr(3, 4) * 3], kw)
@@ -229,6 +230,7 @@ def test_multi_head_attention_forward_vs_torch():
     dict(size=(2, 3), mode="bilinear"), dict(size=(6, 5), mode="bilinear", align_corners=True),
     dict(scale_factor=(1.5, 2.5), mode="bilinear"),
     dict(scale_factor=0.5, mode="bilinear", recompute_scale_factor=True),
+    dict(size=(3, 2), mode="area"),
 ])
 def test_interpolate_vs_torch(kw):
     compare("interpolate", [arr(2, 3, 4, 5)], kw)

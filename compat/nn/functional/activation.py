@@ -10,10 +10,13 @@ result, recorded by autograd as PyTorch's in-place ops are).
 
 from __future__ import annotations
 
+import numpy as np
+
 import functorch_lite as fl
 import functorch_lite.numpy as fnp
 
-from ...ops import pointwise, reduction
+from ... import random as crandom
+from ...ops import creation, pointwise, reduction
 from ...ops.dispatch import Op
 from ...ops.inplace import inplace as run_inplace
 from ...tensor import Tensor
@@ -389,9 +392,80 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     return reduction.softmax(pointwise.neg(input), dim, dtype)
 
 
+def shrink_fn(x, lambd, soft):
+    keep = fnp.greater(fnp.abs(x), lambd)
+    y = fnp.subtract(x, fnp.multiply(fnp.sign(x), lambd)) if soft else x
+    return fnp.where(keep, y, fnp.zeros_like(x))
+
+
+shrink_ops = {False: Op(shrink_fn, "Hardshrink"), True: Op(shrink_fn, "Softshrink")}
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    r""":math:`x` where :math:`|x| > \lambda`, else 0.
+
+    >>> F.hardshrink(compat.tensor([-1.0, 0.2, 0.7]))
+    tensor([-1.0000,  0.0000,  0.7000])
+    """
+    return shrink_ops[False](input, lambd=float(lambd), soft=False)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    r""":math:`x - \lambda \operatorname{sign}(x)` where :math:`|x| > \lambda`, else 0.
+
+    >>> F.softshrink(compat.tensor([-1.0, 0.2, 0.75]))
+    tensor([-0.5000,  0.0000,  0.2500])
+    """
+    return shrink_ops[True](input, lambd=float(lambd), soft=True)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+          training: bool = False, inplace: bool = False) -> Tensor:
+    r"""Randomized leaky ReLU: negative inputs scaled by a slope drawn from
+    :math:`\mathcal{U}(\text{lower}, \text{upper})` per element in training (from
+    compat's generator), by :math:`(\text{lower} + \text{upper}) / 2` otherwise.
+
+    >>> F.rrelu(compat.tensor([-3.0, 1.0]), 0.2, 0.4)
+    tensor([-0.9000,  1.0000])
+    """
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    slope = crandom.rng_of(None).uniform(lower, upper, tuple(input.shape))
+    res = prelu_elementwise_op(input, slope.astype(input.array.dtype))
+    return input.copy_(res) if inplace else res
+
+
+def prelu_elementwise_fn(x, slope):
+    return fnp.where(fnp.greater(x, 0), x, fnp.multiply(slope, x))
+
+
+prelu_elementwise_op = Op(prelu_elementwise_fn, "RreluWithNoise")
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    r"""Samples from the Gumbel-softmax distribution:
+    :math:`\text{softmax}((\text{logits} + g) / \tau)` with Gumbel noise :math:`g` from
+    compat's generator; ``hard=True`` returns the one-hot of the argmax in the forward pass
+    with the soft sample's gradient (straight-through).
+
+    >>> y = F.gumbel_softmax(compat.zeros(4, 3), hard=True)
+    >>> y.sum(-1).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    u = crandom.rng_of(None).random(tuple(logits.shape))
+    g = -np.log(-np.log(u + eps) + eps).astype(logits.array.dtype)
+    soft = reduction.softmax((logits + g) / tau, dim)
+    if not hard:
+        return soft
+    idx = soft.argmax(dim, keepdim=True)
+    onehot = creation.zeros_like(soft).scatter_(dim, idx, 1.0)
+    return onehot - soft.detach() + soft
+
+
 __all__ = [
-    "celu", "elu", "gelu", "glu", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu",
-    "log_softmax", "logsigmoid", "mish", "prelu", "relu", "relu6", "relu_", "selu",
-    "sigmoid", "silu", "softmax", "softmin", "softplus", "softsign", "tanh", "tanhshrink",
-    "threshold",
+    "celu", "elu", "gelu", "glu", "gumbel_softmax", "hardshrink", "hardsigmoid", "hardswish",
+    "hardtanh", "leaky_relu", "log_softmax", "logsigmoid", "mish", "prelu", "relu", "relu6",
+    "relu_", "rrelu", "selu", "sigmoid", "silu", "softmax", "softmin", "softplus",
+    "softshrink", "softsign", "tanh", "tanhshrink", "threshold",
 ]

@@ -19,6 +19,7 @@ import functorch_lite.numpy as fnp
 
 from ...ops.dispatch import Op
 from ...tensor import Tensor
+from .pooling import adaptive_avg_poolnd
 
 PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
              "circular": "wrap"}
@@ -126,7 +127,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         scale_factor: multiplier per spatial dim (used for the source coordinates too,
             unless ``recompute_scale_factor``).
         mode: ``"nearest"``, ``"nearest-exact"``, ``"linear"``, ``"bilinear"``,
-            ``"trilinear"``.
+            ``"trilinear"``, ``"area"``.
         align_corners: for the linear modes, map corner pixel centres to each other.
 
     >>> F.interpolate(compat.ones(1, 1, 2, 2), scale_factor=2).shape
@@ -150,6 +151,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             (float(scale_factor),) * n
         out = tuple(int(math.floor(s * f)) for s, f in zip(spatial, sf))
         scales = (None,) * n if recompute_scale_factor else sf
+    if mode == "area":  # PyTorch's area mode is adaptive average pooling to the size
+        return adaptive_avg_poolnd(input, out, n)
     if mode in ("nearest", "nearest-exact"):
         if align_corners is not None:
             raise ValueError("align_corners option can only be set with the interpolating "
