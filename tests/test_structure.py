@@ -190,3 +190,10 @@ def test_registry_does_not_depend_on_which_module_is_imported_first():
         got = registered(first) if first != "backends" else registered(
             "backends, functorch_lite.ir")
         assert got == full, first
+
+
+def test_test_files_have_unique_names():
+    # pytest imports test files by basename (no packages under tests/), so two files with
+    # one name in different folders fail collection
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
