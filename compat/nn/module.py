@@ -88,11 +88,13 @@ class Static:
     fields -- so a model and its gradients share a structure, while ``jit`` retraces for a
     module whose settings differ."""
 
-    __slots__ = ("module", "attrs")
+    __slots__ = ("module", "attrs", "fixed")
 
-    def __init__(self, module):
+    def __init__(self, module, fixed: tuple = ()):
         self.module = module
-        self.attrs = tuple((k, v) for k, v in module.__dict__.items() if k not in STATE_KEYS)
+        self.fixed = fixed
+        self.attrs = tuple((k, v) for k, v in module.__dict__.items()
+                           if k not in STATE_KEYS) + fixed
 
     def __eq__(self, other):
         if not isinstance(other, Static):
@@ -108,24 +110,35 @@ class Static:
         return hash((type(self.module), tuple(k for k, _ in self.attrs)))
 
 
+def is_leaf_buffer(b) -> bool:
+    """Floating-point buffers (running statistics) are pytree leaves; integer ones
+    (``num_batches_tracked``) are structure, so ``fl.grad`` over a model sees only floats."""
+    return b is None or b.array.dtype.kind in "fc"
+
+
 def flatten_module(m):
-    """Children: the module's parameters, buffers and submodules, in that order."""
+    """Children: the module's parameters, floating-point buffers and submodules, in that
+    order; other buffers stay with the structure (compared by identity)."""
     d = m.__dict__
     p, b, c = d["_parameters"], d["_buffers"], d["_modules"]
-    aux = (tuple(p), tuple(b), tuple(c), d["training"], Static(m))
-    return (*p.values(), *b.values(), *c.values()), aux
+    leaf_b = {k: v for k, v in b.items() if is_leaf_buffer(v)}
+    fixed = tuple((k, v) for k, v in b.items() if k not in leaf_b)
+    aux = (tuple(p), tuple(b), tuple(leaf_b), tuple(c), d["training"], Static(m, fixed))
+    return (*p.values(), *leaf_b.values(), *c.values()), aux
 
 
 def unflatten_module(aux, children):
     """A shallow copy of the module flattened into ``aux`` holding ``children`` instead of
     its parameters, buffers and submodules (the original is left untouched)."""
-    pk, bk, ck, training, static = aux
+    pk, bk, leaf_bk, ck, training, static = aux
     m = object.__new__(type(static.module))
     d = m.__dict__
     d.update(static.module.__dict__)
-    n, nb = len(pk), len(pk) + len(bk)
+    n, nb = len(pk), len(pk) + len(leaf_bk)
     d["_parameters"] = dict(zip(pk, children[:n]))
-    d["_buffers"] = dict(zip(bk, children[n:nb]))
+    given = dict(zip(leaf_bk, children[n:nb]))
+    given.update(static.fixed)
+    d["_buffers"] = {k: given[k] for k in bk}
     d["_modules"] = dict(zip(ck, children[nb:]))
     d["training"] = training
     return m

@@ -323,3 +323,22 @@ def test_fl_jit_over_a_module():
     x = torch.randn(4, 3)
     out = fl.jit(lambda m, x: m(x).array)(lin, x)
     np.testing.assert_allclose(out, lin(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_fl_grad_over_a_model_with_batchnorm():
+    """Integer buffers (num_batches_tracked) are structure, not leaves, so fl.grad takes a
+    model with BatchNorm; its gradients equal eager backward's."""
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(),
+                          nn.Linear(32, 3))
+    x, y = torch.randn(4, 1, 6, 6), torch.tensor([0, 1, 2, 0])
+
+    def loss(m):
+        return torch.nn.functional.cross_entropy(m(x), y)
+
+    grads = fl.grad(loss)(model)
+    assert "1.num_batches_tracked" in grads.state_dict()
+    assert float(model[1].running_mean.abs().sum()) == 0.0  # the traced copy was updated
+    loss(model).backward()
+    for (n, g), (_, p) in zip(grads.named_parameters(), model.named_parameters()):
+        np.testing.assert_allclose(np.asarray(g.array), p.grad.numpy(), rtol=1e-4, atol=1e-5,
+                                   err_msg=n)
