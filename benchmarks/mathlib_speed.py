@@ -4,7 +4,7 @@
 
 Each function is compiled into a ``for i: out[i] = fl_<name>(in[i])`` loop at -O3 for
 the host CPU (the harness of tests/llvm/test_mathlib.py) and timed, single-threaded,
-against the numpy expression computing the same thing; best of 5 runs.
+against the numpy expression computing the same thing; best of 15 runs.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ NUMPY = {
 DOMAIN = {"log": (1e-3, 1e3), "log1p": (-0.9, 1e3)}
 
 
-def best(f, reps=5):
+def best(f, reps=15):
     ts = []
     for _ in range(reps):
         t = time.perf_counter()
