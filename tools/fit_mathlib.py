@@ -198,6 +198,23 @@ def _erf_w(z):
     return x / mp.erf(x)
 
 
+def _erfcx_p(t):      # erfc(x) = exp(-x*x)*P(t)/x, t = (x - 4)/(x + 4), 1/2 <= x <= 27.5
+    x = 4 * (1 + t) / (1 - t)
+    return x * mp.exp(x * x) * mp.erfc(x)
+
+
+def _erfcx_w(t):      # relative error of erfc
+    return 1 / _erfcx_p(t)
+
+
+def _lgamma_p(t):     # lgamma(2 + t) = t*P(t), |t| <= 1/2
+    return mp.loggamma(2 + t) / t
+
+
+def _lgamma_w(t):     # relative error of lgamma(2 + t)
+    return 1 / abs(_lgamma_p(t))
+
+
 R_EXP = LN2 / 2 * mp.mpf("1.0005")
 Z_LOG = ((mp.sqrt(2) - 1) / (mp.sqrt(2) + 1)) ** 2 * mp.mpf("1.0005")
 Z_TRIG = (PIO4 * mp.mpf("1.0005")) ** 2
@@ -227,6 +244,8 @@ FITS = {
     "erf_f64": (_erf_p, _erf_w, 0, 1, 12, np.float64),
     "erfc_f32": (_erfc_q, _erfc_w, 0, 3, 9, np.float32),
     "erfc_f64": (_erfc_q, _erfc_w, 0, 5, 21, np.float64),
+    "erfcx_f64": (_erfcx_p, _erfcx_w, -7 / 9, 47 / 63, 23, np.float64),
+    "lgamma_f64": (_lgamma_p, _lgamma_w, -0.5, 0.5, 17, np.float64),
 }
 
 

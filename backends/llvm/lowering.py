@@ -34,8 +34,9 @@ def _suffix(t: LType) -> str:
 def _math(name):
     def rule(b, ts, out, args, params):
         t = ts[0]
-        b.math.add((name, t.dtype.name))
-        return b.call(t.reg, mathlib.symbol(name, t.dtype), [(t.reg, a) for a in args])
+        fn = name if name != "polygamma" else mathlib.polygamma_name(params["m"])
+        b.math.add((fn, t.dtype.name))
+        return b.call(t.reg, mathlib.symbol(fn, t.dtype), [(t.reg, a) for a in args])
 
     return rule
 
@@ -302,7 +303,8 @@ ELEMENTWISE = {
     E.stop_gradient_p: _identity,
 }
 for _name in ("exp", "log", "log1p", "expm1", "tanh", "logistic", "sin", "cos", "tan", "asin",
-              "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh", "erf"):
+              "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh", "erf",
+              "erfc", "lgamma", "polygamma"):
     ELEMENTWISE[getattr(E, _name + "_p")] = _math(_name)
 
 # --------------------------------------------------------------------------- reductions
