@@ -72,6 +72,8 @@ class Array(np.ndarray):
             fn = UFUNC_FUNCTIONS.get(ufunc.__name__)
             if fn is not None:
                 return fn(*inputs)
+        if method == "at" and isinstance(inputs[0], Array) and not inputs[0].flags.writeable:
+            raise immutable_error(f"np.{ufunc.__name__}.at(x, ...)")
         outs = kwargs.get("out")
         if outs is not None:
             outs = outs if isinstance(outs, tuple) else (outs,)
@@ -94,7 +96,13 @@ class Array(np.ndarray):
         for o in out if isinstance(out, tuple) else (out,):
             if isinstance(o, Array) and not o.flags.writeable:
                 raise immutable_error(f"np.{func.__name__}(..., out=x)")
-        return func(*_plain_all(args), **{k: _plain_all(v) for k, v in kwargs.items()})
+        try:
+            return func(*_plain_all(args), **{k: _plain_all(v) for k, v in kwargs.items()})
+        except ValueError as e:
+            # numpy refusing to write into one of our (read-only) buffers: np.copyto(x, v)
+            if "read-only" in str(e):
+                raise immutable_error(f"np.{func.__name__}(x, ...)") from None
+            raise
 
     def __repr__(self):
         # numpy's text for the values ("array" and "Array" have the same width, so the
@@ -136,7 +144,7 @@ class Array(np.ndarray):
 
     def __reduce__(self):
         # unpickled as an Array again (numpy's reduce would rebuild a writable one)
-        return wrap, (np.array(plain(self)),)
+        return wrap, (np.array(plain(self)), self.weak_type)
 
 
 class WeakArray(Array):

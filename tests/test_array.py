@@ -133,6 +133,7 @@ def test_it_is_a_numpy_array_to_everyone_else():
     assert str(fnp.array([1.0, 2.0])) == "[1. 2.]"
     back = pickle.loads(pickle.dumps(x))
     assert is_ours(back) and np.array_equal(back, x)
+    assert pickle.loads(pickle.dumps(fnp.asarray(2.0))).weak_type
     assert copy.copy(x) is x and copy.deepcopy(x) is x
     assert is_ours(x.copy()) and not np.shares_memory(x.copy(), x)
 
@@ -149,8 +150,12 @@ def test_in_place_changes_raise_type_errors_naming_at():
         x.fill(0.0)
     with pytest.raises(TypeError, match="immutable"):
         x.sum(out=np.zeros(()))
+    with pytest.raises(TypeError, match=r"np.copyto\(x, \.\.\.\).*x.at"):
+        np.copyto(x, 5.0)  # numpy's functions find the buffer read-only
+    with pytest.raises(TypeError, match=r"np.add.at\(x, \.\.\.\)"):
+        np.add.at(x, [0], 1.0)
     with pytest.raises(ValueError, match="read-only"):
-        np.copyto(x, 5.0)  # numpy's own guard: the buffer is read-only
+        np.asarray(x)[0] = 5.0  # the zero-copy view is read-only too
     np.testing.assert_array_equal(x, np.ones(3))
 
 
