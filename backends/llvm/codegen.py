@@ -299,11 +299,37 @@ class _Module:
         return layout
 
 
+def _entry_from_objects(n_bufs: int, n_statics: int) -> str:
+    """``fl_call(ptr objs, ptr statics, i64 offset)``: builds ``fl_main``'s pointer array
+    from the array *objects* ``objs[i]`` (each buffer's data pointer is read ``offset``
+    bytes into its object) followed by ``statics`` (arena, hidden constants), so the
+    caller passes ``id(array)`` instead of asking numpy for each address (see runtime)."""
+    b = Builder("e")
+    args = b.alloca(f"[{n_bufs + n_statics} x ptr]")
+    for src, first, n, deref in (("%objs", 0, n_bufs, True), ("%statics", n_bufs, n_statics,
+                                                               False)):
+        if not n:
+            continue
+        loops = Loops(b, "c" if deref else "s")
+        i = loops.open(n)
+        p = b.emit(f"load ptr, ptr {b.emit(f'getelementptr ptr, ptr {src}, i64 {i}')}")
+        if deref:
+            p = b.emit(f"load ptr, ptr {b.emit(f'getelementptr i8, ptr {p}, i64 %offset')}")
+        slot = b.emit(f"add i64 {i}, {first}")
+        b.do(f"store ptr {p}, ptr {b.emit(f'getelementptr ptr, ptr {args}, i64 {slot}')}")
+        loops.close()
+    b.do(f"call void @fl_main(ptr {args})")
+    return (f"define void @fl_call(ptr %objs, ptr %statics, i64 %offset) #1 {{\n{b.body()}\n"
+            "  ret void\n}")
+
+
 def generate(prog: FusedProgram, name: str = "main") -> Module:
-    """The whole program as one module with the entry point ``fl_main(ptr args)``."""
+    """The whole program as one module with the entry points ``fl_main(ptr args)`` and
+    ``fl_call(ptr objs, ptr statics, i64 offset)`` (the same, fed array objects)."""
     mod = _Module()
     layout = mod.program(prog, "prog")
-    hidden_slot = len(layout.inputs) + len(layout.outputs) + 1
+    n_bufs = len(layout.inputs) + len(layout.outputs)
+    hidden_slot = n_bufs + 1
     for nm_, dt in sorted(mod.math):
         mod.funcs.append(mathlib.define(nm_, np.dtype(dt)))
     text = "\n".join([
@@ -314,6 +340,7 @@ def generate(prog: FusedProgram, name: str = "main") -> Module:
         f"  %hidden = getelementptr ptr, ptr %args, i64 {hidden_slot}",
         "  call void @prog(ptr %args, ptr %hidden)",
         "  ret void\n}",
+        _entry_from_objects(n_bufs, 1 + len(mod.hidden)),
         'attributes #0 = { nounwind "no-trapping-math"="true" }',
         'attributes #1 = { nounwind }',
     ])

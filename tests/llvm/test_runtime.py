@@ -1,0 +1,117 @@
+"""The LLVM backend's runtime (``backends/llvm/runtime.py``): array objects passed to the
+native entry point, recycled large outputs that are never handed out while anyone still
+holds them, argument checks and copies, concurrent calls. Behaviour only; speed is
+measured in benchmarks/run.py."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+
+import numpy as np
+import pytest
+
+import backends
+import functorch_lite as fl
+import functorch_lite.numpy as fnp
+from backends.llvm import runtime
+
+BIG = runtime.RECYCLE_BYTES // 4 + 3  # float32 elements: a recycled output (odd size)
+
+
+def _jit(f):
+    return fl.jit(f, backend="llvm")
+
+
+def test_data_offset_finds_the_pointer_numpy_reports():
+    for a in (np.ones(3), np.zeros((2, 5), np.int8)[:, 1:], fnp.ones(4)):
+        got = ctypes.c_void_p.from_address(id(a) + runtime.DATA_OFFSET).value
+        assert got == a.__array_interface__["data"][0]
+
+
+def test_held_results_are_never_overwritten():
+    f = _jit(lambda x: x * 2.0)
+    xs = [np.full(BIG, k, np.float32) for k in range(5)]
+    held = [f(x) for x in xs]  # every result still referenced: no reuse may happen
+    for k, r in enumerate(held):
+        assert np.all(np.asarray(r) == 2.0 * k)
+
+
+def test_views_and_exports_keep_a_result_alive():
+    f = _jit(lambda x: x + 1.0)
+    x = np.zeros(BIG, np.float32)
+    view = np.asarray(f(x))[5:]           # only a view of the result survives
+    mem = memoryview(np.asarray(f(x + 1.0)))  # only a buffer export survives
+    for k in range(4):
+        f(np.full(BIG, 10.0 + k, np.float32))
+    assert np.all(view == 1.0)
+    assert np.all(np.frombuffer(mem, np.float32) == 2.0)
+
+
+def test_dropped_results_are_recycled():
+    f = _jit(lambda x: x - 1.0)
+    x = np.ones(BIG, np.float32)
+    addrs = set()
+    for _ in range(6):
+        r = f(x)
+        addrs.add(np.asarray(r).__array_interface__["data"][0])
+        assert np.all(np.asarray(r) == 0.0)
+        del r
+    assert len(addrs) <= runtime.RECYCLE_DEPTH
+
+
+def test_a_step_fed_its_own_outputs():
+    # params = step(params): the input is the previous output, alive during the call
+    step = _jit(lambda p: (p * 0.5 + 1.0, fnp.sum(p)))
+    p = np.full(BIG, 8.0, np.float32)
+    ref = p.astype(np.float64)
+    for _ in range(5):
+        p, s = step(p)
+        assert float(s) == pytest.approx(ref.sum(), rel=1e-6)
+        ref = ref * 0.5 + 1.0
+        np.testing.assert_allclose(np.asarray(p), ref, rtol=1e-6)
+
+
+def test_layouts_are_copied_and_types_checked():
+    f = _jit(lambda x: x * 3.0)
+    base = np.arange(24, dtype=np.float32).reshape(4, 6)
+    for x in (base[::-1, :3], np.asfortranarray(base[:, :3]), base[1:, 1:4], base[:, ::2]):
+        np.testing.assert_array_equal(f(x), x * 3.0)
+    one = np.ones(3, np.float32)
+    prog = backends.get("llvm").compile(fl.make_ir(lambda x: x * 3.0)(one))
+    np.testing.assert_array_equal(prog(one)[0], one * 3.0)
+    np.testing.assert_array_equal(prog([np.float32(v) for v in (1, 2, 3)])[0], [3.0, 6.0, 9.0])
+    with pytest.raises(TypeError, match="float32"):
+        prog(np.ones(3, np.float64))
+    with pytest.raises(TypeError, match="float32"):
+        prog(np.ones(4, np.float32))
+    with pytest.raises(TypeError, match="expected 1 arguments"):
+        prog(one, one)
+
+
+def test_size_zero_and_one():
+    f = _jit(lambda x, y: (x + y, fnp.sum(x)))
+    for shape in ((0,), (1,), (0, 3), (1, 1), ()):
+        x = np.ones(shape, np.float32)
+        a, s = f(x, x)
+        np.testing.assert_array_equal(a, x + x)
+        assert float(s) == x.sum()
+
+
+def test_concurrent_calls_share_nothing_mutable():
+    f = _jit(lambda x: fnp.tanh(x) * 2.0 + fnp.sum(x))
+    xs = [np.linspace(-k, k, BIG).astype(np.float32) for k in range(1, 9)]
+    want = [np.asarray(f(x)).copy() for x in xs]
+    got = [None] * len(xs)
+
+    def work(k):
+        for _ in range(5):
+            got[k] = np.asarray(f(xs[k])).copy()
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(xs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
