@@ -134,10 +134,10 @@ class Array(np.ndarray):
 
     def copy(self, order="K") -> Array:
         """A new (immutable) Array with the same values."""
-        return wrap(np.array(self.view(np.ndarray), order=order))
+        return wrap(np.array(self.view(np.ndarray), order=order), self.weak_type)
 
     def __copy__(self):
-        return self if not self.flags.writeable else wrap(np.array(plain(self)))
+        return self if not self.flags.writeable else self.copy()
 
     def __deepcopy__(self, memo):
         return self.__copy__()
