@@ -435,7 +435,8 @@ def test_jit_called_afresh_on_the_same_function_traces_once():
     n = len(jit_module._fun_caches)
     del f
     gc.collect()
-    assert ref() is None and len(jit_module._fun_caches) == n - 1
+    # (gc.collect may also drop the caches of other functions that died meanwhile)
+    assert ref() is None and len(jit_module._fun_caches) <= n - 1
 
 
 def test_mutated_object_argument_is_not_silently_stale():
