@@ -7,20 +7,31 @@ machine still gives stable figures.
     python benchmarks/run.py --only W4 W7 --backend numpy
 
 Peers: numpy always; PyTorch and JAX when installed (never required).
-Workloads follow ../shared/DESIGN.md (W1, W2, W4, W5, W6, W7, W8 here; W3/C1 need the
-LLVM backend, a separate issue). W5 is compat's LeNet-5 training step eager, W5c the same
-with ``compat.compile(model)``, both against torch eager. W6 is the core's eager dispatch
-(``fnp.add``); W6c/W6g are DESIGN's W6 proper, compat's ``a + b`` on 16-element tensors
-without and with ``requires_grad`` (target: <= 2x PyTorch); W8c imports compat too.
+Workloads follow ../shared/DESIGN.md. Every workload that runs ``jit`` (W1-W4, W5c, W7,
+C1) runs once per jit backend (``--backend`` picks one; default: llvm and numpy), one
+row each; peers are measured once per workload. W1 also reports a plain copy of its
+input (``x.copy()``: the memory floor; target <= 2x). W3 is the whole jitted training
+step of an MLP; C1 is the time to the first W3 step in a fresh process, cold (empty
+``FUNCTORCH_LITE_CACHE_DIR``) and warm (C1w: a second process on the filled cache),
+against the first step of each peer in a fresh process (jax.jit compiles; torch and numpy
+run eagerly; ``--torch-compile`` adds torch.compile, ~45 s here). W5 is compat's LeNet-5
+training step eager, W5c the same with ``compat.compile(model)``, both against torch
+eager. W6 is the core's eager dispatch (``fnp.add``); W6c/W6g are DESIGN's W6 proper,
+compat's ``a + b`` on 16-element tensors without and with ``requires_grad`` (target:
+<= 2x PyTorch); W8c imports compat too.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+
+JIT_BACKENDS = ["llvm", "numpy"]  # the rows of every jit workload (--backend: one)
 
 
 def _pin(all_cores: bool):
@@ -57,6 +68,22 @@ def _opt(mod):
         return None
 
 
+def each_backend(run):
+    """``{backend: run()}`` with ``FUNCTORCH_LITE_BACKEND`` set to each jit backend in turn
+    (``fl.jit`` and ``compat.compile`` pick their backend from it at call time)."""
+    out, before = {}, os.environ.get("FUNCTORCH_LITE_BACKEND")
+    try:
+        for b in JIT_BACKENDS:
+            os.environ["FUNCTORCH_LITE_BACKEND"] = b
+            out[b] = run()
+    finally:
+        if before is None:
+            os.environ.pop("FUNCTORCH_LITE_BACKEND", None)
+        else:
+            os.environ["FUNCTORCH_LITE_BACKEND"] = before
+    return out
+
+
 # --------------------------------------------------------------------------- workloads
 
 
@@ -70,9 +97,10 @@ def w1(fl, fnp, np, torch, jax, small):
         return fnp.tanh(x) * sig(x) + 0.5 * x * x - fnp.exp(-fnp.abs(x))
 
     jf = fl.jit(f)
-    res = {"ours": timeit(lambda: jf(x))}
+    res = {"ours": each_backend(lambda: timeit(lambda: jf(x)))}
     res["numpy"] = timeit(lambda: np.tanh(x) * (1 / (1 + np.exp(-x))) + 0.5 * x * x
                           - np.exp(-np.abs(x)))
+    res["copy"] = timeit(lambda: x.copy())
     if torch:
         tx = torch.from_numpy(x)
         res["torch"] = timeit(lambda: torch.tanh(tx) * torch.sigmoid(tx) + 0.5 * tx * tx
@@ -96,7 +124,7 @@ def w2(fl, fnp, np, torch, jax, small):
         return s - fnp.log(fnp.sum(fnp.exp(s), axis=1, keepdims=True))
 
     jf = fl.jit(lsm)
-    res = {"ours": timeit(lambda: jf(x))}
+    res = {"ours": each_backend(lambda: timeit(lambda: jf(x)))}
 
     def np_lsm(x):
         s = x - x.max(axis=1, keepdims=True)
@@ -137,7 +165,7 @@ def w4(fl, fnp, np, torch, jax, small):
         return lse - h[y]
 
     per_ex = fl.jit(fl.vmap(fl.grad(loss), in_axes=(None, 0, 0)))
-    res = {"ours": timeit(lambda: per_ex(params, xb, yb))}
+    res = {"ours": each_backend(lambda: timeit(lambda: per_ex(params, xb, yb)))}
 
     def np_per_example():  # manual backprop, batched: the numpy peer
         (w1, b1), (w2, b2) = params
@@ -187,6 +215,209 @@ def w4(fl, fnp, np, torch, jax, small):
     return f"per-example grads MLP 784-128-10, batch {batch}", res
 
 
+MLP3 = [784, 512, 512, 10]
+
+
+def _mlp3_data(np, small):
+    batch = 64 if small else 256
+    r = np.random.RandomState(1)
+    return (_mlp_params(np, MLP3), r.randn(batch, 784).astype(np.float32),
+            r.randint(0, 10, batch).astype(np.int32))
+
+
+def mlp3_step(fl, fnp):
+    """W3's step in functorch_lite: forward, cross-entropy, backward, SGD momentum 0.9
+    (PyTorch's rule), all in one jit. Returns (step, optimizer)."""
+    opt = fl.optim.sgd(0.01, momentum=0.9)
+
+    def loss(params, x, y):
+        h = x
+        for i, (w, b) in enumerate(params):
+            h = h @ w + b
+            if i < len(params) - 1:
+                h = fl.nn.relu(h)
+        return fl.nn.cross_entropy(h, y)
+
+    @fl.jit
+    def step(params, state, x, y):
+        value, grads = fl.value_and_grad(loss)(params, x, y)
+        params, state = opt.update(grads, state, params)
+        return params, state, value
+
+    return step, opt
+
+
+def _mlp3_peers(np, torch, jax, params, xb, yb):
+    """{peer: step() closure} for W3 (and C1's first steps): the same step in each peer."""
+    lr, mu, batch = 0.01, 0.9, len(xb)
+    out = {}
+    ps = [(w.copy(), b.copy()) for w, b in params]
+    bufs = [(np.zeros_like(w), np.zeros_like(b)) for w, b in params]
+
+    def np_step():  # manual backprop, then PyTorch's momentum rule
+        hs, h = [xb], xb
+        for i, (w, b) in enumerate(ps):
+            h = h @ w + b
+            if i < len(ps) - 1:
+                h = np.maximum(h, 0)
+            hs.append(h)
+        p = np.exp(h - h.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        p[np.arange(batch), yb] -= 1
+        d = p / batch
+        for i in reversed(range(len(ps))):
+            w, b = ps[i]
+            gw, gb = hs[i].T @ d, d.sum(0)
+            if i:
+                d = (d @ w.T) * (hs[i] > 0)
+            for param, g, buf in ((w, gw, bufs[i][0]), (b, gb, bufs[i][1])):
+                buf *= mu
+                buf += g
+                param -= lr * buf
+
+    out["numpy"] = np_step
+    if torch:
+        layers = []
+        for i, (w, b) in enumerate(params):
+            lin = torch.nn.Linear(*w.shape)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(w.T.copy()))
+                lin.bias.copy_(torch.from_numpy(b))
+            layers += [lin] + ([torch.nn.ReLU()] if i < len(params) - 1 else [])
+        model = torch.nn.Sequential(*layers)
+        topt = torch.optim.SGD(model.parameters(), lr=lr, momentum=mu)
+        tx, ty = torch.from_numpy(xb), torch.from_numpy(yb.astype(np.int64))
+
+        def torch_step():
+            topt.zero_grad()
+            torch.nn.functional.cross_entropy(model(tx), ty).backward()
+            topt.step()
+
+        out["torch"] = torch_step
+    if jax:
+        jnp = jax.numpy
+
+        def jloss(p, x, y):
+            h = x
+            for i, (w, b) in enumerate(p):
+                h = h @ w + b
+                if i < len(p) - 1:
+                    h = jax.nn.relu(h)
+            return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(h), y[:, None], 1))
+
+        @jax.jit
+        def jstep(p, bufs, x, y):
+            value, g = jax.value_and_grad(jloss)(p, x, y)
+            bufs = jax.tree_util.tree_map(lambda m, g: mu * m + g, bufs, g)
+            p = jax.tree_util.tree_map(lambda p, m: p - lr * m, p, bufs)
+            return p, bufs, value
+
+        jst = {"p": jax.tree_util.tree_map(jnp.asarray, params),
+               "m": jax.tree_util.tree_map(jnp.zeros_like, params)}
+        jx, jy = jnp.asarray(xb), jnp.asarray(yb)
+
+        def jax_step():
+            jst["p"], jst["m"], v = jstep(jst["p"], jst["m"], jx, jy)
+            jax.block_until_ready(v)
+
+        out["jax"] = jax_step
+    return out
+
+
+def w3(fl, fnp, np, torch, jax, small):
+    params, xb, yb = _mlp3_data(np, small)
+    step, opt = mlp3_step(fl, fnp)
+
+    def ours():
+        st = {"p": params, "s": opt.init(params)}
+
+        def run():
+            st["p"], st["s"], _ = step(st["p"], st["s"], xb, yb)
+
+        return timeit(run)
+
+    res = {"ours": each_backend(ours)}
+    for name, fn in _mlp3_peers(np, torch, jax, params, xb, yb).items():
+        res[name] = timeit(fn)
+    return f"MLP 784-512-512-10 SGD-momentum step, batch {len(xb)}, jit", res
+
+
+def first_step(peer: str, small: bool) -> float:
+    """Seconds from nothing compiled to the first W3 step's results (imports and data
+    excluded), in this process: ``peer`` is "ours" (the backend from the environment),
+    "numpy", "torch", "jax" or "torch.compile"."""
+    import numpy as np
+
+    params, xb, yb = _mlp3_data(np, small)
+    if peer == "ours":
+        import functorch_lite as fl
+        import functorch_lite.numpy as fnp
+
+        step, opt = mlp3_step(fl, fnp)
+        state = opt.init(params)
+        t0 = time.perf_counter()
+        step(params, state, xb, yb)
+        return time.perf_counter() - t0
+    if peer == "torch.compile":
+        import torch
+
+        model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(),
+                                    torch.nn.Linear(512, 512), torch.nn.ReLU(),
+                                    torch.nn.Linear(512, 10))
+        topt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        cm = torch.compile(model)
+        tx, ty = torch.from_numpy(xb), torch.from_numpy(yb.astype(np.int64))
+        t0 = time.perf_counter()
+        topt.zero_grad()
+        torch.nn.functional.cross_entropy(cm(tx), ty).backward()
+        topt.step()
+        return time.perf_counter() - t0
+    mods = {"torch": _opt("torch") if peer == "torch" else None,
+            "jax": _opt("jax") if peer == "jax" else None}
+    fn = _mlp3_peers(np, mods["torch"], mods["jax"], params, xb, yb)[peer]
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def _first_step_process(peer, small, env=None) -> float:
+    args = [sys.executable, os.path.abspath(__file__), "--first-step", peer]
+    out = subprocess.run(args + (["--small"] if small else []), check=True,
+                         capture_output=True, text=True, env={**os.environ, **(env or {})})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _c1(np, torch, jax, small, warm):
+    res = {}
+
+    def ours():
+        with tempfile.TemporaryDirectory() as d:
+            env = {"FUNCTORCH_LITE_CACHE_DIR": d}
+            cold = _first_step_process("ours", small, env)
+            return _first_step_process("ours", small, env) if warm else cold
+
+    res["ours"] = each_backend(ours)
+    for peer, mod in (("numpy", np), ("torch", torch), ("jax", jax)):
+        if mod:
+            res[peer] = _first_step_process(peer, small)
+    if torch and TORCH_COMPILE:
+        res["torch"] = _first_step_process("torch.compile", small)
+    return res
+
+
+TORCH_COMPILE = False  # --torch-compile: C1's torch peer is torch.compile (~45 s here)
+
+
+def c1(fl, fnp, np, torch, jax, small):
+    return ("first jitted W3 step, fresh process, cold cache (<= 0.5 s)",
+            _c1(np, torch, jax, small, warm=False))
+
+
+def c1w(fl, fnp, np, torch, jax, small):
+    return ("first jitted W3 step, fresh process, warm cache (<= 0.05 s)",
+            _c1(np, torch, jax, small, warm=True))
+
+
 def _lenet_batch(np, batch):
     r = np.random.RandomState(0)
     return r.randn(batch, 1, 28, 28).astype(np.float32), r.randint(0, 10, batch)
@@ -221,8 +452,9 @@ def _w5_compat(np, torch, small, compiled):
     model = lenet(nn)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     run = compat.compile(model) if compiled else model
-    res = {"ours": timeit(stepper(compat, run, opt, compat.from_numpy(x),
-                                  compat.from_numpy(y)))}
+    xb, yb = compat.from_numpy(x), compat.from_numpy(y)
+    ours = (lambda: timeit(stepper(compat, run, opt, xb, yb)))
+    res = {"ours": each_backend(ours) if compiled else ours()}
     if torch:
         tm = lenet(torch.nn)
         topt = torch.optim.SGD(tm.parameters(), lr=0.01, momentum=0.9)
@@ -296,7 +528,7 @@ def w7(fl, fnp, np, torch, jax, small):
     W = r.randn(100, 100).astype(np.float32) / 10
     x = r.randn(100).astype(np.float32)
     h = fl.jit(fl.hessian(lambda x: fnp.sum(fnp.tanh(W @ x))))
-    res = {"ours": timeit(lambda: h(x))}
+    res = {"ours": each_backend(lambda: timeit(lambda: h(x)))}
 
     def np_hess():  # closed form: W^T diag(-2 t (1 - t^2)) W
         t = np.tanh(W @ x)
@@ -347,21 +579,45 @@ def _import_time(stmt, rounds=3):
     return best
 
 
-WORKLOADS = {"W1": w1, "W2": w2, "W4": w4, "W5": w5, "W5c": w5c, "W6": w6, "W6a": w6a,
-             "W6c": w6c, "W6g": w6g, "W7": w7, "W8": w8, "W8c": w8c}
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W5c": w5c, "W6": w6, "W6a": w6a,
+             "W6c": w6c, "W6g": w6g, "W7": w7, "W8": w8, "W8c": w8c, "C1": c1, "C1w": c1w}
+
+
+def _machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores"
+
+
+def _fmt(t: float) -> str:
+    return f"{t * 1e3:8.3f}ms" if t >= 1e-3 else f"{t * 1e6:8.2f}us"
 
 
 def main(argv=None):
+    global TORCH_COMPILE
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--all-cores", action="store_true", help="do not pin to one core")
     ap.add_argument("--only", nargs="*", help="workload ids to run (default: all)")
     ap.add_argument("--small", action="store_true", help="smaller sizes (quick check)")
-    ap.add_argument("--backend", default=None, help="jit backend (default: library default)")
+    ap.add_argument("--backend", default=None,
+                    help="the one jit backend to run (default: llvm and numpy)")
+    ap.add_argument("--torch-compile", action="store_true",
+                    help="C1's torch peer is torch.compile (slow) instead of eager torch")
+    ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    ap.add_argument("--first-step", help=argparse.SUPPRESS)  # C1's child process
     args = ap.parse_args(argv)
     _pin(args.all_cores)
+    if args.first_step:
+        print(json.dumps(first_step(args.first_step, args.small)))
+        return
+    TORCH_COMPILE = args.torch_compile
     if args.backend:
-        os.environ["FUNCTORCH_LITE_BACKEND"] = args.backend
+        JIT_BACKENDS[:] = [args.backend]
     import numpy as np
 
     import functorch_lite as fl
@@ -370,25 +626,31 @@ def main(argv=None):
     torch, jax = _opt("torch"), _opt("jax")
     if torch:
         torch.set_num_threads(1 if not args.all_cores else os.cpu_count())
-    import backends
-
-    backend = os.environ.get("FUNCTORCH_LITE_BACKEND") or backends.default_cpu()
-    print(f"functorch_lite {fl.__version__}, jit backend {backend}, "
-          f"{'all cores' if args.all_cores else 'pinned to 1 core'}; numpy {np.__version__}"
-          + (f", torch {torch.__version__}" if torch else "")
+    print(f"functorch_lite {fl.__version__}, jit backends {', '.join(JIT_BACKENDS)}; "
+          f"{_machine()}, {'all cores' if args.all_cores else 'pinned to 1 core'}; "
+          f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else "")
           + (f", jax {jax.__version__}" if jax else ""))
     print("ratio = peer time / our time (> 1: functorch_lite is faster)\n")
-    print(f"{'id':4} {'workload':58} {'ours':>10} {'vs numpy':>9} {'vs torch':>9} {'vs jax':>9}")
+    cols = ["id", "workload", "backend", "ours", "vs numpy", "vs torch", "vs jax", "note"]
+    if args.markdown:
+        print("| " + " | ".join(cols) + " |")
+        print("|" + "---|" * len(cols))
+    else:
+        print(f"{'id':4} {'workload':58} {'backend':7} {'ours':>10} {'vs numpy':>9} "
+              f"{'vs torch':>9} {'vs jax':>9}  note")
     for wid in args.only or WORKLOADS:
         desc, res = WORKLOADS[wid](fl, fnp, np, torch, jax, args.small)
-        ours = res["ours"]
-
-        def ratio(k, res=res, ours=ours):
-            return f"{res[k] / ours:9.2f}" if k in res else f"{'-':>9}"
-
-        unit = f"{ours * 1e3:8.3f}ms" if ours >= 1e-3 else f"{ours * 1e6:8.2f}us"
-        print(f"{wid:4} {desc:58} {unit:>10} {ratio('numpy')} {ratio('torch')} {ratio('jax')}",
-              flush=True)
+        ours = res["ours"] if isinstance(res["ours"], dict) else {"-": res["ours"]}
+        for backend, t in ours.items():
+            ratios = [f"{res[k] / t:.2f}" if k in res else "-" for k in ("numpy", "torch", "jax")]
+            note = f"copy {_fmt(res['copy']).strip()}: ours/copy {t / res['copy']:.2f}" \
+                if "copy" in res else ""
+            if args.markdown:
+                print("| " + " | ".join([wid, desc, backend, _fmt(t).strip(), *ratios, note])
+                      + " |", flush=True)
+            else:
+                print(f"{wid:4} {desc:58} {backend:7} {_fmt(t):>10} "
+                      + " ".join(f"{r:>9}" for r in ratios) + f"  {note}", flush=True)
 
 
 if __name__ == "__main__":
