@@ -1,6 +1,7 @@
 # PyTorch's "Quickstart" tutorial with `import torch` replaced by `import compat as torch`;
 # FashionMNIST is replaced by the digits that ship with compat (8x8 inputs), and the learning
-# rate and epochs are set so it learns in seconds. Everything else is the tutorial's code.
+# rate, layer widths and epochs are set so it learns in seconds. Everything else is the
+# tutorial's code.
 import compat as torch
 from compat import nn
 from compat.utils.data import DataLoader
@@ -29,11 +30,11 @@ class NeuralNetwork(nn.Module):
         super().__init__()
         self.flatten = nn.Flatten()
         self.linear_relu_stack = nn.Sequential(
-            nn.Linear(8 * 8, 512),
+            nn.Linear(8 * 8, 128),
             nn.ReLU(),
-            nn.Linear(512, 512),
+            nn.Linear(128, 128),
             nn.ReLU(),
-            nn.Linear(512, 10),
+            nn.Linear(128, 10),
         )
 
     def forward(self, x):
