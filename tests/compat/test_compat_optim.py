@@ -308,3 +308,28 @@ def test_docstring_examples(name):
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed"
+
+
+def test_user_subclass_written_as_in_pytorch():
+    class PlainSGD(optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, dict(lr=lr))
+
+        @compat.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self.state[p]["steps"] = self.state[p].get("steps", 0) + 1
+                        p.add_(p.grad, alpha=-group["lr"])
+
+    w = nn.Parameter(compat.tensor([1.0, 2.0]))
+    opt = PlainSGD([w])
+    sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    for _ in range(2):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+        sched.step()
+    assert w.tolist() == pytest.approx([1.0 * 0.8 * 0.9, 2.0 * 0.8 * 0.9])
+    assert opt.state_dict()["state"] == {0: {"steps": 2}}
