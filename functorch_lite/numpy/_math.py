@@ -12,8 +12,8 @@ import numpy as np
 
 from .. import dtypes
 from .. import lax as L
-from ..array import Array
 from ..core import Tracer
+from ..primitives.elementwise import eager_binary
 from ._core import (
     asarray_like,
     broadcast_shapes,
@@ -25,15 +25,12 @@ from ._core import (
 
 
 def _binary(name, op, to_float=False):
-    def fn(x1, x2, /):
-        t1, t2 = type(x1), type(x2)
-        if ((t1 is Array or t1 is np.ndarray) and (t2 is Array or t2 is np.ndarray)
-                and x1.dtype == x2.dtype and x1.shape == x2.shape
-                and (not to_float or x1.dtype.kind == "f")):
-            return op(x1, x2)  # nothing to promote or broadcast
+    def general(x1, x2):
         a, b = promote(name, x1, x2, to_float=to_float)
         return op(a, b)
 
+    # same-typed concrete operands need no promotion: the binder's eager fast path
+    fn = eager_binary(op.prim, general, float_only=to_float)
     fn.__name__ = name
     fn.__doc__ = f"Elementwise ``{name}`` with numpy broadcasting and promotion."
     fn.returns_arrays = True  # every result comes from a primitive: already an Array

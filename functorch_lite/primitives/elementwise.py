@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .. import dtypes
-from ..array import Array, wrap
+from ..array import Array
 from ..core import Primitive, ShapedArray, get_aval, is_under_transform
 from ..dtypes import is_python_scalar
 from ..rules import Zero, defjvp_zero, is_undefined
@@ -598,18 +598,36 @@ def _match(x, y):
     return x, y
 
 
-def _binary(prim):
+def eager_binary(prim: Primitive, general, float_only: bool = False):
+    """``prim`` as a binary function with the eager fast path: two concrete arrays of one
+    shape and dtype (a float dtype with ``float_only``) go straight to the numpy kernel and
+    come back as an Array; everything else is ``general(x, y)`` (promotion, broadcasting,
+    tracing). fnp's elementwise functions are built on it too, so the common eager call
+    pays for one check."""
+
     def fn(x, y):
-        # eager fast path: two same-typed concrete arrays go straight to the numpy kernel
         tx, ty = type(x), type(y)
         if ((tx is Array or tx is np.ndarray) and (ty is Array or ty is np.ndarray)
-                and x.dtype == y.dtype and x.shape == y.shape and not is_under_transform()):
-            return wrap(prim.impl(x.view(np.ndarray) if tx is Array else x,
-                                  y.view(np.ndarray) if ty is Array else y))
+                and x.dtype == y.dtype and x.shape == y.shape
+                and (not float_only or x.dtype.kind == "f") and not is_under_transform()):
+            out = prim.impl(x.view(np.ndarray) if tx is Array else x,
+                            y.view(np.ndarray) if ty is Array else y)
+            out = out.view(Array)  # wrap(), inlined: this is the hottest path there is
+            out.setflags(write=False)
+            return out
+        return general(x, y)
+
+    return fn
+
+
+def _binary(prim):
+    def general(x, y):
         x, y = _match(x, y)
         return prim.bind(x, y)
 
+    fn = eager_binary(prim, general)
     fn.__name__ = prim.name
+    fn.prim = prim
     return fn
 
 
