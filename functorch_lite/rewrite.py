@@ -77,6 +77,11 @@ class _Builder:
                        if isinstance(c, (np.ndarray, np.generic))}
         self.allow_consts = allow_consts
         self.max_elements = max_elements
+        # how many times each of the program's own variables is read (outputs count)
+        self.uses: dict[int, int] = {}
+        for v in [x for e in j.eqns for x in e.invars] + list(j.outvars):
+            if isinstance(v, Var):
+                self.uses[id(v)] = self.uses.get(id(v), 0) + 1
 
     def read(self, v):
         return self.env.get(id(v), v) if isinstance(v, Var) else v
@@ -470,9 +475,31 @@ def _convert(b, e):
     return None
 
 
+def _swapped_dot(b, x, perm):
+    """``transpose(dot_general(l, r), perm)`` as ``dot_general(r, l)`` when ``perm`` only
+    swaps the two free blocks and the product has no other reader: the result is then
+    written in the order it is read, never transposed in memory (the same products and
+    sums; a backend orders a contraction's sums as it likes either way)."""
+    p = b.producer(x, "dot_general")
+    if p is None or b.uses.get(id(x)) != 1:
+        return None
+    (lc, rc), (lb, rb) = p.params["dimension_numbers"]
+    nb = len(lb)
+    nl = p.invars[0].aval.ndim - len(lc) - nb
+    nr = p.invars[1].aval.ndim - len(rc) - nb
+    if perm != tuple(range(nb)) + tuple(range(nb + nl, nb + nl + nr)) + tuple(
+            range(nb, nb + nl)) or nl == 0 or nr == 0:
+        return None
+    params = dict(p.params, dimension_numbers=((rc, lc), (rb, lb)))
+    return [b.emit(p.prim, [p.invars[1], p.invars[0]], params)]
+
+
 def _transpose(b, e):
     (x,) = e.invars
     perm = tuple(e.params["permutation"])
+    swapped = _swapped_dot(b, x, perm)
+    if swapped is not None:
+        return swapped
     p = b.producer(x, "transpose")
     if p is not None:
         inner = p.params["permutation"]

@@ -474,6 +474,20 @@ def test_mlp_training_step_shrinks_and_agrees():
     assert len(optimize(new).eqns) == len(new.eqns)  # a fixpoint
 
 
+def test_a_transposed_product_swaps_its_operands():
+    # (a @ b).T is b.T @ a.T: the product is written in the order it is read (integers,
+    # so the sums agree bit for bit; floats may sum in another order in a backend)
+    a, b = values((2, 3, 4), np.int32, seed=2), values((2, 4, 5), np.int32, seed=3)
+    f = lambda a, b: fnp.swapaxes(fnp.matmul(a, b), 1, 2)  # noqa: E731
+    new = checked(simplify_algebra, ir_of(f, a, b), a, b)
+    assert names(new) == ["dot_general"]
+    assert new.eqns[0].invars == list(new.jaxpr.invars[::-1])
+    # another reader of the product keeps it as it was
+    g = lambda a, b: (fnp.swapaxes(fnp.matmul(a, b), 1, 2), fnp.matmul(a, b))  # noqa: E731
+    kept = checked(optimize, ir_of(g, a, b), a, b)
+    assert names(kept) == ["dot_general", "transpose"]
+
+
 # --------------------------------------------------------------------------- random chains
 
 DTYPES = [np.float32, np.float64, np.int32, np.int64, np.bool_]

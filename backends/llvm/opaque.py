@@ -88,7 +88,9 @@ def _dot_general(step, name, params):
             and min(lhs.strides + rhs.strides, default=0) >= 0)
     if nbatch == 0 or m == 0 or n == 0:
         return function(name, params, b, noalias=False), b
-    if blas and k == 0:
+    if blas and k <= 1:
+        # no sum (an outer product, k == 1): BLAS would zero the output, then add the
+        # products; the loop nest writes each product once, vectorized along the row
         blas = False
     if blas:
         fn, fty = GEMM[ot.dtype.name]
