@@ -33,11 +33,13 @@ def ltype(dtype) -> LType:
     if dt.kind == "b":
         return LType(dt, "i1", "i8", "b", 1)
     if dt.kind == "f":
-        if dt.itemsize not in (4, 8):
+        # half arithmetic is promoted to float and rounded back after every operation by
+        # LLVM, which is what numpy does for float16
+        names = {2: "half", 4: "float", 8: "double"}
+        if dt.itemsize not in names:
             raise TypeError(f"llvm backend: {dt.name} arrays are not supported; cast to "
                             "float32 or float64")
-        return LType(dt, "float" if dt.itemsize == 4 else "double",
-                     "float" if dt.itemsize == 4 else "double", "f", dt.itemsize * 8)
+        return LType(dt, names[dt.itemsize], names[dt.itemsize], "f", dt.itemsize * 8)
     if dt.kind in "iu":
         ty = f"i{dt.itemsize * 8}"
         return LType(dt, ty, ty, dt.kind, dt.itemsize * 8)

@@ -21,11 +21,11 @@ import numpy as np
 from functorch_lite.primitives import elementwise as E
 
 from . import mathlib
-from .emit import Builder, LType, const
+from .emit import F32, Builder, LType, const
 
 
 def _suffix(t: LType) -> str:
-    return "f32" if t.reg == "float" else "f64" if t.reg == "double" else t.reg
+    return {"half": "f16", "float": "f32", "double": "f64"}.get(t.reg, t.reg)
 
 
 # --------------------------------------------------------------------------- unary
@@ -35,6 +35,11 @@ def _math(name):
     def rule(b, ts, out, args, params):
         t = ts[0]
         fn = name if name != "polygamma" else mathlib.polygamma_name(params["m"])
+        if t.reg == "half":
+            # numpy computes float16 functions in float32 and rounds the result
+            args = [b.emit(f"fpext half {a} to float") for a in args]
+            r = rule(b, [F32] * len(args), F32, args, params)
+            return b.emit(f"fptrunc float {r} to half")
         b.math.add((fn, t.dtype.name))
         return b.call(t.reg, mathlib.symbol(fn, t.dtype), [(t.reg, a) for a in args])
 
