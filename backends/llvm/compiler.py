@@ -1,24 +1,33 @@
 """From LLVM IR text to a callable address: optimise for the host CPU at -O3, emit an
-object file, load it into an MCJIT engine. Objects are cached in memory and on disk.
+object file, load it. Objects are cached in memory and on disk.
 
 The disk cache lives under ``FUNCTORCH_LITE_CACHE_DIR`` (default: the user cache
-directory; an empty string turns it off). An entry is keyed on the IR text, the CPU
-name and features, and the llvmlite version, and carries a checksum of its bytes, so a
-corrupt or foreign entry is rebuilt, never loaded. Entries are written atomically.
+directory; an empty string turns it off). An entry is keyed on the IR text, the host
+CPU and the llvmlite version, and carries a checksum of its bytes, so a corrupt or
+foreign entry is rebuilt, never loaded. Entries are written atomically.
+
+A warm start never touches LLVM: the key's CPU part comes from ``/proc/cpuinfo`` where
+there is one (LLVM's host name and features elsewhere), and cached objects are placed
+in memory by ``loader`` (x86-64 Linux; LLVM's MCJIT elsewhere), so llvmlite is imported
+only when something must be compiled.
 
 >>> addr = compile_ir(text).address("fl_main")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import ctypes
 import glob
 import hashlib
 import os
+import platform
 import tempfile
 import threading
 import time
 
 import numpy as np
+
+from . import loader
 
 MAGIC = b"FLOBJ1\n"
 _lock = threading.Lock()
@@ -29,30 +38,72 @@ _memory: dict[str, bytes] = {}
 def _llvm():
     """llvmlite.binding, initialised once (imported on first compile, not at import time)."""
     if "llvm" not in _state:
-        import llvmlite  # lazy: import of functorch_lite stays fast; only compiling needs it
-        import llvmlite.binding as llvm  # lazy: as above
+        import llvmlite.binding as llvm  # lazy: only compiling needs LLVM
 
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
-        _state["version"] = llvmlite.__version__
         _state["cpu"] = llvm.get_host_cpu_name()
         _state["features"] = llvm.get_host_cpu_features().flatten()
         _state["target"] = llvm.Target.from_default_triple()
-        _load_blas(llvm)
+        if _blas_path():
+            llvm.load_library_permanently(_blas_path())
         _state["llvm"] = llvm
     return _state["llvm"]
 
 
-def _load_blas(llvm) -> None:
-    """Make the OpenBLAS that numpy ships resolvable by symbol name (not by address)."""
-    libs = os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs")
-    found = sorted(glob.glob(os.path.join(libs, "libscipy_openblas*.so*")))
-    _state["blas"] = found[0] if found else None
-    if found:
-        llvm.load_library_permanently(found[0])
+def _blas_path() -> str | None:
+    """The OpenBLAS that numpy ships (its symbols are resolved by name, not address)."""
+    if "blas" not in _state:
+        libs = os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs")
+        found = sorted(glob.glob(os.path.join(libs, "libscipy_openblas*.so*")))
+        _state["blas"] = found[0] if found else None
+    return _state["blas"]
 
 
-def _target_machine():
+def symbol_address(name: str) -> int:
+    """An external symbol's address in this process: numpy's OpenBLAS, then libc & co.
+    (0 when there is none).
+
+    >>> symbol_address("memcpy") != 0
+    True
+    """
+    if "blas_lib" not in _state:
+        _state["blas_lib"] = ctypes.CDLL(_blas_path()) if _blas_path() else None
+    lib = _state["blas_lib"]
+    if lib is not None and hasattr(lib, name):
+        return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0
+    return loader.process_symbol(name)
+
+
+_CPU_KEYS = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags",
+             "Features", "CPU implementer", "CPU architecture", "CPU variant", "CPU part",
+             "CPU revision")
+
+
+def _host() -> str:
+    """What compiled code depends on besides its IR: the CPU (its identity and features as
+    the OS reports them, or LLVM's name and features for it) and the LLVM release."""
+    if "host" not in _state:
+        import llvmlite  # the package alone (its version): cheap, unlike llvmlite.binding
+
+        cpu = ""
+        try:
+            with open("/proc/cpuinfo") as f:
+                block = f.read().split("\n\n", 1)[0]
+            cpu = "\n".join(ln for ln in block.splitlines()
+                            if ln.split(":", 1)[0].strip() in _CPU_KEYS)
+        except OSError:
+            pass
+        if not cpu:
+            _llvm()
+            cpu = f"{_state['cpu']}\n{_state['features']}"
+        _state["host"] = f"{platform.machine()}\n{cpu}\nllvmlite {llvmlite.__version__}"
+    return _state["host"]
+
+
+def target_machine():
+    """A new LLVM target machine for this host (an MCJIT engine takes ownership of one)."""
+    _llvm()
     return _state["target"].create_target_machine(
         cpu=_state["cpu"], features=_state["features"], opt=3, codemodel="jitdefault")
 
@@ -68,9 +119,8 @@ def cache_dir() -> str | None:
 
 
 def cache_key(text: str) -> str:
-    _llvm()
     h = hashlib.sha256()
-    for part in (text, _state["cpu"], _state["features"], _state["version"]):
+    for part in (text, _host()):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()
@@ -112,7 +162,7 @@ def optimise(text: str):
     llvm = _llvm()
     mod = llvm.parse_assembly(text)
     mod.verify()
-    tm = _target_machine()
+    tm = target_machine()
     pto = llvm.create_pipeline_tuning_options(speed_level=3)
     pto.loop_vectorization = True
     pto.slp_vectorization = True
@@ -122,19 +172,31 @@ def optimise(text: str):
 
 
 class Compiled:
-    """A loaded object: ``address(name)`` of its functions, alive as long as this is."""
+    """A loaded object: ``address(name)`` of its functions, alive as long as this is.
+
+    Placed by ``loader`` where it can (no LLVM needed), else by an MCJIT engine."""
 
     def __init__(self, obj: bytes, externals):
-        llvm = _llvm()
+        addrs = {}
         for sym in externals:
-            if not llvm.address_of_symbol(sym):
+            addrs[sym] = symbol_address(sym)
+            if not addrs[sym]:
                 raise RuntimeError(f"llvm backend: external symbol {sym} is not available in "
                                    "this process (numpy's OpenBLAS was not found)")
-        self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), _target_machine())
+        self.engine = None
+        try:
+            self.code = loader.load(obj, addrs)
+            return
+        except loader.Unsupported:
+            pass
+        llvm = _llvm()
+        self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
         self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self.engine.finalize_object()
 
     def address(self, name: str) -> int:
+        if self.engine is None:
+            return self.code.address(name)
         return self.engine.get_function_address(name)
 
 
