@@ -381,25 +381,34 @@ def first_step(peer: str, small: bool) -> float:
 
 
 def _first_step_process(peer, small, env=None) -> float:
+    """``first_step`` in a fresh process. Python's own bytecode cache is on there (as it
+    is by default; a sandbox may set PYTHONDONTWRITEBYTECODE), so the figure is what a
+    user's second run sees, not the compilation of our Python sources."""
     args = [sys.executable, os.path.abspath(__file__), "--first-step", peer]
+    env = {k: v for k, v in {**os.environ, **(env or {})}.items()
+           if k != "PYTHONDONTWRITEBYTECODE"}
     out = subprocess.run(args + (["--small"] if small else []), check=True,
-                         capture_output=True, text=True, env={**os.environ, **(env or {})})
+                         capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _c1(np, torch, jax, small, warm):
+def _c1(np, torch, jax, small, warm, rounds=3):
+    """Best of ``rounds`` fresh processes (a busy machine only ever adds time)."""
     res = {}
 
     def ours():
-        with tempfile.TemporaryDirectory() as d:
-            env = {"FUNCTORCH_LITE_CACHE_DIR": d}
-            cold = _first_step_process("ours", small, env)
-            return _first_step_process("ours", small, env) if warm else cold
+        best = float("inf")
+        for _ in range(rounds):
+            with tempfile.TemporaryDirectory() as d:
+                env = {"FUNCTORCH_LITE_CACHE_DIR": d}
+                cold = _first_step_process("ours", small, env)
+                best = min(best, _first_step_process("ours", small, env) if warm else cold)
+        return best
 
     res["ours"] = each_backend(ours)
     for peer, mod in (("numpy", np), ("torch", torch), ("jax", jax)):
         if mod:
-            res[peer] = _first_step_process(peer, small)
+            res[peer] = min(_first_step_process(peer, small) for _ in range(rounds))
     if torch and TORCH_COMPILE:
         res["torch"] = _first_step_process("torch.compile", small)
     return res
