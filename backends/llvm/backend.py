@@ -18,6 +18,7 @@ from functorch_lite.rewrite import optimize
 
 from .codegen import generate
 from .compiler import compile_ir
+from .lowering import refuse_like_reference
 from .runtime import Program
 
 
@@ -30,6 +31,7 @@ class LlvmBackend:
     device = "cpu"
 
     def _module(self, closed: ClosedJaxpr, name: str):
+        refuse_like_reference(closed)
         jaxpr, consts = optimize(closed).hoist_consts()
         prog = fuse(jaxpr)
         return generate(prog, name), consts

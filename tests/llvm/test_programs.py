@@ -451,3 +451,28 @@ def test_control_flow_under_jit():
     assert_same(*both(fl.grad(g), x))
     assert_same(*both(fl.vmap(f), np.stack([x, -x])))
     assert_same(*both(fl.jacfwd(lambda x: f(x)[1]), x))
+
+
+# --------------------------------------------------------------------------- regressions
+
+
+@pytest.mark.parametrize("f, x", [
+    (lambda x: -x, np.array([True])),                      # numpy: TypeError
+    (lambda x: fnp.sign(x), np.array([True])),             # numpy: no loop for bool
+    (lambda x: ~x, np.array([1.5], np.float32)),           # numpy: TypeError
+    (lambda x: (x - 0, -x), np.array([False])),           # x - 0 would be rewritten away
+])
+def test_operand_types_numpy_refuses_raise_its_error(f, x):
+    # they used to compile (bool negation to a subtraction) or fail inside LLVM
+    with pytest.raises(Exception) as eager:
+        f(x)
+    with pytest.raises(eager.type, match=str(eager.value)[:20]):
+        fl.jit(f, backend="llvm")(x)
+
+
+def test_integer_power_with_a_negative_exponent():
+    # numpy raises; compiled code gives the truncated value (it once gave e's bit pattern)
+    x = np.array([-3, -2, -1, 0, 1, 2, 3] * 2, np.int64)
+    e = np.repeat(np.array([-1, -2], np.int64), 7)
+    got = fl.jit(lambda x, e: x ** e, backend="llvm")(x, e)
+    np.testing.assert_array_equal(got, [0, 0, -1, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0])
