@@ -3,6 +3,8 @@
 * ``assert_close``: a functorch_lite result against a numpy reference (type, dtype,
   shape and values; tolerances chosen from the dtype).
 * ``check_jit``: ``fl.jit(f)`` gives exactly what eager ``f`` gives.
+* ``assert_jit_equal``: a jitted result equals the eager one bit for bit, within a few
+  ulp for floats where the backend has its own math library (llvm).
 * ``check_grads``: ``fl.grad`` against float64 central finite differences.
 * ``check_jvp_vjp``: ``fl.jvp`` against a finite-difference directional derivative, and
   the adjoint identity ``<u, J v> == <J^T u, v>`` between ``fl.jvp`` and ``fl.vjp``.
@@ -18,6 +20,7 @@ from hypothesis.extra import numpy as hnp
 
 import functorch_lite as fl
 from functorch_lite import tree
+from functorch_lite.jit import default_backend
 
 FLOAT_DTYPES = (np.float32, np.float64)
 INT_DTYPES = (np.int32, np.int64)
@@ -108,6 +111,27 @@ def check_jit(f, *args, **kwargs):
         else:
             np.testing.assert_array_equal(j, e)
     return jitted
+
+
+# the llvm backend's math functions are within 2 ulp of numpy's (mathlib.ULP_BOUNDS); a
+# sampler chains two of them
+JIT_ULPS = {"llvm": 4}
+
+
+def assert_jit_equal(jitted, eager, backend=None):
+    """``jitted`` equals ``eager`` (dtype and shape too): bit for bit, except floats from a
+    backend with its own math library (``JIT_ULPS``), which may be that many ulp away.
+    ``backend`` defaults to the one ``fl.jit`` picks."""
+    backend = backend or default_backend()
+    j, e = np.asarray(jitted), np.asarray(eager)
+    assert (j.dtype, j.shape) == (e.dtype, e.shape), f"{j.dtype}{j.shape} vs {e.dtype}{e.shape}"
+    ulps = JIT_ULPS.get(backend, 0)
+    if e.dtype.kind != "f" or not ulps:
+        np.testing.assert_array_equal(j, e)
+        return
+    big = np.maximum(np.abs(j), np.abs(e))
+    ok = (j == e) | (np.isnan(j) & np.isnan(e)) | (np.abs(j - e) <= ulps * np.spacing(big))
+    assert ok.all(), f"more than {ulps} ulp apart: jit {j[~ok]}, eager {e[~ok]}"
 
 
 # --------------------------------------------------------------------------- finite differences

@@ -20,6 +20,7 @@ from hypothesis.extra import numpy as hnp
 
 import functorch_lite as fl
 import functorch_lite.numpy as fnp
+from functorch_lite.jit import default_backend
 
 DTYPES = [np.bool_, np.int8, np.uint8, np.int32, np.int64, np.float16, np.float32,
           np.float64]
@@ -157,6 +158,11 @@ def test_eager_and_jit_agree(name, kind, data):
     eager, e_err = _run(f, x, y)
     jitted, j_err = _run(fl.jit(f), x, y)
     where = f"{name}({x.dtype}{x.shape}, {y!r:.40})"
+    if (e_err is ValueError and j_err is None and name in ("power", "literals")
+            and default_backend() == "llvm"):
+        # numpy refuses integers to negative integer powers by value, which compiled code
+        # does not raise (it returns the truncated value): a known, open difference
+        pytest.xfail(f"{where}: llvm does not raise numpy's ValueError")
     assert e_err == j_err, f"{where}: eager raised {e_err}, jit raised {j_err}"
     if e_err is None:
         _check_same(eager, jitted, where)
