@@ -12,8 +12,10 @@
   ``jit_backend`` sets ``FUNCTORCH_LITE_BACKEND`` for that run; the test ids end in
   ``[numpy]`` / ``[llvm]`` (``-k llvm`` runs one side). Tests under ``tests/llvm``
   (backend-specific already) and tests that name their backend themselves
-  (``backend=``, ``FUNCTORCH_LITE_BACKEND``) run once. A test can ask for the
-  ``jit_backend`` fixture to learn which side it is on (None when it runs once).
+  (``backend=``, ``FUNCTORCH_LITE_BACKEND``) run once; ``@pytest.mark.both_backends``
+  (or a module's ``pytestmark``) doubles a test whose jit calls are out of sight. A
+  test can ask for the ``jit_backend`` fixture to learn which side it is on (None when
+  it runs once).
 """
 
 import inspect
@@ -85,9 +87,15 @@ def pytest_generate_tests(metafunc):
     fn = metafunc.function
     if os.path.abspath(metafunc.definition.path).startswith(os.path.join(TESTS, "llvm", "")):
         return
-    if _OWN_BACKEND.search(_source(fn)) or not runs_jit(fn):
+    marked = metafunc.definition.get_closest_marker("both_backends") is not None
+    if not marked and (_OWN_BACKEND.search(_source(fn)) or not runs_jit(fn)):
         return
     metafunc.parametrize("jit_backend", BACKENDS, indirect=True)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_backends: run on every CPU jit backend (for "
+                            "tests whose jit calls are out of sight, e.g. in example scripts)")
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,8 @@ import os
 import pytest
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
+# the examples jit their training steps: run them on every CPU backend
+pytestmark = pytest.mark.both_backends
 
 
 def _load(name):

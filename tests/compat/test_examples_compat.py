@@ -16,6 +16,8 @@ pytest.importorskip("tqdm")
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 EXAMPLES = os.path.join(ROOT, "examples")
+# the examples compile their steps (compat.compile, fl.jit): run them on every CPU backend
+pytestmark = pytest.mark.both_backends
 SCRIPTS = os.path.join(os.path.dirname(__file__), "scripts")
 
 
