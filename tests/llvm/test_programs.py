@@ -346,6 +346,39 @@ def test_random_shapes_in_a_subprocess(tmp_path):
     assert "done" in r.stdout
 
 
+THREADS = """
+import threading
+import numpy as np, functorch_lite as fl, functorch_lite.numpy as fnp
+def f(x, w):
+    return fnp.tanh(x @ w).sum(0) + fnp.cumsum(x, 0)[-1], x.T @ x
+rng = np.random.default_rng(0)
+args = [(rng.standard_normal((64, 32)), rng.standard_normal((32, 32))) for _ in range(8)]
+want = [fl.jit(f, backend="numpy")(*a) for a in args]
+g = fl.jit(f, backend="llvm")   # first compiled by whichever thread calls it first
+bad = []
+def run(t):
+    for it in range(100):
+        i = (it + t) % 8
+        for a, b in zip(g(*args[i]), want[i]):
+            if not np.allclose(a, b, rtol=1e-12, atol=1e-12):
+                bad.append((t, it))
+threads = [threading.Thread(target=run, args=(t,)) for t in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+assert not bad, bad
+print("done")
+"""
+
+
+def test_threads_share_compiled_programs(tmp_path):
+    # concurrent first calls compile together; later calls run while others compile
+    r = _run_script(THREADS, tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "done" in r.stdout
+
+
 # --------------------------------------------------------------------------- the cache
 
 CACHED = """
