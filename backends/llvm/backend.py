@@ -45,7 +45,7 @@ class LlvmBackend:
                 print(f"[functorch_lite] llvm: program `{name}` "
                       f"({len(mod.text.splitlines())} lines of IR): {source}", file=sys.stderr)
 
-        compiled = compile_ir(mod.text, mod.externals, log)
+        compiled = compile_ir(mod.text, mod.externals, log, libraries=mod.libraries)
         return Program(compiled, mod.layout, mod.outvars, consts, mod.hidden, name)
 
     def lower_text(self, closed: ClosedJaxpr, name: str = "main") -> str:

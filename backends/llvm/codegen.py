@@ -26,7 +26,7 @@ from . import mathlib
 from .control import CONTROL
 from .emit import I64, Builder, Loops, const, function, index, load, ltype, nbytes, round_up, store
 from .lowering import ELEMENTWISE, convert, reduction
-from .opaque import OPAQUE
+from .opaque import OPAQUE, SCRATCH
 
 
 @dataclass
@@ -48,6 +48,7 @@ class Module:
     externals: set[str]
     outvars: list  # the program's results: which buffer (or literal) each one is
     hidden: list   # constants of nested programs, passed after the arena pointer
+    libraries: dict[str, str] = field(default_factory=dict)  # symbol -> module defining it
 
 
 def _step_reads(s) -> list[Var]:
@@ -235,6 +236,7 @@ class _Module:
         self.decls: set[str] = set()
         self.math: set[tuple[str, str]] = set()
         self.externals: set[str] = set()
+        self.libraries: dict[str, str] = {}
         self.hidden: list = []  # constants of nested programs
         self.count = 0
 
@@ -243,6 +245,7 @@ class _Module:
         self.decls |= b.intrinsics
         self.math |= b.math
         self.externals |= getattr(b, "externals", set())
+        self.libraries.update(getattr(b, "libraries", {}))
 
     def fresh(self, stem: str) -> str:
         self.count += 1
@@ -255,6 +258,8 @@ class _Module:
         for n, step in enumerate(prog.steps):
             if isinstance(step, Opaque) and step.eqn.prim in CONTROL:
                 subs[n], scratch[n] = CONTROL[step.eqn.prim].prepare(self, step)
+            elif isinstance(step, Opaque) and step.eqn.prim in SCRATCH:
+                scratch[n] = SCRATCH[step.eqn.prim](step)
         layout = plan(prog, scratch)
         slot = {id(v): i for i, v in enumerate(layout.inputs)}
         slot.update({id(v): len(layout.inputs) + j for j, v in enumerate(layout.outputs)})
@@ -292,6 +297,9 @@ class _Module:
                         f"llvm backend: no lowering for primitive '{step.eqn.prim.name}' "
                         "yet; use backend='numpy' for this program")
                 text, b = rule(step, sname, params)
+                if scratch.get(n):  # the rule's function then takes it last
+                    sc = main.emit(f"getelementptr i8, ptr {arena}, i64 {layout.scratch[n]}")
+                    args.append(f"ptr {sc}")
             self.absorb(text, b)
             main.do(f"call void @{sname}({', '.join(args)})")
         self.funcs.append(f"define internal void @{fname}(ptr %args, ptr %hidden) #1 {{\n"
@@ -344,4 +352,4 @@ def generate(prog: FusedProgram, name: str = "main") -> Module:
         'attributes #0 = { nounwind "no-trapping-math"="true" }',
         'attributes #1 = { nounwind }',
     ])
-    return Module(text + "\n", layout, mod.externals, prog.outvars, mod.hidden)
+    return Module(text + "\n", layout, mod.externals, prog.outvars, mod.hidden, mod.libraries)

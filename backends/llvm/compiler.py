@@ -16,16 +16,12 @@ only when something must be compiled.
 
 from __future__ import annotations
 
-import ctypes
-import glob
 import hashlib
 import os
 import platform
 import tempfile
 import threading
 import time
-
-import numpy as np
 
 from . import loader
 
@@ -45,33 +41,17 @@ def _llvm():
         _state["cpu"] = llvm.get_host_cpu_name()
         _state["features"] = llvm.get_host_cpu_features().flatten()
         _state["target"] = llvm.Target.from_default_triple()
-        if _blas_path():
-            llvm.load_library_permanently(_blas_path())
         _state["llvm"] = llvm
     return _state["llvm"]
 
 
-def _blas_path() -> str | None:
-    """The OpenBLAS that numpy ships (its symbols are resolved by name, not address)."""
-    if "blas" not in _state:
-        libs = os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs")
-        found = sorted(glob.glob(os.path.join(libs, "libscipy_openblas*.so*")))
-        _state["blas"] = found[0] if found else None
-    return _state["blas"]
-
-
 def symbol_address(name: str) -> int:
-    """An external symbol's address in this process: numpy's OpenBLAS, then libc & co.
-    (0 when there is none).
+    """An external symbol's address among the libraries loaded in this process (0 when
+    there is none).
 
     >>> symbol_address("memcpy") != 0
     True
     """
-    if "blas_lib" not in _state:
-        _state["blas_lib"] = ctypes.CDLL(_blas_path()) if _blas_path() else None
-    lib = _state["blas_lib"]
-    if lib is not None and hasattr(lib, name):
-        return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0
     return loader.process_symbol(name)
 
 
@@ -99,6 +79,21 @@ def _host() -> str:
             cpu = f"{_state['cpu']}\n{_state['features']}"
         _state["host"] = f"{platform.machine()}\n{cpu}\nllvmlite {llvmlite.__version__}"
     return _state["host"]
+
+
+def vector_bytes() -> int:
+    """The width in bytes of this host's widest vector registers code may use (64 with
+    AVX-512, 32 with AVX2, else 16), which sets tile shapes; any value is correct.
+
+    >>> vector_bytes() in (16, 32, 64)
+    True
+    """
+    words = set(_host().replace(",", " ").split())
+    if words & {"avx512f", "+avx512f"}:
+        return 64
+    if words & {"avx2", "+avx2"}:
+        return 32
+    return 16
 
 
 def target_machine():
@@ -157,13 +152,14 @@ def _write_cached(key: str, obj: bytes) -> None:
         pass  # a read-only or full cache directory only costs a recompile
 
 
-def optimise(text: str):
-    """Parse, verify and optimise (-O3, vectorizers on) the module; returns it."""
+def optimise(text: str, speed: int = 3):
+    """Parse, verify and optimise (-O``speed``, vectorizers on) the module; returns it
+    and its target machine."""
     llvm = _llvm()
     mod = llvm.parse_assembly(text)
     mod.verify()
     tm = target_machine()
-    pto = llvm.create_pipeline_tuning_options(speed_level=3)
+    pto = llvm.create_pipeline_tuning_options(speed_level=speed)
     pto.loop_vectorization = True
     pto.slp_vectorization = True
     pb = llvm.create_pass_builder(tm, pto)
@@ -176,13 +172,13 @@ class Compiled:
 
     Placed by ``loader`` where it can (no LLVM needed), else by an MCJIT engine."""
 
-    def __init__(self, obj: bytes, externals):
-        addrs = {}
+    def __init__(self, obj: bytes, externals, provided=None):
+        addrs = dict(provided or {})
         for sym in externals:
             addrs[sym] = symbol_address(sym)
             if not addrs[sym]:
                 raise RuntimeError(f"llvm backend: external symbol {sym} is not available in "
-                                   "this process (numpy's OpenBLAS was not found)")
+                                   "this process")
         self.engine = None
         try:
             self.code = loader.load(obj, addrs)
@@ -190,6 +186,8 @@ class Compiled:
         except loader.Unsupported:
             pass
         llvm = _llvm()
+        for sym, addr in (provided or {}).items():
+            llvm.add_symbol(sym, addr)
         self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
         self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self.engine.finalize_object()
@@ -200,10 +198,14 @@ class Compiled:
         return self.engine.get_function_address(name)
 
 
-def compile_ir(text: str, externals=(), log=None) -> Compiled:
-    """Compile (or fetch from the caches) the module ``text``."""
+def compile_ir(text: str, externals=(), log=None, speed: int = 3,
+               libraries=None) -> Compiled:
+    """Compile (or fetch from the caches) the module ``text`` at -O``speed``.
+    ``externals`` are symbols of this process's libraries it calls; ``libraries`` maps
+    symbols it calls to the module text defining them (see ``library``)."""
+    provided = {sym: library(lib).address(sym) for sym, lib in (libraries or {}).items()}
     with _lock:
-        key = cache_key(text)
+        key = cache_key(f"; -O{speed}\n{text}")
         obj = _memory.get(key)
         source = "memory cache"
         if obj is None:
@@ -211,14 +213,33 @@ def compile_ir(text: str, externals=(), log=None) -> Compiled:
             source = "disk cache"
         if obj is None:
             t0 = time.perf_counter()
-            mod, tm = optimise(text)
+            mod, tm = optimise(text, speed)
             obj = tm.emit_object(mod)
             _write_cached(key, obj)
             source = f"compiled in {time.perf_counter() - t0:.3f}s"
         _memory[key] = obj
         if log is not None:
             log(source)
-        return Compiled(obj, externals)
+        return Compiled(obj, externals, provided)
+
+
+_libraries: dict[str, Compiled] = {}
+
+LIBRARY_SPEED = 2  # -O2: a library's loops are written for speed already; -O3 doubles
+#                    its compile time (a cold start pays it once) for the same code speed
+
+
+def library(text: str) -> Compiled:
+    """A module other modules call into (the GEMM), loaded once per process and cached on
+    disk like any program.
+
+    >>> library("define void @f() {\n  ret void\n}\n").address("f") != 0  # doctest: +SKIP
+    True
+    """
+    hit = _libraries.get(text)
+    if hit is None:
+        hit = _libraries[text] = compile_ir(text, speed=LIBRARY_SPEED)
+    return hit
 
 
 def assembly(text: str) -> str:

@@ -5,12 +5,13 @@ llvmlite and starting LLVM (~30 ms, most of a first jitted step) only to place a
 kilobytes of machine code in memory. ``load`` does that for the objects our compiler
 emits on x86-64 Linux: an ELF relocatable file whose only relocations are absolute
 (``R_X86_64_64``, the large code model) or PC-relative. Its allocated sections are
-copied into fresh pages, undefined symbols are resolved in the process (numpy's
-OpenBLAS, libc), relocations are applied, and the pages become read+execute. Anything
+copied into fresh pages, undefined symbols are resolved (the caller's table: library
+modules such as the GEMM; then the process: libc), relocations are applied, and the
+pages become read+execute. Anything
 else (another OS or CPU, a relocation or section kind not handled here) raises
 ``Unsupported`` and the caller falls back to LLVM's own loader.
 
->>> code = load(obj, {"scipy_cblas_sgemm64_": addr})   # doctest: +SKIP
+>>> code = load(obj, {"fl_gemm_f32": addr})   # doctest: +SKIP
 >>> code.address("fl_call")                             # doctest: +SKIP
 """
 
@@ -32,6 +33,11 @@ _PAGE = 4096
 
 class Unsupported(Exception):
     """This object (or this platform) is not one ``load`` handles."""
+
+
+class Unresolved(RuntimeError):
+    """The object calls a symbol no library of this process defines (LLVM's loader would
+    silently call address 0)."""
 
 
 def supported() -> bool:
@@ -132,7 +138,8 @@ def load(obj: bytes, externals: dict[str, int]) -> Loaded:
         if st_shndx == 0:
             addr = externals.get(name) or process_symbol(name) if name else 0
             if name and not addr:
-                raise Unsupported(f"unresolved symbol {name}")
+                raise Unresolved(f"llvm backend: compiled code calls {name}, which no "
+                                 "library of this process defines")
         elif st_shndx == 0xFFF1:  # SHN_ABS
             addr = st_value
         elif st_shndx in place:

@@ -7,10 +7,12 @@ program compiles whatever passes ran; ``custom_lin`` (the tangent of a ``custom_
 function, staged by ``jit`` of a ``jvp`` or ``linearize``) raises the reference
 interpreter's error at compile time.
 
-``dot_general`` calls the OpenBLAS that numpy ships (``scipy_cblas_[sd]gemm64_``, ILP64)
-when both operands are views a GEMM can read directly (a transpose becomes a ``Trans``
-flag, never a copy), one call per batch index; anything else (integers, mixed types,
-strides BLAS cannot take) runs as a plain loop nest.
+``dot_general`` on float32/float64 operands calls the blocked product of ``gemm.py``
+(a library module compiled once per machine) with each operand's strides, so
+transposed, broadcast or reversed operands are read where they are, never copied; one
+call per batch index, with packing scratch in the program's arena. Anything else
+(integers, mixed types, operand dims no stride can walk, a matrix-vector product,
+a product with no sum) runs as a plain loop nest.
 """
 
 from __future__ import annotations
@@ -23,13 +25,10 @@ from functorch_lite.fusion import View, contiguous_strides
 from functorch_lite.ir import Literal
 from functorch_lite.primitives import linalg
 
-from . import movement
+from . import gemm, movement
+from .compiler import vector_bytes
 from .emit import Builder, Loops, const, element, function, index, load, ltype, store
 from .lowering import convert
-
-ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
-GEMM = {"float32": ("scipy_cblas_sgemm64_", "float"), "float64": ("scipy_cblas_dgemm64_",
-                                                                   "double")}
 
 
 def _group(view: View, dims) -> tuple[int, int] | None:
@@ -44,22 +43,41 @@ def _group(view: View, dims) -> tuple[int, int] | None:
     return size, view.strides[dims[-1]]
 
 
-def _matrix(view: View, rows, cols):
-    """(rows, cols, leading dimension, transposed?) for BLAS, or None when no leading
-    dimension describes the view (e.g. a broadcast row with stride 0)."""
-    r, c = _group(view, rows), _group(view, cols)
-    if r is None or c is None:
-        return None
-    (nr, sr), (nc, sc) = r, c
-    if (nc == 1 or sc == 1) and (nr == 1 or sr >= max(nc, 1)):
-        return nr, nc, sr if nr > 1 else max(nc, 1), False
-    if (nr == 1 or sr == 1) and (nc == 1 or sc >= max(nr, 1)):
-        return nr, nc, sc if nc > 1 else max(nr, 1), True
-    return None
-
-
 def _free(ndim, contract, batch):
     return [i for i in range(ndim) if i not in contract and i not in batch]
+
+
+def _gemm_plan(step):
+    """(m, n, k, (A's row and sum strides), (B's sum and column strides)) when the blocked
+    product runs this step, else None."""
+    e = step.eqn
+    lhs, rhs = step.inputs
+    if isinstance(lhs, Literal) or isinstance(rhs, Literal):
+        return None
+    (lc, rc), (lb, rb) = e.params["dimension_numbers"]
+    ot = np.dtype(e.outvars[0].aval.dtype)
+    if ot not in (np.float32, np.float64) or e.invars[0].aval.dtype != ot \
+            or e.invars[1].aval.dtype != ot:
+        return None
+    lf, rf = _free(len(lhs.shape), lc, lb), _free(len(rhs.shape), rc, rb)
+    am, ak = _group(lhs, lf), _group(lhs, list(lc))
+    bk, bn = _group(rhs, list(rc)), _group(rhs, rf)
+    if None in (am, ak, bk, bn):
+        return None
+    (m, sam), (k, sak), (_, sbk), (n, sbn) = am, ak, bk, bn
+    # a matrix-vector product or no sum: the loop nest vectorizes along what there is
+    if n < 2 or k < 2 or m < 1:
+        return None
+    return m, n, k, (sam, sak), (sbk, sbn)
+
+
+def _dot_scratch(step) -> int:
+    """Bytes of arena scratch a ``dot_general`` step needs (packed blocks)."""
+    plan = _gemm_plan(step)
+    if plan is None:
+        return 0
+    m, n, k, _, _ = plan
+    return gemm.scratch_bytes(m, n, k, step.eqn.outvars[0].aval.dtype, vector_bytes())
 
 
 def _dot_general(step, name, params):
@@ -74,43 +92,31 @@ def _dot_general(step, name, params):
     lf = _free(len(lhs.shape), lc, lb)
     rf = _free(len(rhs.shape), rc, rb)
     b = Builder()
-    b.externals = set()
     pl, pr, po = params[id(lhs.base)], params[id(rhs.base)], params[id(out)]
     bsizes = [lhs.shape[d] for d in lb]
     m = int(np.prod([lhs.shape[d] for d in lf], dtype=np.int64))
     n = int(np.prod([rhs.shape[d] for d in rf], dtype=np.int64))
-    k = int(np.prod([lhs.shape[d] for d in lc], dtype=np.int64))
     nbatch = int(np.prod(bsizes, dtype=np.int64))
-    a = _matrix(lhs, lf, list(lc))
-    bm = _matrix(rhs, list(rc), rf)
-    blas = (ot.dtype.name in GEMM and lt == ot and rt == ot and a is not None
-            and bm is not None and m > 0 and n > 0
-            and min(lhs.strides + rhs.strides, default=0) >= 0)
+    plan = _gemm_plan(step)
     if nbatch == 0 or m == 0 or n == 0:
         return function(name, params, b, noalias=False), b
-    if blas and k <= 1:
-        # no sum (an outer product, k == 1): BLAS would zero the output, then add the
-        # products; the loop nest writes each product once, vectorized along the row
-        blas = False
-    if blas:
-        fn, fty = GEMM[ot.dtype.name]
-        b.externals.add(fn)
-        b.intrinsics.add(f"declare void @{fn}(i32, i32, i32, i64, i64, i64, {fty}, ptr, i64, "
-                         f"ptr, i64, {fty}, ptr, i64)")
+    if plan is not None:
+        _, _, k, (sam, sak), (sbk, sbn) = plan
+        fn = gemm.symbol(out.aval.dtype)
+        b.libraries = {fn: gemm.define(out.aval.dtype, vector_bytes())}
+        b.intrinsics.add(f"declare void @{fn}(i64, i64, i64, ptr, i64, i64, ptr, i64, i64, "
+                         "ptr, i64, ptr)")
         loops = Loops(b, "bt")
         idx = loops.nest(bsizes)
         oa = index(b, idx, [lhs.strides[d] for d in lb], lhs.offset)
         ob = index(b, idx, [rhs.strides[d] for d in rb], rhs.offset)
         oc = index(b, idx, [s * m * n for s in contiguous_strides(bsizes)])
-        _, _, lda, ta = a
-        _, _, ldb, tb = bm
         pa, pb, pc = element(b, pl, lt, oa), element(b, pr, rt, ob), element(b, po, ot, oc)
-        b.do(f"call void @{fn}(i32 {ROW_MAJOR}, i32 {TRANS if ta else NO_TRANS}, "
-             f"i32 {TRANS if tb else NO_TRANS}, i64 {m}, i64 {n}, i64 {k}, "
-             f"{fty} {const(1, ot)}, ptr {pa}, i64 {lda}, ptr {pb}, i64 {ldb}, "
-             f"{fty} {const(0, ot)}, ptr {pc}, i64 {n})")
+        b.do(f"call void @{fn}(i64 {m}, i64 {n}, i64 {k}, ptr {pa}, i64 {sam}, i64 {sak}, "
+             f"ptr {pb}, i64 {sbk}, i64 {sbn}, ptr {pc}, i64 {n}, ptr %scratch)")
         loops.close_all()
-        return function(name, params, b, noalias=False), b
+        text = function(name, params, b, noalias=False)
+        return text.replace(") #0 {", ", ptr %scratch) #0 {", 1), b
     # loop nest: batch, lhs free, rhs free, then the contraction innermost
     lfs = [lhs.shape[d] for d in lf]
     rfs = [rhs.shape[d] for d in rf]
@@ -169,3 +175,5 @@ def _custom_lin(step, name, params):
 
 OPAQUE = {linalg.dot_general_p: _dot_general, name_p: _identity, custom_lin_p: _custom_lin,
           **movement.LOWERINGS}
+# bytes of arena scratch a step needs while it runs, for the steps that need any
+SCRATCH = {linalg.dot_general_p: _dot_scratch}

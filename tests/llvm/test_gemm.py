@@ -1,0 +1,117 @@
+"""The blocked matrix product (``backends/llvm/gemm.py``) called directly: every shape
+class (edge tiles, sums split into blocks, sizes 1), every operand layout (row-major,
+transposed, broadcast with stride 0, reversed with negative strides), both float types,
+against numpy in float64; guard zones around C and the scratch catch any write out of
+bounds. The vector width is the host's and also the narrower ones (their code runs
+anywhere, legalised by LLVM)."""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backends.llvm import compiler, gemm
+
+GUARD = 64  # elements of sentinel on each side
+_fns: dict = {}
+
+
+def _gemm(dtype, vector_bytes):
+    key = (np.dtype(dtype).name, vector_bytes)
+    if key not in _fns:
+        lib = compiler.library(gemm.define(dtype, vector_bytes))
+        i64, ptr = ctypes.c_int64, ctypes.c_void_p
+        _fns[key] = (lib, ctypes.CFUNCTYPE(None, i64, i64, i64, ptr, i64, i64, ptr, i64, i64,
+                                           ptr, i64, ptr)(lib.address(gemm.symbol(dtype))))
+    return _fns[key][1]
+
+
+def _operand(rng, shape, dtype, layout):
+    """(array view, element strides) of ``shape`` laid out as ``layout``."""
+    r, c = shape
+    if layout == "row":
+        x = rng.standard_normal((r, c)).astype(dtype)
+    elif layout == "col":
+        x = np.asfortranarray(rng.standard_normal((r, c)).astype(dtype))
+    elif layout == "bcast_row":  # every row the same: row stride 0
+        x = np.broadcast_to(rng.standard_normal((1, c)).astype(dtype), (r, c))
+    else:  # reversed both ways: negative strides
+        x = rng.standard_normal((r, c)).astype(dtype)[::-1, ::-1]
+    it = x.dtype.itemsize
+    return x, (x.strides[0] // it, x.strides[1] // it)
+
+
+def check(m, n, k, dtype, la, lb, vector_bytes, seed=0):
+    rng = np.random.default_rng(seed)
+    a, (sam, sak) = _operand(rng, (m, k), dtype, la)
+    b, (sbk, sbn) = _operand(rng, (k, n), dtype, lb)
+    ldc = n + 3  # C is a block of a wider array: the columns beyond n must stay untouched
+    cbuf = np.full(2 * GUARD + max(m * ldc, 1), 7.0, dtype)
+    c = cbuf[GUARD:GUARD + m * ldc].reshape(max(m, 0), ldc)
+    nscratch = gemm.scratch_bytes(m, n, k, dtype, vector_bytes) // np.dtype(dtype).itemsize
+    sbuf = np.full(2 * GUARD + nscratch, 7.0, dtype)
+    _gemm(dtype, vector_bytes)(m, n, k, a.__array_interface__["data"][0], sam, sak,
+                               b.__array_interface__["data"][0], sbk, sbn,
+                               c.__array_interface__["data"][0] if m else 0, ldc,
+                               sbuf[GUARD:].__array_interface__["data"][0])
+    ref = a.astype(np.float64) @ b.astype(np.float64)
+    tol = (1e-5 if np.dtype(dtype) == np.float32 else 1e-13) * max(k, 1)
+    scale = np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64) + 1e-30
+    assert (np.abs(c[:, :n] - ref) <= tol * scale).all()
+    assert (c[:, n:] == 7.0).all(), "wrote past n columns"
+    assert (cbuf[:GUARD] == 7.0).all() and (cbuf[GUARD + m * ldc:] == 7.0).all()
+    assert (sbuf[:GUARD] == 7.0).all() and (sbuf[GUARD + nscratch:] == 7.0).all()
+
+
+LAYOUTS = ["row", "col", "bcast_row", "reversed"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (1, 2, 2), (2, 1, 3), (12, 32, 1),
+                                   (13, 33, 2), (11, 31, 300), (25, 65, 513), (100, 100, 100),
+                                   (3, 200, 1000), (300, 3, 5)])
+def test_shapes_and_layouts(dtype, shape):
+    for la in LAYOUTS:
+        for lb in LAYOUTS:
+            check(*shape, dtype, la, lb, compiler.vector_bytes())
+
+
+@pytest.mark.parametrize("vector_bytes", [16, 32, 64])
+def test_every_vector_width(vector_bytes):
+    for dtype in (np.float32, np.float64):
+        check(29, 70, 130, dtype, "row", "col", vector_bytes)
+
+
+def test_blocks_of_the_sum_and_of_rows_and_columns():
+    bl = gemm.blocking(np.float32, compiler.vector_bytes())
+    # more rows than one A block, more columns than one B block, a sum split unevenly
+    check(bl.mc + 5, bl.nc + 7, 2 * bl.kc + 3, np.float32, "row", "row",
+          compiler.vector_bytes())
+
+
+def test_empty_sum_gives_zeros_and_empty_outputs_touch_nothing():
+    for m, n, k in ((3, 4, 0), (0, 4, 5), (3, 0, 5)):
+        check(m, n, k, np.float32, "row", "row", compiler.vector_bytes())
+
+
+@settings(max_examples=40)
+@given(m=st.integers(1, 40), n=st.integers(1, 80), k=st.integers(1, 60),
+       la=st.sampled_from(LAYOUTS), lb=st.sampled_from(LAYOUTS),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 100))
+def test_drawn_products(m, n, k, la, lb, dtype, seed):
+    check(m, n, k, dtype, la, lb, compiler.vector_bytes(), seed)
+
+
+def test_special_values_propagate():
+    f = _gemm(np.float64, compiler.vector_bytes())
+    a = np.array([[np.inf, 1.0], [np.nan, 0.0], [-0.0, -0.0]])
+    b = np.array([[1.0, 0.0], [2.0, -0.0]])
+    c = np.empty((3, 2))
+    scratch = np.empty(gemm.scratch_bytes(3, 2, 2, np.float64, compiler.vector_bytes()), np.uint8)
+    f(3, 2, 2, a.ctypes.data, 2, 1, b.ctypes.data, 2, 1, c.ctypes.data, 2, scratch.ctypes.data)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(c, a @ b)
