@@ -203,7 +203,8 @@ def compile_ir(text: str, externals=(), log=None, speed: int = 3,
     """Compile (or fetch from the caches) the module ``text`` at -O``speed``.
     ``externals`` are symbols of this process's libraries it calls; ``libraries`` maps
     symbols it calls to the module text defining them (see ``library``)."""
-    provided = {sym: library(lib).address(sym) for sym, lib in (libraries or {}).items()}
+    libs = [library(lib) for lib in (libraries or {}).values()]
+    provided = {sym: lib.address(sym) for sym, lib in zip(libraries or {}, libs)}
     with _lock:
         key = cache_key(f"; -O{speed}\n{text}")
         obj = _memory.get(key)
@@ -220,10 +221,13 @@ def compile_ir(text: str, externals=(), log=None, speed: int = 3,
         _memory[key] = obj
         if log is not None:
             log(source)
-        return Compiled(obj, externals, provided)
+        compiled = Compiled(obj, externals, provided)
+        compiled.libraries = libs  # the code it calls lives as long as it does
+        return compiled
 
 
 _libraries: dict[str, Compiled] = {}
+_libraries_lock = threading.Lock()
 
 LIBRARY_SPEED = 2  # -O2: a library's loops are written for speed already; -O3 doubles
 #                    its compile time (a cold start pays it once) for the same code speed
@@ -236,10 +240,11 @@ def library(text: str) -> Compiled:
     >>> library("define void @f() {\n  ret void\n}\n").address("f") != 0  # doctest: +SKIP
     True
     """
-    hit = _libraries.get(text)
-    if hit is None:
-        hit = _libraries[text] = compile_ir(text, speed=LIBRARY_SPEED)
-    return hit
+    with _libraries_lock:  # one copy per process, even when threads ask at once
+        hit = _libraries.get(text)
+        if hit is None:
+            hit = _libraries[text] = compile_ir(text, speed=LIBRARY_SPEED)
+        return hit
 
 
 def assembly(text: str) -> str:

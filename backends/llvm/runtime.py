@@ -147,15 +147,15 @@ class Program:
                             f"{self.n_in - self.n_consts} arguments, got {len(args)}")
         if self._lock.acquire(blocking=False):
             try:
-                return self._run(args, self._objs, self._statics)
+                return self._run(args, self._objs, self._statics, True)
             finally:
                 self._lock.release()
-        # another thread runs this program: this call gets its own arena
+        # another thread runs this program: this call gets its own arena and outputs
         arena = np.empty_like(self._arena)
         statics = self._statics_t(_ptr(arena), *map(_ptr, self.hidden))
-        return self._run(args, self._objs_t(*map(id, self.consts)), statics, arena)
+        return self._run(args, self._objs_t(*map(id, self.consts)), statics, False, arena)
 
-    def _run(self, args, objs, statics, *keep):
+    def _run(self, args, objs, statics, recycle, *keep):
         # ``keep`` and ``bufs`` hold every object whose id goes into ``objs`` until the
         # native call has returned
         bufs = list(args)
@@ -169,7 +169,10 @@ class Program:
         outs = []
         k = self.n_in
         for j, o in enumerate(self._outs):
-            buf = o.take() if type(o) is Recycler else np.empty(*o)
+            if type(o) is Recycler:  # recyclers are only touched under the lock
+                buf = o.take() if recycle else np.empty(o.shape, o.dtype)
+            else:
+                buf = np.empty(*o)
             outs.append(buf)
             objs[k + j] = id(buf)
         self.fn(objs, statics, DATA_OFFSET)
