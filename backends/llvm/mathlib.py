@@ -732,18 +732,21 @@ _TANH_SPLIT = 1125 / 2048
 
 def _div_corrected(b, num, one, t):
     """num / (one + t) with the rounding of the sum and of the quotient put back
-    (|one| >= |t|, both >= 0): the error is about half an ulp beyond that of t."""
+    (|one| >= |t|, both >= 0): the error is about half an ulp beyond that of t.
+    One division: the correction, a few ulp of q, only needs 1/d to a few bits."""
     d = b.add(one, t)
     dlo = b.add(b.sub(one, d), t)               # exact: one + t = d + dlo
-    q = b.div(num, d)
+    r = b.div(1.0, d)
+    q = b.mul(num, r)
     rem = b.fma(b.neg(q), d, num)               # exact: num - q*d
-    return b.add(q, b.div(b.fma(b.neg(q), dlo, rem), d))
+    return b.fma(b.fma(b.neg(q), dlo, rem), r, q)
 
 
 def _logistic(b, x, P):
     # e = exp(-|x|) <= 1: x >= 0 -> 1/(1+e), x < 0 -> e/(1+e); neither overflows
-    na = b.neg(b.abs(x))
-    e = _exp_core(b, b.sel(b.cmp("ogt", na, P.exp_lo), na, P.exp_lo), P)
+    # computed exactly as exp(-abs(x)) is, so a program using both (softplus, swish,
+    # ...) computes it once: LLVM merges the identical inlined instructions
+    e = _exp(b, b.neg(b.abs(x)), P)
     v = _div_corrected(b, b.sel(b.cmp("olt", x, 0.0), e, 1.0), 1.0, e)
     return _keep_nan(b, x, v)
 
