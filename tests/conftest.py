@@ -8,10 +8,10 @@
   kept between runs, so a second run compiles nothing.
 * Every test that runs ``jit`` runs once per CPU backend (``BACKENDS``): its source, or
   that of a test-suite function it calls, calls ``jit`` (``jit(``, ``.jit``,
-  ``check_jit``). The parameter
-  ``jit_backend`` sets ``FUNCTORCH_LITE_BACKEND`` for that run; the test ids end in
-  ``[numpy]`` / ``[llvm]`` (``-k llvm`` runs one side). Tests under ``tests/llvm``
-  (backend-specific already) and tests that name their backend themselves
+  ``check_jit``). The parameter ``jit_backend`` sets ``FUNCTORCH_LITE_BACKEND`` for
+  that run; the test ids carry ``numpy`` / ``llvm`` (``-k "not numpy"`` skips one
+  side). Tests under ``tests/llvm`` (backend-specific already) and tests that name
+  their backend themselves
   (``backend=``, ``FUNCTORCH_LITE_BACKEND``) run once; ``@pytest.mark.both_backends``
   (or a module's ``pytestmark``) doubles a test whose jit calls are out of sight. A
   test can ask for the ``jit_backend`` fixture to learn which side it is on (None when
