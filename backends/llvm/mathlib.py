@@ -52,7 +52,8 @@ underflow thresholds) give numpy's answers exactly::
                                         x < 0: see below
     digamma         2         8         see below
 
-The measured maxima over the test grids are 1 or 2 ulp; the bounds are what the tests
+The measured maxima over the test grids are 1 or 2 ulp (float64 erfc 3 and lgamma 5,
+near its minimum at 1.46, against an exact reference); the bounds are what the tests
 assert. ``ULP_BOUNDS[name] = (float32, float64)`` holds the same
 numbers.
 
