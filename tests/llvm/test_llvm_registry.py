@@ -18,12 +18,10 @@ import pytest
 
 import functorch_lite as fl
 import functorch_lite.numpy as fnp
-from backends.llvm.codegen import generate
-from backends.llvm.compiler import compile_ir
+from backends.llvm import backend as llvm_backend
 from backends.llvm.control import CONTROL
 from backends.llvm.lowering import ELEMENTWISE
 from backends.llvm.opaque import OPAQUE
-from backends.llvm.runtime import Program
 from functorch_lite import fusion
 from functorch_lite.core import PRIMITIVES
 from functorch_lite.ir import ClosedJaxpr, Eqn, Jaxpr, Var
@@ -53,13 +51,12 @@ def test_fused_primitives_have_scalar_code():
     assert not (fusion.ELEMENTWISE | fusion.LAYOUT | fusion.REDUCTIONS) & set(CONTROL)
 
 
-def _unoptimized(closed):
-    """``closed`` compiled as staged: no inlining, no folding (what a backend would see
-    if ``rewrite.optimize`` ran later or not at all)."""
-    jaxpr, consts = closed.hoist_consts()
-    mod = generate(fusion.fuse(jaxpr))
-    return Program(compile_ir(mod.text, mod.externals), mod.layout, mod.outvars, consts,
-                   mod.hidden, "unoptimized")
+@pytest.fixture
+def unoptimized(monkeypatch):
+    """Compile a program as staged: the llvm backend's pipeline without
+    ``rewrite.optimize`` (no inlining, no folding)."""
+    monkeypatch.setattr(llvm_backend, "optimize", lambda closed: closed)
+    return llvm_backend.BACKEND.compile
 
 
 @fl.custom_jvp
@@ -91,16 +88,16 @@ CALLS = {
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
-def test_removed_primitives_compile_without_the_passes(name):
+def test_removed_primitives_compile_without_the_passes(name, unoptimized):
     f = CALLS[name]
     x = np.linspace(-1.0, 1.0, 7)
     closed = fl.make_ir(f)(x)
     staged = {e.prim.name for e in closed.eqns}
     assert set(name.split(", ")) <= staged, staged
-    np.testing.assert_allclose(_unoptimized(closed)(x)[0], f(x), rtol=1e-15)
+    np.testing.assert_allclose(unoptimized(closed)(x)[0], f(x), rtol=1e-15)
 
 
-def test_a_jit_equation_compiles():
+def test_a_jit_equation_compiles(unoptimized):
     # staging inlines nested jits, so a jit equation is only ever built by hand
     x = np.linspace(-1.0, 1.0, 7)
     inner = fl.make_ir(lambda a: fnp.exp(a) * a)(x)
@@ -108,7 +105,7 @@ def test_a_jit_equation_compiles():
     eqns = [Eqn(jit_p, [v], [w], {"jaxpr": inner, "name": "inner", "backend": "llvm"}),
             Eqn(E.add_p, [w, v], [out], {})]
     closed = ClosedJaxpr(Jaxpr([], [v], eqns, [out]), [])
-    np.testing.assert_allclose(_unoptimized(closed)(x)[0], np.exp(x) * x + x, rtol=1e-15)
+    np.testing.assert_allclose(unoptimized(closed)(x)[0], np.exp(x) * x + x, rtol=1e-15)
 
 
 def test_iota_compiles():
