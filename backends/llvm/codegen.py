@@ -24,7 +24,20 @@ from functorch_lite.ir import Literal, Var
 
 from . import mathlib
 from .control import CONTROL
-from .emit import I64, Builder, Loops, const, function, index, load, ltype, nbytes, round_up, store
+from .emit import (
+    I64,
+    LOOP_HINT,
+    Builder,
+    Loops,
+    const,
+    function,
+    index,
+    load,
+    ltype,
+    nbytes,
+    round_up,
+    store,
+)
 from .lowering import ELEMENTWISE, convert, reduction
 from .opaque import OPAQUE, SCRATCH
 
@@ -112,6 +125,8 @@ def plan(prog: FusedProgram, scratch: dict[int, int] | None = None) -> Layout:
 
 
 # --------------------------------------------------------------------------- kernels
+
+MATH_INTERLEAVE = 4
 
 
 def _collapse(shape, accessors):
@@ -218,7 +233,10 @@ def kernel_function(k: Kernel, name: str, params: dict[int, str]) -> tuple[str, 
             ri = index(b, idx, red_strides)
             store(b, rptr, rt, ri, combine(b, load(b, rptr, rt, ri), x))
     for d in reversed(range(len(shape))):
-        loops.close()
+        # the innermost loop of a kernel calling the math library: polynomial chains
+        # are long, so independent vector iterations side by side hide their latency
+        # (W1's kernel 0.64 -> 0.54 ns/element; exp, tanh, sin, gelu, silu 15-25%)
+        loops.close(MATH_INTERLEAVE if d == len(shape) - 1 and b.math else 0)
         if register and d == first:
             store(b, rptr, rt, index(b, idx[:d], red_strides[:d]),
                   b.emit(f"load {rt.reg}, ptr {acc}"))
@@ -237,10 +255,22 @@ class _Module:
         self.math: set[tuple[str, str]] = set()
         self.externals: set[str] = set()
         self.libraries: dict[str, str] = {}
+        self.metadata: list[str] = []  # numbered metadata nodes (loop hints)
         self.hidden: list = []  # constants of nested programs
         self.count = 0
 
     def absorb(self, text: str, b: Builder) -> None:
+        # each loop hint becomes a distinct, numbered loop metadata node
+        while LOOP_HINT in text:
+            at = text.index(LOOP_HINT)
+            end = at + len(LOOP_HINT)
+            while end < len(text) and text[end].isdigit():
+                end += 1
+            node = 2 * len(self.metadata)
+            self.metadata += [f"!{node} = distinct !{{!{node}, !{node + 1}}}",
+                              f'!{node + 1} = !{{!"llvm.loop.interleave.count", '
+                              f"i32 {text[at + len(LOOP_HINT):end]}}}"]
+            text = f"{text[:at]}!{node}{text[end:]}"
         self.funcs.append(text)
         self.decls |= b.intrinsics
         self.math |= b.math
@@ -351,5 +381,6 @@ def generate(prog: FusedProgram, name: str = "main") -> Module:
         _entry_from_objects(n_bufs, 1 + len(mod.hidden)),
         'attributes #0 = { nounwind "no-trapping-math"="true" }',
         'attributes #1 = { nounwind }',
+        *mod.metadata,
     ])
     return Module(text + "\n", layout, mod.externals, prog.outvars, mod.hidden, mod.libraries)

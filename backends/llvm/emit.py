@@ -119,6 +119,9 @@ class Builder:
 
 
 
+LOOP_HINT = "!fl.interleave."  # + count: replaced by a numbered metadata node
+
+
 class Loops:
     """Nested counted loops with their counters in allocas (LLVM promotes them)."""
 
@@ -141,13 +144,18 @@ class Loops:
         self.stack.append((var, i, head, done))
         return i
 
-    def close(self) -> None:
-        """End the innermost open loop."""
+    def close(self, interleave: int = 0) -> None:
+        """End the innermost open loop; ``interleave`` asks the vectorizer to run that
+        many vector iterations side by side (``LOOP_HINT`` placeholders in the text are
+        numbered when the function joins its module)."""
         b = self.b
         var, i, head, done = self.stack.pop()
         nxt = b.emit(f"add i64 {i}, 1")
         b.do(f"store i64 {nxt}, ptr {var}")
-        b.do(f"br label %{head}")
+        if interleave:
+            b.do(f"br label %{head}, !llvm.loop {LOOP_HINT}{interleave}")
+        else:
+            b.do(f"br label %{head}")
         b.label(done)
 
     def nest(self, sizes) -> list[str]:
