@@ -32,6 +32,8 @@ import tempfile
 import time
 
 JIT_BACKENDS = ["llvm", "numpy"]  # the rows of every jit workload (--backend: one)
+# measure the checkout this file is in, wherever an installed (editable) copy points
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _pin(all_cores: bool):
