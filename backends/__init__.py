@@ -2,9 +2,8 @@
 
 A backend turns a ``ClosedJaxpr`` into a callable (``compile``) and can show the
 source it generates (``lower_text``). ``numpy`` is the reference interpreter.
-``llvm`` compiles to native code through llvmlite (imported on first compile); it is
-not yet the default, and a program using a primitive it cannot lower yet raises a clear
-error at compile time. The ``cupy`` (GPU) code generator plugs into this same interface;
+``llvm`` compiles to native code through llvmlite (imported on first compile) and is the
+default for CPU inputs. The ``cupy`` (GPU) code generator plugs into this same interface;
 until it is built, asking for it raises a clear error.
 """
 
@@ -44,5 +43,7 @@ def available() -> list[str]:
 
 
 def default_cpu() -> str:
-    """The default jit backend for CPU inputs."""
-    return "numpy"
+    """The default jit backend for CPU inputs: native code through LLVM. (``numpy`` stays
+    available as the reference interpreter: ``jit(f, backend="numpy")`` or
+    ``FUNCTORCH_LITE_BACKEND=numpy``.)"""
+    return "llvm"
