@@ -494,12 +494,56 @@ def _swapped_dot(b, x, perm):
     return [b.emit(p.prim, [p.invars[1], p.invars[0]], params)]
 
 
+def _squeezed_dot(b, e):
+    """A ``dot_general`` with size-1 free or summed dims: the same product of operands
+    without them, reshaped back (layout-free), so transposes and reshapes around it meet
+    a product of matrices (``_swapped_dot`` then applies)."""
+    lhs, rhs = e.invars
+    if isinstance(lhs, Literal) or isinstance(rhs, Literal):
+        return None
+    (lc, rc), (lb, rb) = e.params["dimension_numbers"]
+    ls, rs = lhs.aval.shape, rhs.aval.shape
+    drop_l = {d for d in range(len(ls)) if ls[d] == 1 and d not in lb}
+    drop_r = {d for d in range(len(rs)) if rs[d] == 1 and d not in rb}
+    # a summed dim goes only with its partner (both have size 1 then)
+    drop_l -= {a for a, c in zip(lc, rc) if c not in drop_r}
+    drop_r -= {c for a, c in zip(lc, rc) if a not in drop_l}
+    if not drop_l and not drop_r:
+        return None
+    new_l = {d: i for i, d in enumerate(d for d in range(len(ls)) if d not in drop_l)}
+    new_r = {d: i for i, d in enumerate(d for d in range(len(rs)) if d not in drop_r)}
+    sl = b.emit(reshape_p, [lhs], {"new_sizes": tuple(ls[d] for d in new_l)})
+    sr = b.emit(reshape_p, [rhs], {"new_sizes": tuple(rs[d] for d in new_r)})
+    pairs = [(a, c) for a, c in zip(lc, rc) if a in new_l]
+    dims = ((tuple(new_l[a] for a, _ in pairs), tuple(new_r[c] for _, c in pairs)),
+            (tuple(new_l[d] for d in lb), tuple(new_r[d] for d in rb)))
+    out = b.emit(e.prim, [sl, sr], dict(e.params, dimension_numbers=dims))
+    return [b.emit(reshape_p, [out], {"new_sizes": tuple(e.outvars[0].aval.shape)})]
+
+
 def _transpose(b, e):
     (x,) = e.invars
     perm = tuple(e.params["permutation"])
     swapped = _swapped_dot(b, x, perm)
     if swapped is not None:
         return swapped
+    out_shape = tuple(e.outvars[0].aval.shape)
+    # moving only size-1 dims keeps the element order: a reshape
+    big = [d for d in perm if x.aval.shape[d] != 1]
+    if big == sorted(big) and perm != tuple(range(len(perm))):
+        return [b.emit(reshape_p, [x], {"new_sizes": out_shape})]
+    # through a reshape that only adds or drops size-1 dims, towards what it reshapes
+    r = b.producer(x, "reshape")
+    if r is not None and b.uses.get(id(x)) == 1:
+        y = r.invars[0]
+        ys = y.aval.shape
+        if [n for n in ys if n != 1] == [n for n in x.aval.shape if n != 1]:
+            y_big = [d for d in range(len(ys)) if ys[d] != 1]
+            x_big = [d for d in range(len(perm)) if x.aval.shape[d] != 1]
+            where = dict(zip(x_big, y_big))  # x's non-unit dims are y's, in order
+            order = [where[d] for d in big] + [d for d in range(len(ys)) if ys[d] == 1]
+            t = b.emit(transpose_p, [y], {"permutation": tuple(order)})
+            return [b.emit(reshape_p, [t], {"new_sizes": out_shape})]
     p = b.producer(x, "transpose")
     if p is not None:
         inner = p.params["permutation"]
@@ -559,6 +603,7 @@ def _identity_if(test):
 
 _ALGEBRA = {name: _binary for name in _RIGHT_UNIT}
 _ALGEBRA.update({
+    "dot_general": _squeezed_dot,
     "neg": _neg, "convert_element_type": _convert, "transpose": _transpose,
     "reshape": _reshape, "broadcast_in_dim": _broadcast, "select_n": _select,
     "slice": _slice,

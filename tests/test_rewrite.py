@@ -488,6 +488,19 @@ def test_a_transposed_product_swaps_its_operands():
     assert names(kept) == ["dot_general", "transpose"]
 
 
+def test_size_one_dims_do_not_hide_a_transposed_product():
+    # the shape of jit(hessian)'s last step: a product with size-1 dims, moved by a
+    # transpose of those dims and reshapes, then transposed: one product, no transpose
+    z, w = values((5, 1, 4, 1), np.int32, seed=4), values((4, 6), np.int32, seed=5)
+
+    def f(z, w):
+        out = lax.dot_general(z, w, (((2,), (0,)), ((), ())))  # (5, 1, 1, 6)
+        return fnp.reshape(fnp.transpose(out, (0, 1, 3, 2)), (5, 6)).T
+
+    new = checked(optimize, ir_of(f, z, w), z, w)
+    assert [n for n in names(new) if n not in ("reshape",)] == ["dot_general"]
+
+
 # --------------------------------------------------------------------------- random chains
 
 DTYPES = [np.float32, np.float64, np.int32, np.int64, np.bool_]

@@ -143,6 +143,11 @@ class _F:
 
         return i, close
 
+    def splat_i64(self, x: str, n: int) -> str:
+        one = self.v(f"insertelement <{n} x i64> poison, i64 {x}, i64 0")
+        return self.v(f"shufflevector <{n} x i64> {one}, <{n} x i64> poison, "
+                      f"<{n} x i32> zeroinitializer")
+
     def min(self, a: str, b: str) -> str:
         return self.v(f"call i64 @llvm.smin.i64(i64 {a}, i64 {b})")
 
@@ -166,7 +171,12 @@ def _micro_kernel(bl: Blocking) -> str:
          "ptr noalias %bp, i64 %kc, ptr noalias %c, i64 %ldc, i64 %rows, i64 %cols, i1 %acc) "
          "noinline nounwind {",
          "entry:"]
-    L += [f"  %aro{r} = mul i64 %ars, {r}" for r in range(MR)]
+    # rows past ``rows`` (an edge tile) read the last real row again: A may be read
+    # in place, where nothing follows its last row
+    L.append("  %lastrow = sub i64 %rows, 1")
+    for r in range(MR):
+        L += [f"  %rr{r} = call i64 @llvm.smin.i64(i64 {r}, i64 %lastrow)",
+              f"  %aro{r} = mul i64 %ars, %rr{r}"]
     L += ["  br label %loop", "loop:", "  %k = phi i64 [0, %entry], [%knext, %loop]"]
     for r in range(MR):
         for v in range(nv):
@@ -254,17 +264,23 @@ def _pack_b(bl: Blocking) -> str:
     close_p()
     close_jp()
     f.do("br label %tail")
-    # otherwise walk each column down the sum (contiguous when B is transposed)
+    # otherwise gather each panel row (a transposed B: one vector gather per VL columns,
+    # where element-wise copies would store to 32 cache lines per step of the sum)
     f.label("cols")
+    vl, vt = bl.vl, f"<{bl.vl} x {t}>"
+    lanes = f.v(f"mul <{vl} x i64> <{', '.join(f'i64 {x}' for x in range(vl))}>, "
+                f"{f.splat_i64('%sn', vl)}")
     jp, close_jp = f.loop(full)
-    j, close_j = f.loop(str(nr))
     p, close_p = f.loop("%kc")
-    src = f.add(f.mul(p, "%sk"), f.mul(f.add(f.mul(jp, nr), j), "%sn"))
-    x = f.v(f"load {t}, ptr {f.gep(t, '%b', src)}")
-    dst = f.add(f.mul(f.add(f.mul(jp, "%kc"), p), nr), j)
-    f.do(f"store {t} {x}, ptr {f.gep(t, '%dst', dst)}")
+    for v in range(nr // vl):
+        col0 = f.add(f.mul(jp, nr), v * vl)
+        base = f.gep(t, "%b", f.add(f.mul(p, "%sk"), f.mul(col0, "%sn")))
+        ptrs = f.v(f"getelementptr {t}, ptr {base}, <{vl} x i64> {lanes}")
+        x = f.v(f"call {vt} @llvm.masked.gather.v{vl}{bl.key}.v{vl}p0(<{vl} x ptr> {ptrs}, "
+                f"i32 {bl.size}, <{vl} x i1> splat (i1 true), {vt} poison)")
+        dst = f.add(f.mul(f.add(f.mul(jp, "%kc"), p), nr), v * vl)
+        f.do(f"store {vt} {x}, ptr {f.gep(t, '%dst', dst)}, align {bl.size}")
     close_p()
-    close_j()
     close_jp()
     f.do("br label %tail")
     # the last, partial panel (if any)

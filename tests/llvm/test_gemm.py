@@ -8,6 +8,10 @@ anywhere, legalised by LLVM)."""
 from __future__ import annotations
 
 import ctypes
+import os
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -115,3 +119,68 @@ def test_special_values_propagate():
     f(3, 2, 2, a.ctypes.data, 2, 1, b.ctypes.data, 2, 1, c.ctypes.data, 2, scratch.ctypes.data)
     with np.errstate(invalid="ignore"):
         np.testing.assert_array_equal(c, a @ b)
+
+
+FENCED = r"""
+import ctypes, itertools, mmap, sys
+import numpy as np
+from backends.llvm import compiler, gemm
+
+libc = ctypes.CDLL(None)
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+PAGE = mmap.PAGESIZE
+keep = []
+
+
+def fenced(values, at_end):
+    # a copy of ``values`` right against an inaccessible page (after its last byte, or
+    # before its first): any read or write beyond the array faults
+    raw = np.ascontiguousarray(values)
+    n = raw.nbytes
+    total = -(-max(n, 1) // PAGE) * PAGE + 2 * PAGE
+    m = mmap.mmap(-1, total)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(m))
+    for page in (base, base + total - PAGE):
+        assert libc.mprotect(page, PAGE, 0) == 0
+    start = total - PAGE - n if at_end else PAGE
+    arr = np.frombuffer(m, raw.dtype, raw.size, start).reshape(raw.shape)
+    arr[...] = raw
+    keep.append(m)
+    return arr
+
+
+vb = compiler.vector_bytes()
+rng = np.random.default_rng(0)
+for dtype in (np.float32, np.float64):
+    i64, ptr = ctypes.c_int64, ctypes.c_void_p
+    lib = compiler.library(gemm.define(dtype, vb))
+    f = ctypes.CFUNCTYPE(None, i64, i64, i64, ptr, i64, i64, ptr, i64, i64, ptr, i64, ptr)(
+        lib.address(gemm.symbol(dtype)))
+    it = np.dtype(dtype).itemsize
+    for (m, n, k), at_end, ta, tb, rev in itertools.product(
+            [(1, 1, 2), (5, 3, 7), (13, 33, 17), (100, 100, 100), (25, 70, 300)],
+            (True, False), (False, True), (False, True), (False, True)):
+        a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+        b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+        A, B = fenced(a, at_end), fenced(b, at_end)
+        A, B = (A.T if ta else A), (B.T if tb else B)
+        if rev:
+            A, B = A[::-1, ::-1], B[::-1, ::-1]
+        C = fenced(np.zeros((m, n), dtype), at_end)
+        S = fenced(np.zeros(gemm.scratch_bytes(m, n, k, dtype, vb) // it, dtype), at_end)
+        f(m, n, k, A.__array_interface__["data"][0], A.strides[0] // it, A.strides[1] // it,
+          B.__array_interface__["data"][0], B.strides[0] // it, B.strides[1] // it,
+          C.__array_interface__["data"][0], n, S.__array_interface__["data"][0])
+        ref = A.astype(np.float64) @ B.astype(np.float64)
+        assert np.allclose(C, ref, rtol=1e-4, atol=1e-4 * k), (m, n, k, at_end, ta, tb, rev)
+print("ok")
+"""
+
+
+def test_no_read_or_write_outside_any_operand():
+    # operands, output and scratch each sit against inaccessible pages, both ends in turn
+    root = pathlib.Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    r = subprocess.run([sys.executable, "-c", FENCED], cwd=root, env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "ok" in r.stdout, r.stderr[-2000:]
