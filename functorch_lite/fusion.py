@@ -14,6 +14,10 @@ backend-independent (the LLVM backend today, the CuPy backend later) and printab
   strides cannot express (a reshape of a transposed view) becomes a copy kernel.
 * Every other equation is an ``Opaque`` step lowered on its own (dot_general, gather,
   control flow...).
+* A value computed inside a closed kernel (one that ended in a reduction) and needed
+  again at the same shape is recomputed by the later kernel when its chain is short
+  (``RECOMPUTE`` equations) and reads at most one full-size buffer: a memory round
+  trip costs more than a few operations.
 
 >>> prog = fuse(fl.make_ir(lambda x: fnp.sum(fnp.exp(x) * 2.0))(np.ones(4, np.float32)))
 >>> [type(s).__name__ for s in prog.steps]
@@ -36,6 +40,7 @@ ELEMENTWISE: frozenset[Primitive] = frozenset(
 REDUCTIONS: frozenset[Primitive] = frozenset(
     {shape.reduce_sum_p, reduce.reduce_max_p, reduce.reduce_min_p, reduce.reduce_prod_p,
      reduce.reduce_and_p, reduce.reduce_or_p})
+RECOMPUTE = 4  # at most this many equations are recomputed instead of written out
 LAYOUT: frozenset[Primitive] = frozenset(
     {shape.broadcast_in_dim_p, shape.transpose_p, shape.reshape_p, shape.slice_p, shape.rev_p})
 
@@ -259,10 +264,55 @@ def fuse(closed: ClosedJaxpr | Jaxpr, own_outputs: bool = False) -> FusedProgram
             views[id(v)] = View.of(v)
         return views[id(v)]
 
+    recomputed: dict[int, set[int]] = {}  # kernel id -> Vars it recomputes
+
+    def recompute(k: Kernel, x: Var) -> bool:
+        """Put the short elementwise chain computing ``x`` inside an earlier kernel into
+        ``k`` too, when that reads no more full-size memory than ``x``'s own buffer would
+        (``RECOMPUTE``): then ``x`` is never written out (W2: ``x - max`` is recomputed by
+        the last kernel from ``x`` and the row maxima instead of making a round trip
+        through memory)."""
+        k0 = home.get(id(x))
+        if k0 is None or id(x) in views or k0.shape != k.shape or k0.reduce is not None \
+                and any(v is x for v in k0.reduce.outvars):
+            return False
+        local = recomputed.setdefault(id(k), set())
+        by_out = {id(o): e for e in k0.eqns for o in e.outvars}
+        chain, leaves, todo = {}, {}, [x]
+        while todo:
+            v = todo.pop()
+            if id(v) in chain or id(v) in local:
+                continue
+            if id(v) in views or id(v) not in by_out:  # memory k0 reads, or a literal
+                if id(v) in k0.inputs:
+                    leaves[id(v)] = k0.inputs[id(v)]
+                elif id(v) not in k0.literals and id(v) not in local:
+                    return False
+                continue
+            e = by_out[id(v)]
+            chain[id(v)] = e
+            todo += [y for y in e.invars if not isinstance(y, Literal)]
+        full = [view for _, view in leaves.values() if 0 not in (
+            st for st, n in zip(view.strides, view.shape) if n != 1)]
+        if len(chain) > RECOMPUTE or len(full) > 1:
+            return False
+        for vid, (v, view) in leaves.items():
+            k.inputs.setdefault(vid, (v, view))
+        for vid in chain:
+            local.add(vid)
+        for e in k0.eqns:  # in k0's order, so operands come first
+            if any(id(o) in chain for o in e.outvars):
+                k.eqns.append(e)
+                for y in e.invars:
+                    if id(y) in k0.literals:
+                        k.literals[id(y)] = k0.literals[id(y)]
+        return True
+
     def read_into(k: Kernel, x):
         if id(x) in literal:
             k.literals[id(x)] = literal[id(x)]
-        elif not isinstance(x, Literal) and home.get(id(x)) is not k:
+        elif not isinstance(x, Literal) and home.get(id(x)) is not k and \
+                id(x) not in recomputed.get(id(k), ()) and not recompute(k, x):
             k.inputs.setdefault(id(x), (x, materialise(x)))
 
     def copy(out: Var, src: View) -> None:
