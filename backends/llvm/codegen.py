@@ -127,6 +127,92 @@ def plan(prog: FusedProgram, scratch: dict[int, int] | None = None) -> Layout:
 # --------------------------------------------------------------------------- kernels
 
 MATH_INTERLEAVE = 4
+PARALLEL_ELEMENTS = 1 << 20  # kernels this large share their outer loop among threads
+
+# ``fl_parallel(task, block, n, threads)`` runs ``task(block, lo, hi)`` over [0, n) in
+# ``threads`` contiguous chunks, all but the first on new threads (the calling thread
+# runs the first, then joins the others); a thread that cannot be created runs inline
+PARALLEL = """
+declare i32 @pthread_create(ptr, ptr, ptr, ptr)
+declare i32 @pthread_join(i64, ptr)
+
+define internal ptr @fl_thread(ptr %arg) #1 {
+entry:
+  %task = load ptr, ptr %arg
+  %bq = getelementptr i8, ptr %arg, i64 8
+  %block = load ptr, ptr %bq
+  %lq = getelementptr i8, ptr %arg, i64 16
+  %lo = load i64, ptr %lq
+  %hq = getelementptr i8, ptr %arg, i64 24
+  %hi = load i64, ptr %hq
+  call void %task(ptr %block, i64 %lo, i64 %hi)
+  ret ptr null
+}
+
+define internal void @fl_parallel(ptr %task, ptr %block, i64 %n, i64 %threads) #1 {
+entry:
+  %tids = alloca [64 x i64]
+  %made = alloca [64 x i1]
+  %args = alloca [64 x [4 x i64]]
+  %t0 = call i64 @llvm.smax.i64(i64 %threads, i64 1)
+  %t1 = call i64 @llvm.smin.i64(i64 %t0, i64 64)
+  %nt = call i64 @llvm.smin.i64(i64 %t1, i64 %n)
+  %nt1 = sub i64 %nt, 1
+  %span = add i64 %n, %nt1
+  %chunk = sdiv i64 %span, %nt
+  br label %spawn
+spawn:
+  %t = phi i64 [1, %entry], [%tn, %next]
+  %more = icmp slt i64 %t, %nt
+  br i1 %more, label %one, label %mine
+one:
+  %lo = mul i64 %t, %chunk
+  %hi0 = add i64 %lo, %chunk
+  %hi = call i64 @llvm.smin.i64(i64 %hi0, i64 %n)
+  %arg = getelementptr [4 x i64], ptr %args, i64 %t
+  store ptr %task, ptr %arg
+  %bq = getelementptr i8, ptr %arg, i64 8
+  store ptr %block, ptr %bq
+  %lq = getelementptr i8, ptr %arg, i64 16
+  store i64 %lo, ptr %lq
+  %hq = getelementptr i8, ptr %arg, i64 24
+  store i64 %hi, ptr %hq
+  %tid = getelementptr i64, ptr %tids, i64 %t
+  %rc = call i32 @pthread_create(ptr %tid, ptr null, ptr @fl_thread, ptr %arg)
+  %ok = icmp eq i32 %rc, 0
+  %mk = getelementptr i1, ptr %made, i64 %t
+  store i1 %ok, ptr %mk
+  br i1 %ok, label %next, label %inline
+inline:
+  call void %task(ptr %block, i64 %lo, i64 %hi)
+  br label %next
+next:
+  %tn = add i64 %t, 1
+  br label %spawn
+mine:
+  %h = call i64 @llvm.smin.i64(i64 %chunk, i64 %n)
+  call void %task(ptr %block, i64 0, i64 %h)
+  br label %join
+join:
+  %j = phi i64 [1, %mine], [%jn, %joined]
+  %jmore = icmp slt i64 %j, %nt
+  br i1 %jmore, label %check, label %done
+check:
+  %jm = getelementptr i1, ptr %made, i64 %j
+  %was = load i1, ptr %jm
+  br i1 %was, label %wait, label %joined
+wait:
+  %jt = getelementptr i64, ptr %tids, i64 %j
+  %jid = load i64, ptr %jt
+  %jr = call i32 @pthread_join(i64 %jid, ptr null)
+  br label %joined
+joined:
+  %jn = add i64 %j, 1
+  br label %join
+done:
+  ret void
+}
+"""
 
 
 def _collapse(shape, accessors):
@@ -145,9 +231,13 @@ def _collapse(shape, accessors):
     return shape, accs
 
 
-def kernel_function(k: Kernel, name: str, params: dict[int, str]) -> tuple[str, Builder]:
+def kernel_function(k: Kernel, name: str, params: dict[int, str],
+                    split: bool = False) -> tuple[str, Builder]:
     """One kernel as ``define internal void @name(ptr ...)``; ``params`` maps each buffer
-    (base Var id) the kernel touches to its parameter name.
+    (base Var id) the kernel touches to its parameter name. With ``split``, when every
+    index of the outermost loop writes outputs of its own, the function also takes
+    ``i64 %lo, i64 %hi`` and runs only those outer indices (``b.outer`` is then their
+    count, else None), so threads can share the loop.
 
     Every operand is an accessor with constant strides over the iteration space, so the
     space is collapsed to as few dims as all accessors allow before looping. A reduction
@@ -196,13 +286,18 @@ def kernel_function(k: Kernel, name: str, params: dict[int, str]) -> tuple[str, 
             fill = Loops(b, "f")
             store(b, rptr, rt, fill.open(n_kept), identity)
             fill.close()
+    # the outer loop can be shared when no reduction sums along it
+    b.outer = None
+    if split and shape and shape[0] > 1 and (red is None or not axes or pointwise
+                                             or (register and first > 0)):
+        b.outer = shape[0]
     loops = Loops(b, "l")
     idx, acc = [], None
     for d, n in enumerate(shape):
         if register and d == first:
             acc = b.alloca(rt.reg)
             b.do(f"store {rt.reg} {identity}, ptr {acc}")
-        idx.append(loops.open(n))
+        idx.append(loops.open("%hi", "%lo") if d == 0 and b.outer else loops.open(n))
     for (v, view), strides in zip(inputs, accs):
         env[id(v)] = load(b, params[id(view.base)], ltype(v.aval.dtype),
                           index(b, idx, strides, view.offset))
@@ -240,7 +335,10 @@ def kernel_function(k: Kernel, name: str, params: dict[int, str]) -> tuple[str, 
         if register and d == first:
             store(b, rptr, rt, index(b, idx[:d], red_strides[:d]),
                   b.emit(f"load {rt.reg}, ptr {acc}"))
-    return function(name, params, b), b
+    text = function(name, params, b)
+    if b.outer:
+        text = text.replace(") #0 {", ", i64 %lo, i64 %hi) #0 {", 1)
+    return text, b
 
 
 # --------------------------------------------------------------------------- module
@@ -256,6 +354,7 @@ class _Module:
         self.externals: set[str] = set()
         self.libraries: dict[str, str] = {}
         self.metadata: list[str] = []  # numbered metadata nodes (loop hints)
+        self.parallel = False  # whether fl_parallel is in the module
         self.hidden: list = []  # constants of nested programs
         self.count = 0
 
@@ -277,12 +376,39 @@ class _Module:
         self.externals |= getattr(b, "externals", set())
         self.libraries.update(getattr(b, "libraries", {}))
 
+    def parallel_call(self, main: Builder, sname: str, text: str, args, outer: int) -> None:
+        """Run the split kernel ``sname`` through ``fl_parallel``: its buffer pointers go
+        in a block, a task function unpacks them for each chunk of outer indices."""
+        if not self.parallel:
+            self.parallel = True
+            self.funcs.append(PARALLEL)
+            self.decls |= {"declare i64 @llvm.smin.i64(i64, i64)",
+                           "declare i64 @llvm.smax.i64(i64, i64)"}
+        n = len(args)
+        task = [f"define internal void @{sname}_task(ptr %block, i64 %lo, i64 %hi) #1 {{",
+                "entry:"]
+        for i in range(n):
+            task += [f"  %q{i} = getelementptr ptr, ptr %block, i64 {i}",
+                     f"  %p{i} = load ptr, ptr %q{i}"]
+        ps = ", ".join(f"ptr %p{i}" for i in range(n))
+        task += [f"  call void @{sname}({ps}, i64 %lo, i64 %hi)", "  ret void", "}"]
+        self.funcs.append("\n".join(task))
+        block = main.alloca(f"[{n} x ptr]")
+        for i, a in enumerate(args):
+            main.do(f"store {a}, ptr {main.emit(f'getelementptr ptr, ptr {block}, i64 {i}')}")
+        slot = main.emit(f"getelementptr ptr, ptr %hidden, i64 {len(self.hidden)}")
+        threads = main.emit(f"ptrtoint ptr {main.emit(f'load ptr, ptr {slot}')} to i64")
+        main.do(f"call void @fl_parallel(ptr @{sname}_task, ptr {block}, i64 {outer}, "
+                f"i64 {threads})")
+
     def fresh(self, stem: str) -> str:
         self.count += 1
         return f"{stem}{self.count}"
 
-    def program(self, prog: FusedProgram, fname: str) -> Layout:
-        """``define internal void @fname(ptr %args, ptr %hidden)`` running ``prog``."""
+    def program(self, prog: FusedProgram, fname: str, top: bool = False) -> Layout:
+        """``define internal void @fname(ptr %args, ptr %hidden)`` running ``prog``. In
+        the ``top`` program, large kernels share their outer loop among the number of
+        threads found after the hidden constants."""
         subs: dict[int, object] = {}
         scratch: dict[int, int] = {}
         for n, step in enumerate(prog.steps):
@@ -315,7 +441,12 @@ class _Module:
             params = {id(v): f"%p{i}" for i, v in enumerate(uniq)}
             args = [f"ptr {pointer(v)}" for v in uniq]
             if isinstance(step, Kernel):
-                text, b = kernel_function(step, sname, params)
+                big = top and int(np.prod(step.shape, dtype=np.int64)) >= PARALLEL_ELEMENTS
+                text, b = kernel_function(step, sname, params, split=big)
+                if b.outer:
+                    self.parallel_call(main, sname, text, args, b.outer)
+                    self.absorb(text, b)
+                    continue
             elif step.eqn.prim in CONTROL:
                 text, b = CONTROL[step.eqn.prim].lower(self, step, sname, params, subs[n])
                 sc = main.emit(f"getelementptr i8, ptr {arena}, i64 {layout.scratch.get(n, 0)}")
@@ -340,7 +471,8 @@ class _Module:
 def _entry_from_objects(n_bufs: int, n_statics: int) -> str:
     """``fl_call(ptr objs, ptr statics, i64 offset)``: builds ``fl_main``'s pointer array
     from the array *objects* ``objs[i]`` (each buffer's data pointer is read ``offset``
-    bytes into its object) followed by ``statics`` (arena, hidden constants), so the
+    bytes into its object) followed by ``statics`` (arena, hidden constants, the number
+    of threads large kernels may use), so the
     caller passes ``id(array)`` instead of asking numpy for each address (see runtime)."""
     b = Builder("e")
     args = b.alloca(f"[{n_bufs + n_statics} x ptr]")
@@ -365,7 +497,7 @@ def generate(prog: FusedProgram, name: str = "main") -> Module:
     """The whole program as one module with the entry points ``fl_main(ptr args)`` and
     ``fl_call(ptr objs, ptr statics, i64 offset)`` (the same, fed array objects)."""
     mod = _Module()
-    layout = mod.program(prog, "prog")
+    layout = mod.program(prog, "prog", top=True)
     n_bufs = len(layout.inputs) + len(layout.outputs)
     hidden_slot = n_bufs + 1
     for nm_, dt in sorted(mod.math):
@@ -378,7 +510,7 @@ def generate(prog: FusedProgram, name: str = "main") -> Module:
         f"  %hidden = getelementptr ptr, ptr %args, i64 {hidden_slot}",
         "  call void @prog(ptr %args, ptr %hidden)",
         "  ret void\n}",
-        _entry_from_objects(n_bufs, 1 + len(mod.hidden)),
+        _entry_from_objects(n_bufs, 2 + len(mod.hidden)),
         'attributes #0 = { nounwind "no-trapping-math"="true" }',
         'attributes #1 = { nounwind }',
         *mod.metadata,

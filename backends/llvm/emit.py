@@ -128,11 +128,12 @@ class Loops:
     def __init__(self, b: Builder, tag: str):
         self.b, self.tag, self.stack = b, tag, []
 
-    def open(self, n: int) -> str:
-        """Start a loop of ``n`` iterations; returns the index value inside it."""
+    def open(self, n, start="0") -> str:
+        """Start a loop over ``range(start, n)`` (constants or values); returns the index
+        value inside it."""
         b, k = self.b, len(self.stack)
         var = b.alloca("i64")
-        b.do(f"store i64 0, ptr {var}")
+        b.do(f"store i64 {start}, ptr {var}")
         head, body, done = (f"{self.tag}h{k}_{b.n}", f"{self.tag}b{k}_{b.n}",
                             f"{self.tag}e{k}_{b.n}")
         b.do(f"br label %{head}")

@@ -26,6 +26,7 @@ says so; views and exports hold a reference to the buffer).
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 import threading
 
@@ -35,6 +36,23 @@ from functorch_lite.fusion import contiguous_strides
 from functorch_lite.ir import Literal
 
 from .codegen import Layout
+
+
+def threads() -> int:
+    """Threads a program's large kernels share their loops among: the CPUs this process
+    may run on (``FUNCTORCH_LITE_THREADS`` overrides), read when a program is loaded.
+
+    >>> threads() >= 1
+    True
+    """
+    env = os.environ.get("FUNCTORCH_LITE_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this OS
+        return os.cpu_count() or 1
+
 
 RECYCLE_BYTES = 1 << 18  # outputs this large are recycled; smaller ones come from malloc
 RECYCLE_DEPTH = 2        # buffers kept per output slot: a step's inputs are often the
@@ -124,8 +142,10 @@ class Program:
         self.hidden = list(hidden)
         self._objs_t = ctypes.c_void_p * (n_in + n_out)
         self._arena = np.empty(max(layout.arena_bytes, 1), np.uint8)
-        self._statics_t = ctypes.c_void_p * (1 + len(self.hidden))
-        self._statics = self._statics_t(_ptr(self._arena), *map(_ptr, self.hidden))
+        self._statics_t = ctypes.c_void_p * (2 + len(self.hidden))
+        self.threads = threads()
+        self._statics = self._statics_t(_ptr(self._arena), *map(_ptr, self.hidden),
+                                        self.threads)
         # the call array, reused under the lock (consts' objects are filled in for good)
         self._objs = self._objs_t(*map(id, self.consts))
         self._lock = threading.Lock()
@@ -152,7 +172,7 @@ class Program:
                 self._lock.release()
         # another thread runs this program: this call gets its own arena and outputs
         arena = np.empty_like(self._arena)
-        statics = self._statics_t(_ptr(arena), *map(_ptr, self.hidden))
+        statics = self._statics_t(_ptr(arena), *map(_ptr, self.hidden), self.threads)
         return self._run(args, self._objs_t(*map(id, self.consts)), statics, False, arena)
 
     def _run(self, args, objs, statics, recycle, *keep):

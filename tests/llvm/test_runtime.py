@@ -15,6 +15,7 @@ import backends
 import functorch_lite as fl
 import functorch_lite.numpy as fnp
 from backends.llvm import runtime
+from backends.llvm.codegen import PARALLEL_ELEMENTS
 
 BIG = runtime.RECYCLE_BYTES // 4 + 3  # float32 elements: a recycled output (odd size)
 
@@ -115,3 +116,28 @@ def test_concurrent_calls_share_nothing_mutable():
         t.join()
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+def test_kernels_shared_among_threads_give_the_same_results(monkeypatch):
+    # large kernels split their outer loop among FUNCTORCH_LITE_THREADS threads (read
+    # when a program is loaded): any count, even more than the rows, computes the same
+    def f(x, y):
+        return (fnp.tanh(x) * 2.0 + y, fnp.sum(x * y, axis=1),  # rows: split
+                fnp.max(x, axis=0), fnp.sum(x))                    # columns, all: not
+
+    rng = np.random.default_rng(0)
+    rows = 7
+    cols = PARALLEL_ELEMENTS // rows + 5
+    x = rng.standard_normal((rows, cols)).astype(np.float32)
+    y = rng.standard_normal((rows, cols)).astype(np.float32)
+    assert "call void @fl_parallel" in backends.get("llvm").lower_text(fl.make_ir(f)(x, y))
+    results = {}
+    for n in ("1", "3", "16"):
+        monkeypatch.setenv("FUNCTORCH_LITE_THREADS", n)
+        prog = backends.get("llvm").compile(fl.make_ir(f)(x, y))
+        assert prog.threads == int(n)
+        results[n] = [np.asarray(r) for r in prog(x, y)]
+    for n in ("3", "16"):
+        for a, b in zip(results["1"], results[n]):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(results["1"][0], np.tanh(x) * 2 + y, rtol=1e-6, atol=1e-6)
