@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+DIRECT_B_BYTES = 64 * 1024  # a B this small with contiguous rows is not packed
 MR = 12  # rows of a micro-tile: 2 * MR accumulators + 2 B vectors + 1 broadcast <= 32 regs
 
 
@@ -168,8 +169,8 @@ def _micro_kernel(bl: Blocking) -> str:
     nv = bl.nr // vl
     fma = f"@llvm.fma.v{vl}{'f32' if bl.size == 4 else 'f64'}"
     L = [f"define internal void @uk_{bl.key}(ptr noalias %ap, i64 %ars, i64 %aks, "
-         "ptr noalias %bp, i64 %kc, ptr noalias %c, i64 %ldc, i64 %rows, i64 %cols, i1 %acc) "
-         "noinline nounwind {",
+         "ptr noalias %bp, i64 %bks, i64 %kc, ptr noalias %c, i64 %ldc, i64 %rows, "
+         "i64 %cols, i1 %acc) noinline nounwind {",
          "entry:"]
     # rows past ``rows`` (an edge tile) read the last real row again: A may be read
     # in place, where nothing follows its last row
@@ -181,7 +182,7 @@ def _micro_kernel(bl: Blocking) -> str:
     for r in range(MR):
         for v in range(nv):
             L.append(f"  %acc{r}_{v} = phi {vt} [zeroinitializer, %entry], [%n{r}_{v}, %loop]")
-    L.append(f"  %bo = mul i64 %k, {bl.nr}")
+    L.append("  %bo = mul i64 %k, %bks")
     for v in range(nv):
         L += [f"  %bo{v} = add i64 %bo, {v * vl}",
               f"  %bq{v} = getelementptr {t}, ptr %bp, i64 %bo{v}",
@@ -388,6 +389,9 @@ def _driver(bl: Blocking) -> str:
     unit_k = f.v("icmp eq i64 %sak, 1")
     unit_m = f.v("icmp eq i64 %sam, 1")
     f.lines.append(f"  %direct = or i1 {unit_k}, {unit_m}")
+    small = f.v(f"icmp sle i64 {f.mul(f.mul('%k', '%n'), bl.size)}, {DIRECT_B_BYTES}")
+    unit_n = f.v("icmp eq i64 %sbn, 1")
+    f.lines.append(f"  %bdirect = and i1 {small}, {unit_n}")
     kb = f.v(f"sdiv i64 {f.add('%k', bl.kc - 1)}, {bl.kc}")
     kcb = f.v(f"sdiv i64 {f.add('%k', f.v(f'sub i64 {kb}, 1'))}, {kb}")
     ncp = f.mul(f.v(f"sdiv i64 {f.add(f.min('%n', str(bl.nc)), bl.nr - 1)}, {bl.nr}"), bl.nr)
@@ -402,7 +406,12 @@ def _driver(bl: Blocking) -> str:
     kc = f.min(kcb, f.v(f"sub i64 %k, {pc}"))
     acc = f.v(f"icmp ne i64 {pb}, 0")
     bsrc = f.gep(t, "%b", f.add(f.mul(pc, "%sbk"), f.mul(jc, "%sbn")))
-    f.do(f"call void @packb_{k}(ptr {bsrc}, i64 %sbk, i64 %sbn, i64 {kc}, i64 {nc}, "
+    # a small B with contiguous rows is read in place, but for its last, partial panel
+    # (which would read past B's end): only that one is packed, at the start of bp
+    nfull = f.mul(f.v(f"sdiv i64 {nc}, {bl.nr}"), bl.nr)
+    psrc = f.v(f"select i1 %bdirect, ptr {f.gep(t, bsrc, f.mul(nfull, '%sbn'))}, ptr {bsrc}")
+    pcols = f.v(f"select i1 %bdirect, i64 {f.v(f'sub i64 {nc}, {nfull}')}, i64 {nc}")
+    f.do(f"call void @packb_{k}(ptr {psrc}, i64 %sbk, i64 %sbn, i64 {kc}, i64 {pcols}, "
          f"ptr {bp})")
     nic = f.v(f"sdiv i64 {f.add('%m', bl.mc - 1)}, {bl.mc}")
     icb, close_ic = f.loop(nic)
@@ -425,15 +434,19 @@ def _driver(bl: Blocking) -> str:
     jrb, close_jr = f.loop(njr)
     jr = f.mul(jrb, bl.nr)
     cols = f.min(str(bl.nr), f.v(f"sub i64 {nc}, {jr}"))
-    bpanel = f.gep(t, bp, f.mul(jr, kc))
+    inplace = f.v(f"icmp slt i64 {jr}, {nfull}")
+    inplace = f.v(f"and i1 %bdirect, {inplace}")
+    packed = f.v(f"select i1 %bdirect, ptr {bp}, ptr {f.gep(t, bp, f.mul(jr, kc))}")
+    bpanel = f.v(f"select i1 {inplace}, ptr {f.gep(t, bsrc, jr)}, ptr {packed}")
+    bks = f.v(f"select i1 {inplace}, i64 %sbk, i64 {bl.nr}")
     nir = f.v(f"sdiv i64 {f.add(mc, MR - 1)}, {MR}")
     irb, close_ir = f.loop(nir)
     ir = f.mul(irb, MR)
     rows = f.min(str(MR), f.v(f"sub i64 {mc}, {ir}"))
     apanel = f.gep(t, abase, f.mul(ir, arp))
     cptr = f.gep(t, "%c", f.add(f.mul(f.add(ic, ir), "%ldc"), f.add(jc, jr)))
-    f.do(f"call void @uk_{k}(ptr {apanel}, i64 {ars}, i64 {aks}, ptr {bpanel}, i64 {kc}, "
-         f"ptr {cptr}, i64 %ldc, i64 {rows}, i64 {cols}, i1 {acc})")
+    f.do(f"call void @uk_{k}(ptr {apanel}, i64 {ars}, i64 {aks}, ptr {bpanel}, i64 {bks}, "
+         f"i64 {kc}, ptr {cptr}, i64 %ldc, i64 {rows}, i64 {cols}, i1 {acc})")
     close_ir()
     close_jr()
     close_ic()
