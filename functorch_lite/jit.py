@@ -135,7 +135,16 @@ def _check_donate(donate_argnums, static_argnums, name) -> tuple[int, ...]:
 
 
 class _Entry:
-    __slots__ = ("jaxpr", "consts", "out_tree", "out_weak", "compiled", "n_consts")
+    __slots__ = ("jaxpr", "consts", "out_tree", "out_weak", "compiled", "n_consts", "closed")
+
+
+def _closed(entry) -> ClosedJaxpr:
+    """The program a backend compiles for direct calls: its constants are the
+    program's own (not arguments), so compile-time rewrites can read their values (a
+    product with a constant identity matrix, small folded constants)."""
+    if entry.closed is None:
+        entry.closed = _reclose(entry)
+    return entry.closed
 
 
 class _FunCache:
@@ -308,6 +317,7 @@ class Jitted:
         entry.out_tree = store["tree"]
         entry.out_weak = tuple(a.weak_type for a in entry.jaxpr.out_avals)
         entry.compiled = None
+        entry.closed = None
         return entry
 
     def _log_retrace(self, key, avals):
@@ -349,11 +359,10 @@ class Jitted:
         dyn = [as_array(x) for x in dyn]
         if not core.is_under_transform():
             if entry.compiled is None:
-                entry.compiled = _get_compiled(entry.jaxpr, backend)
+                entry.compiled = _get_compiled(_closed(entry), backend)
             if fast_key is not None and not any(isinstance(c, Tracer) for c in entry.consts):
-                self._fast[fast_key] = (entry.compiled, entry.consts, entry.out_tree,
-                                        entry.out_weak)
-            outs = _run(entry.compiled, entry.consts, dyn, entry.out_weak)
+                self._fast[fast_key] = (entry.compiled, (), entry.out_tree, entry.out_weak)
+            outs = _run(entry.compiled, (), dyn, entry.out_weak)
         else:
             outs = jit_p.bind(*entry.consts, *dyn, jaxpr=entry.jaxpr, name=self.name,
                               backend=backend)
@@ -383,16 +392,15 @@ class Lowered:
         return self._entry.jaxpr
 
     def as_text(self) -> str:
-        return backends.get(self.backend).lower_text(self._entry.jaxpr, name=self.name)
+        return backends.get(self.backend).lower_text(_closed(self._entry), name=self.name)
 
     def compile(self):
-        fn = _get_compiled(self._entry.jaxpr, self.backend)
+        fn = _get_compiled(_closed(self._entry), self.backend)
         entry = self._entry
 
         def run(*args, **kwargs):
             leaves = [as_array(x) for x in tree_util.leaves((args, kwargs))]
-            return tree_util.unflatten(entry.out_tree,
-                                       _run(fn, entry.consts, leaves, entry.out_weak))
+            return tree_util.unflatten(entry.out_tree, _run(fn, (), leaves, entry.out_weak))
 
         return run
 

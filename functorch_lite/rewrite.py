@@ -494,6 +494,43 @@ def _swapped_dot(b, x, perm):
     return [b.emit(p.prim, [p.invars[1], p.invars[0]], params)]
 
 
+def _const_value(b, v):
+    """``v``'s value when it is a constant, possibly reshaped (any size), else None."""
+    r = b.producer(v, "reshape")
+    if r is not None:
+        inner = _const_value(b, r.invars[0])
+        return None if inner is None else inner.reshape(v.aval.shape)
+    return b.values.get(id(v)) if isinstance(v, Var) else None
+
+
+def _identity_product(b, e):
+    """A matrix product with a constant identity matrix is the other operand, moved,
+    when that operand is a constant too (jacfwd's basis times a constant weight) whose
+    values are all finite and none is -0.0: then every other term of each sum is an
+    exact +-0 that cannot change it, as IEEE arithmetic would otherwise (inf * 0)."""
+    (lc, rc), (lb, rb) = e.params["dimension_numbers"]
+    lhs, rhs = e.invars
+    if lb or len(lc) != 1 or lhs.aval.ndim != 2 or rhs.aval.ndim != 2:
+        return None
+    for eye, other, c_other, eye_left in ((lhs, rhs, rc[0], True), (rhs, lhs, lc[0], False)):
+        ev, ov = _const_value(b, eye), _const_value(b, other)
+        if ev is None or ov is None or ev.shape[0] != ev.shape[1] or \
+                ov.dtype != e.outvars[0].aval.dtype:
+            continue
+        if not np.array_equal(ev, np.eye(ev.shape[0], dtype=ev.dtype)):
+            continue
+        if not np.isfinite(ov).all() or np.signbit(ov[ov == 0]).any():
+            continue
+        free = 1 - c_other
+        # eye on the left: out[i, j] = other[i along the summed dim, j]; on the right:
+        # out[j, i] = other[j, i along the summed dim]
+        perm = (c_other, free) if eye_left else (free, c_other)
+        if perm == (0, 1):
+            return [other]
+        return [b.emit(transpose_p, [other], {"permutation": perm})]
+    return None
+
+
 def _squeezed_dot(b, e):
     """A ``dot_general`` with size-1 free or summed dims: the same product of operands
     without them, reshaped back (layout-free), so transposes and reshapes around it meet
@@ -603,7 +640,7 @@ def _identity_if(test):
 
 _ALGEBRA = {name: _binary for name in _RIGHT_UNIT}
 _ALGEBRA.update({
-    "dot_general": _squeezed_dot,
+    "dot_general": lambda b, e: _identity_product(b, e) or _squeezed_dot(b, e),
     "neg": _neg, "convert_element_type": _convert, "transpose": _transpose,
     "reshape": _reshape, "broadcast_in_dim": _broadcast, "select_n": _select,
     "slice": _slice,

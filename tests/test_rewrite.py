@@ -501,6 +501,23 @@ def test_size_one_dims_do_not_hide_a_transposed_product():
     assert [n for n in names(new) if n not in ("reshape",)] == ["dot_general"]
 
 
+def test_a_product_with_a_constant_identity_is_the_other_constant():
+    # jacfwd's basis times a constant weight: the product is the weight, moved, when
+    # its values leave no room for IEEE effects (no inf or nan, no -0.0)
+    w = values((3, 3), np.float32, seed=6)
+    finite = np.where(np.isfinite(w) & (w != 0), w, 1.5).astype(np.float32)
+    x = np.ones(3, np.float32)
+
+    def f(w):
+        return fl.jit(lambda x: fnp.tanh(fl.jacfwd(lambda x: w @ x)(x)))
+
+    for weight, folded in ((finite, True), (w, False)):  # w has inf, nan and -0.0
+        closed = fl.make_ir(f(weight))(x)
+        new = optimize(closed)
+        assert ("dot_general" not in names(new)) == folded
+        assert_same_bits(run(new, x)[0], run(closed, x)[0])
+
+
 # --------------------------------------------------------------------------- random chains
 
 DTYPES = [np.float32, np.float64, np.int32, np.int64, np.bool_]
