@@ -76,10 +76,13 @@ def _step_writes(s) -> list[Var]:
     return list(s.eqn.outvars)
 
 
-def plan(prog: FusedProgram, scratch: dict[int, int] | None = None) -> Layout:
+def plan(prog: FusedProgram, scratch: dict[int, int] | None = None,
+         groups=()) -> Layout:
     """Assign buffers: inputs and outputs are args; other materialised values share an
     arena, each slot freed after the last step that reads it (first fit). ``scratch``
-    gives bytes a step needs only while it runs (nested programs' arenas)."""
+    gives bytes a step needs only while it runs (nested programs' arenas). The steps of
+    each of ``groups`` (lists of step indices) run interleaved, a few rows at a time, so
+    they are planned as one step: every buffer they touch is live through all of them."""
     j = prog.jaxpr
     inputs = list(j.constvars) + list(j.invars)
     outputs, seen = [], {id(v) for v in inputs}
@@ -87,10 +90,14 @@ def plan(prog: FusedProgram, scratch: dict[int, int] | None = None) -> Layout:
         if isinstance(v, Var) and id(v) not in seen:
             seen.add(id(v))
             outputs.append(v)
+    # units of execution: a group, or one step
+    unit_of = {n: n for n in range(len(prog.steps))}
+    for g in groups:
+        unit_of.update({n: g[-1] for n in g})
     last_read: dict[int, int] = {}
     for n, s in enumerate(prog.steps):
         for v in _step_reads(s):
-            last_read[id(v)] = n
+            last_read[id(v)] = unit_of[n]
     layout = Layout(inputs, outputs)
     free: list[tuple[int, int]] = []  # (offset, size) of free arena ranges
     end = 0
@@ -107,8 +114,10 @@ def plan(prog: FusedProgram, scratch: dict[int, int] | None = None) -> Layout:
         return off
 
     live: dict[int, tuple[int, int]] = {}
+    written: set[int] = set()
     for n, s in enumerate(prog.steps):
         for v in _step_writes(s):
+            written.add(id(v))
             if id(v) not in seen and id(v) not in layout.temps:
                 layout.temps[id(v)] = take(round_up(nbytes(v.aval)))
                 live[id(v)] = (layout.temps[id(v)], round_up(nbytes(v.aval)))
@@ -116,10 +125,13 @@ def plan(prog: FusedProgram, scratch: dict[int, int] | None = None) -> Layout:
         if need:
             layout.scratch[n] = take(round_up(need))
             free.append((layout.scratch[n], round_up(need)))
+        if unit_of[n] != n:  # inside a group: nothing is freed before its last step
+            continue
         for vid, rng in list(live.items()):
-            if last_read.get(vid, -1) <= n and vid not in {id(v) for v in _step_writes(s)}:
+            if last_read.get(vid, -1) <= n and vid not in written:
                 free.append(rng)
                 del live[vid]
+        written.clear()
     layout.arena_bytes = end
     return layout
 
@@ -215,13 +227,14 @@ done:
 """
 
 
-def _collapse(shape, accessors):
+def _collapse(shape, accessors, keep_outer=False):
     """Drop size-1 dims and merge adjacent dims that every accessor walks contiguously
-    (stride[d] == stride[d+1] * shape[d+1]); returns (shape, accessors) after that."""
+    (stride[d] == stride[d+1] * shape[d+1]); returns (shape, accessors) after that.
+    ``keep_outer``: dim 0 (of size > 1) stays a dim of its own."""
     keep = [d for d, n in enumerate(shape) if n != 1]
     shape = [shape[d] for d in keep]
     accs = [[a[d] for d in keep] for a in accessors]
-    for d in reversed(range(len(shape) - 1)):
+    for d in reversed(range(int(keep_outer), len(shape) - 1)):
         if all(a[d] == a[d + 1] * shape[d + 1] for a in accs):
             shape[d] *= shape[d + 1]
             del shape[d + 1]
@@ -232,12 +245,13 @@ def _collapse(shape, accessors):
 
 
 def kernel_function(k: Kernel, name: str, params: dict[int, str],
-                    split: bool = False) -> tuple[str, Builder]:
+                    split: bool = False, keep_outer: bool = False) -> tuple[str, Builder]:
     """One kernel as ``define internal void @name(ptr ...)``; ``params`` maps each buffer
     (base Var id) the kernel touches to its parameter name. With ``split``, when every
     index of the outermost loop writes outputs of its own, the function also takes
     ``i64 %lo, i64 %hi`` and runs only those outer indices (``b.outer`` is then their
-    count, else None), so threads can share the loop.
+    count, else None), so threads can share the loop; ``keep_outer`` makes that loop
+    the kernel's own dim 0 (never merged with dim 1), so kernels of a row group agree.
 
     Every operand is an accessor with constant strides over the iteration space, so the
     space is collapsed to as few dims as all accessors allow before looping. A reduction
@@ -257,7 +271,7 @@ def kernel_function(k: Kernel, name: str, params: dict[int, str],
         kept = iter(contiguous_strides([n for d, n in enumerate(k.shape) if d not in axes]))
         accessors.append([0 if d in axes else next(kept) for d in range(rank)])
     accessors += [[int(d == e.params["dimension"]) for d in range(rank)] for e in iotas]
-    shape, accs = _collapse(list(k.shape), accessors)
+    shape, accs = _collapse(list(k.shape), accessors, keep_outer)
     n_in = len(inputs)
     out_strides = accs[n_in]
     iota_strides = dict(zip(map(id, iotas), accs[n_in + 1 + (red is not None):]))
@@ -343,6 +357,61 @@ def kernel_function(k: Kernel, name: str, params: dict[int, str],
     return text, b
 
 
+# --------------------------------------------------------------------------- row groups
+
+GROUP_ELEMENTS = 1 << 18  # kernels this large run as row groups with their neighbours
+GROUP_BLOCK_BYTES = 128 << 10  # rows of a group run this many bytes at a time (L2)
+
+
+def _rowwise(k: Kernel, rows: int) -> bool:
+    """Whether ``k`` can run a few of its ``rows`` (dim 0) at a time: nothing is summed
+    along dim 0, and a reduction sums innermost dims (accumulating in a register)."""
+    if not isinstance(k, Kernel) or not k.shape or k.shape[0] != rows or rows < 2:
+        return False
+    if k.reduce is None or not k.reduce.params["axes"]:
+        return True
+    axes, rank = sorted(k.reduce.params["axes"]), len(k.shape)
+    return 0 not in axes and axes == list(range(rank - len(axes), rank))
+
+
+def _within_row(view: View, base_shape) -> bool:
+    """Whether element (i, ...) of ``view`` always lies in row i of its contiguous base."""
+    row = int(np.prod(base_shape[1:], dtype=np.int64))
+    if not view.shape or view.shape[0] != base_shape[0] or view.offset != 0 \
+            or view.strides[0] != row:
+        return False
+    lo = sum(min(0, (n - 1) * st) for n, st in zip(view.shape[1:], view.strides[1:]))
+    hi = sum(max(0, (n - 1) * st) for n, st in zip(view.shape[1:], view.strides[1:]))
+    return lo >= 0 and hi < row
+
+
+def row_groups(prog: FusedProgram) -> list[list[int]]:
+    """Runs of consecutive large kernels over the same rows (dim 0) where each reads what
+    an earlier one of the run wrote only in the same row: they run interleaved a block
+    of rows at a time, so those rows are still in cache for the next kernel (W2's max,
+    sum of exp and output passes read x from memory once)."""
+    groups, cur, made = [], [], set()
+    for n, step in enumerate(prog.steps):
+        rows = cur and prog.steps[cur[0]].shape[0]
+        ok = bool(cur) and _rowwise(step, rows) and all(
+            _within_row(view, view.base.aval.shape) for _, view in step.inputs.values()
+            if id(view.base) in made)
+        if ok:
+            cur.append(n)
+        else:
+            if len(cur) > 1:
+                groups.append(cur)
+            cur, made = [], set()
+            if isinstance(step, Kernel) and step.shape and _rowwise(step, step.shape[0]) \
+                    and int(np.prod(step.shape, dtype=np.int64)) >= GROUP_ELEMENTS:
+                cur = [n]
+        if cur:
+            made |= {id(v) for v in _step_writes(step)}
+    if len(cur) > 1:
+        groups.append(cur)
+    return groups
+
+
 # --------------------------------------------------------------------------- module
 
 
@@ -378,29 +447,44 @@ class _Module:
         self.externals |= getattr(b, "externals", set())
         self.libraries.update(getattr(b, "libraries", {}))
 
-    def parallel_call(self, main: Builder, sname: str, text: str, args, outer: int) -> None:
-        """Run the split kernel ``sname`` through ``fl_parallel``: its buffer pointers go
-        in a block, a task function unpacks them for each chunk of outer indices."""
+    def group_call(self, main: Builder, gname: str, kernels, rows: int, parallel: bool,
+                   block_rows: int) -> None:
+        """Run split kernels (``(name, args)`` each, taking ``lo, hi`` outer indices last)
+        as one task over ``rows``: all their buffer pointers go in a block, and the task
+        runs every kernel on ``block_rows`` rows before the next rows. With ``parallel``
+        the task goes through ``fl_parallel`` (threads share the rows)."""
+        args = [a for _, ka in kernels for a in ka]
+        task = [f"define internal void @{gname}(ptr %block, i64 %lo, i64 %hi) #1 {{",
+                "entry:"]
+        for i in range(len(args)):
+            task += [f"  %q{i} = getelementptr ptr, ptr %block, i64 {i}",
+                     f"  %p{i} = load ptr, ptr %q{i}"]
+        task += ["  br label %head", "head:",
+                 "  %r = phi i64 [%lo, %entry], [%rn, %body]",
+                 "  %more = icmp slt i64 %r, %hi", "  br i1 %more, label %body, label %done",
+                 "body:", f"  %r1 = add i64 %r, {block_rows}",
+                 "  %rn = call i64 @llvm.smin.i64(i64 %r1, i64 %hi)"]
+        at = 0
+        for name, ka in kernels:
+            ps = ", ".join(f"ptr %p{at + i}" for i in range(len(ka)))
+            task.append(f"  call void @{name}({ps}, i64 %r, i64 %rn)")
+            at += len(ka)
+        task += ["  br label %head", "done:", "  ret void", "}"]
+        self.funcs.append("\n".join(task))
+        self.decls.add("declare i64 @llvm.smin.i64(i64, i64)")
+        block = main.alloca(f"[{len(args)} x ptr]")
+        for i, a in enumerate(args):
+            main.do(f"store {a}, ptr {main.emit(f'getelementptr ptr, ptr {block}, i64 {i}')}")
+        if not parallel:
+            main.do(f"call void @{gname}(ptr {block}, i64 0, i64 {rows})")
+            return
         if not self.parallel:
             self.parallel = True
             self.funcs.append(PARALLEL)
-            self.decls |= {"declare i64 @llvm.smin.i64(i64, i64)",
-                           "declare i64 @llvm.smax.i64(i64, i64)"}
-        n = len(args)
-        task = [f"define internal void @{sname}_task(ptr %block, i64 %lo, i64 %hi) #1 {{",
-                "entry:"]
-        for i in range(n):
-            task += [f"  %q{i} = getelementptr ptr, ptr %block, i64 {i}",
-                     f"  %p{i} = load ptr, ptr %q{i}"]
-        ps = ", ".join(f"ptr %p{i}" for i in range(n))
-        task += [f"  call void @{sname}({ps}, i64 %lo, i64 %hi)", "  ret void", "}"]
-        self.funcs.append("\n".join(task))
-        block = main.alloca(f"[{n} x ptr]")
-        for i, a in enumerate(args):
-            main.do(f"store {a}, ptr {main.emit(f'getelementptr ptr, ptr {block}, i64 {i}')}")
+            self.decls.add("declare i64 @llvm.smax.i64(i64, i64)")
         slot = main.emit(f"getelementptr ptr, ptr %hidden, i64 {len(self.hidden)}")
         threads = main.emit(f"ptrtoint ptr {main.emit(f'load ptr, ptr {slot}')} to i64")
-        main.do(f"call void @fl_parallel(ptr @{sname}_task, ptr {block}, i64 {outer}, "
+        main.do(f"call void @fl_parallel(ptr @{gname}, ptr {block}, i64 {rows}, "
                 f"i64 {threads})")
 
     def fresh(self, stem: str) -> str:
@@ -418,7 +502,10 @@ class _Module:
                 subs[n], scratch[n] = CONTROL[step.eqn.prim].prepare(self, step)
             elif isinstance(step, Opaque) and step.eqn.prim in SCRATCH:
                 scratch[n] = SCRATCH[step.eqn.prim](step)
-        layout = plan(prog, scratch)
+        groups = row_groups(prog)
+        group_of = {g[0]: g for g in groups}
+        grouped = {n for g in groups for n in g}
+        layout = plan(prog, scratch, groups)
         slot = {id(v): i for i, v in enumerate(layout.inputs)}
         slot.update({id(v): len(layout.inputs) + j for j, v in enumerate(layout.outputs)})
         arena_slot = len(layout.inputs) + len(layout.outputs)
@@ -437,18 +524,44 @@ class _Module:
                                          f"i64 {layout.temps[id(v)]}"))
             return ptrs[id(v)]
 
+        def kernel(step, split, keep_outer=False):
+            sname = self.fresh(f"{fname}_s")
+            uniq = list({id(v): v for v in _step_reads(step) + _step_writes(step)}.values())
+            params = {id(v): f"%p{i}" for i, v in enumerate(uniq)}
+            text, b = kernel_function(step, sname, params, split, keep_outer)
+            self.absorb(text, b)
+            return sname, [f"ptr {pointer(v)}" for v in uniq], b.outer
+
+        def big(steps):
+            return max(int(np.prod(s.shape, dtype=np.int64)) for s in steps)
+
         for n, step in enumerate(prog.steps):
+            if n in group_of:  # a row group: its kernels run interleaved, row blocks
+                steps = [prog.steps[m] for m in group_of[n]]
+                rows = steps[0].shape[0]
+                parts = [kernel(s, True, True) for s in steps]
+                assert all(outer == rows for _, _, outer in parts)
+                width = max(int(np.prod(s.shape[1:], dtype=np.int64)) * 8 for s in steps)
+                self.group_call(main, self.fresh(f"{fname}_g"), [p[:2] for p in parts],
+                                rows, top and big(steps) >= PARALLEL_ELEMENTS,
+                                max(1, GROUP_BLOCK_BYTES // width))
+                continue
+            if n in grouped:
+                continue
+            if isinstance(step, Kernel) and top and big([step]) >= PARALLEL_ELEMENTS:
+                name, args, outer = kernel(step, True)
+                if outer:  # one large kernel: threads share its outer loop
+                    self.group_call(main, f"{name}_task", [(name, args)], outer, True,
+                                    max(1, outer))
+                else:
+                    main.do(f"call void @{name}({', '.join(args)})")
+                continue
             sname = self.fresh(f"{fname}_s")
             uniq = list({id(v): v for v in _step_reads(step) + _step_writes(step)}.values())
             params = {id(v): f"%p{i}" for i, v in enumerate(uniq)}
             args = [f"ptr {pointer(v)}" for v in uniq]
             if isinstance(step, Kernel):
-                big = top and int(np.prod(step.shape, dtype=np.int64)) >= PARALLEL_ELEMENTS
-                text, b = kernel_function(step, sname, params, split=big)
-                if b.outer:
-                    self.parallel_call(main, sname, text, args, b.outer)
-                    self.absorb(text, b)
-                    continue
+                text, b = kernel_function(step, sname, params)
             elif step.eqn.prim in CONTROL:
                 text, b = CONTROL[step.eqn.prim].lower(self, step, sname, params, subs[n])
                 sc = main.emit(f"getelementptr i8, ptr {arena}, i64 {layout.scratch.get(n, 0)}")

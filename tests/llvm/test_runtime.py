@@ -15,7 +15,7 @@ import backends
 import functorch_lite as fl
 import functorch_lite.numpy as fnp
 from backends.llvm import runtime
-from backends.llvm.codegen import PARALLEL_ELEMENTS
+from backends.llvm.codegen import GROUP_ELEMENTS, PARALLEL_ELEMENTS
 
 BIG = runtime.RECYCLE_BYTES // 4 + 3  # float32 elements: a recycled output (odd size)
 
@@ -141,3 +141,26 @@ def test_kernels_shared_among_threads_give_the_same_results(monkeypatch):
         for a, b in zip(results["1"], results[n]):
             np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(results["1"][0], np.tanh(x) * 2 + y, rtol=1e-6, atol=1e-6)
+
+
+def test_row_groups_run_kernels_row_block_by_row_block():
+    # large kernels over the same rows, each reading earlier results only in its own row,
+    # run interleaved a block of rows at a time; a reader of another row ends the group
+    def softmax_then_flip(x):
+        m = fnp.max(x, axis=1, keepdims=True)
+        e = fnp.exp(x - m)
+        p = e / fnp.sum(e, axis=1, keepdims=True)
+        return p, p[::-1] * 2.0 + p  # the flip reads row n-1-i while row i is written
+
+    rows = 37
+    x = np.random.default_rng(1).standard_normal(
+        (rows, GROUP_ELEMENTS // rows + 3)).astype(np.float32)
+    text = backends.get("llvm").lower_text(fl.make_ir(softmax_then_flip)(x))
+    group = [ln for ln in text.splitlines() if ln.startswith("define internal void @prog_g")]
+    assert len(group) == 1
+    body = text[text.index(group[0]):].split("\n}\n", 1)[0]
+    assert body.count("call void @prog_s") == 3  # max, sum of exp, divide; not the flip
+    got = fl.jit(softmax_then_flip, backend="llvm")(x)
+    want = fl.jit(softmax_then_flip, backend="numpy")(x)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-9)
