@@ -447,12 +447,14 @@ class _Module:
         self.externals |= getattr(b, "externals", set())
         self.libraries.update(getattr(b, "libraries", {}))
 
-    def group_call(self, main: Builder, gname: str, kernels, rows: int, parallel: bool,
+    def group_call(self, main: Builder, gname: str, kernels, rows: int, parallel: int,
                    block_rows: int) -> None:
         """Run split kernels (``(name, args)`` each, taking ``lo, hi`` outer indices last)
         as one task over ``rows``: all their buffer pointers go in a block, and the task
         runs every kernel on ``block_rows`` rows before the next rows. With ``parallel``
-        the task goes through ``fl_parallel`` (threads share the rows)."""
+        (the group's element count) the task goes through ``fl_parallel``: threads share
+        the rows, at most one per ``PARALLEL_ELEMENTS // 2`` elements (starting a thread
+        costs tens of microseconds)."""
         args = [a for _, ka in kernels for a in ka]
         task = [f"define internal void @{gname}(ptr %block, i64 %lo, i64 %hi) #1 {{",
                 "entry:"]
@@ -484,6 +486,8 @@ class _Module:
             self.decls.add("declare i64 @llvm.smax.i64(i64, i64)")
         slot = main.emit(f"getelementptr ptr, ptr %hidden, i64 {len(self.hidden)}")
         threads = main.emit(f"ptrtoint ptr {main.emit(f'load ptr, ptr {slot}')} to i64")
+        cap = max(1, parallel // (PARALLEL_ELEMENTS // 2))
+        threads = main.emit(f"call i64 @llvm.smin.i64(i64 {threads}, i64 {cap})")
         main.do(f"call void @fl_parallel(ptr @{gname}, ptr {block}, i64 {rows}, "
                 f"i64 {threads})")
 
@@ -542,16 +546,16 @@ class _Module:
                 parts = [kernel(s, True, True) for s in steps]
                 assert all(outer == rows for _, _, outer in parts)
                 width = max(int(np.prod(s.shape[1:], dtype=np.int64)) * 8 for s in steps)
+                share = big(steps) if top and big(steps) >= PARALLEL_ELEMENTS else 0
                 self.group_call(main, self.fresh(f"{fname}_g"), [p[:2] for p in parts],
-                                rows, top and big(steps) >= PARALLEL_ELEMENTS,
-                                max(1, GROUP_BLOCK_BYTES // width))
+                                rows, share, max(1, GROUP_BLOCK_BYTES // width))
                 continue
             if n in grouped:
                 continue
             if isinstance(step, Kernel) and top and big([step]) >= PARALLEL_ELEMENTS:
                 name, args, outer = kernel(step, True)
                 if outer:  # one large kernel: threads share its outer loop
-                    self.group_call(main, f"{name}_task", [(name, args)], outer, True,
+                    self.group_call(main, f"{name}_task", [(name, args)], outer, big([step]),
                                     max(1, outer))
                 else:
                     main.do(f"call void @{name}({', '.join(args)})")
