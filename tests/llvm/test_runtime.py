@@ -126,8 +126,8 @@ def test_kernels_shared_among_threads_give_the_same_results(monkeypatch):
                 fnp.max(x, axis=0), fnp.sum(x))                    # columns, all: not
 
     rng = np.random.default_rng(0)
-    rows = 7
-    cols = PARALLEL_ELEMENTS // rows + 5
+    rows = 3  # fewer rows than threads may run (up to one per PARALLEL_ELEMENTS // 2)
+    cols = 4 * PARALLEL_ELEMENTS // rows + 5
     x = rng.standard_normal((rows, cols)).astype(np.float32)
     y = rng.standard_normal((rows, cols)).astype(np.float32)
     assert "call void @fl_parallel" in backends.get("llvm").lower_text(fl.make_ir(f)(x, y))
