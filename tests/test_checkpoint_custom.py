@@ -124,6 +124,7 @@ def test_checkpoint_name_is_identity_everywhere():
 
 
 def test_ad_checkpoint_module_path():
+    # the import itself is what is tested: JAX's module path works here
     from functorch_lite.ad_checkpoint import checkpoint, checkpoint_name
 
     assert checkpoint is fl.checkpoint and checkpoint_name is fl.checkpoint_name

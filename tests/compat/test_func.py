@@ -9,6 +9,7 @@ import pytest
 import compat as torch
 import functorch_lite as fl
 from compat import func
+from compat.tensor import wrap
 
 R = np.random.RandomState(2)
 
@@ -161,7 +162,6 @@ def test_no_grad_as_bare_decorator():
 def test_backward_traces_inside_jit():
     """Eager autograd on tensors holding traced values: loss.backward() inside fl.jit stages
     forward and backward as one program (what compat.compile builds on)."""
-    from compat.tensor import wrap
 
     def step(w, x):
         weight = wrap(w).requires_grad_(True)
