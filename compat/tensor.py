@@ -104,11 +104,12 @@ class AccumulateGrad(Node):
     <AccumulateGrad object>
     """
 
-    __slots__ = ("variable",)
+    __slots__ = ("variable", "post_accumulate_hooks")
 
     def __init__(self, variable):
         super().__init__(())
         self.variable = variable
+        self.post_accumulate_hooks = None  # fn(tensor), run once .grad holds the new sum
 
     def apply(self, grads):
         self.variable.accumulate_grad(grads[0])
@@ -444,6 +445,27 @@ class Tensor:
             return None if r is None else (r.array if isinstance(r, Tensor) else r)
 
         return RemovableHandle(hooks.setdefault(self.output_nr, []), on_array)
+
+    def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(tensor)`` on this leaf each time backward has accumulated into its
+        ``.grad`` (the moment its gradient is final for that pass: what ``DistributedDataParallel``
+        uses to start communicating while the rest of the backward runs). Returns a handle.
+
+        >>> x = compat.ones(2, requires_grad=True); seen = []
+        >>> _ = x.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+        >>> (x * 3).sum().backward(); seen
+        [[3.0, 3.0]]
+        """
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if not self.leaf_requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        acc = self.grad_accumulator()
+        if acc.post_accumulate_hooks is None:
+            acc.post_accumulate_hooks = []
+        return RemovableHandle(acc.post_accumulate_hooks, hook)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it).

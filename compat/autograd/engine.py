@@ -18,6 +18,8 @@ again), which gives higher-order gradients.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 import functorch_lite.numpy as fnp
@@ -135,8 +137,47 @@ def saved_tensor(value, node, nr) -> Tensor:
     return t
 
 
+# per thread, one list of callbacks per backward pass running (a hook may run a backward)
+CALLBACKS = threading.local()
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the backward pass now running has walked the whole graph
+    (PyTorch's ``Variable._execution_engine.queue_callback``): how work a hook started
+    during backward (``DistributedDataParallel``'s bucket all-reduces) is finished.
+
+    >>> x = compat.ones(1, requires_grad=True); order = []
+    >>> def hook(g):
+    ...     queue_callback(lambda: order.append("end")); order.append("hook")
+    >>> _ = x.register_hook(hook)
+    >>> (x * 2).sum().backward(); order
+    ['hook', 'end']
+    """
+    stack = getattr(CALLBACKS, "stack", None)
+    if not stack:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    stack[-1].append(callback)
+
+
 def execute(roots: list, root_grads: list, retain_graph: bool, create_graph: bool,
             inputs=None, accumulate: bool = True):
+    """``walk`` the graph, then run the callbacks queued meanwhile (``queue_callback``)."""
+    stack = getattr(CALLBACKS, "stack", None)
+    if stack is None:
+        stack = CALLBACKS.stack = []
+    stack.append([])
+    try:
+        captured = walk(roots, root_grads, retain_graph, create_graph, inputs, accumulate)
+        pending = stack[-1]
+        while pending:  # a callback may queue another
+            pending.pop(0)()
+    finally:
+        stack.pop()
+    return captured
+
+
+def walk(roots: list, root_grads: list, retain_graph: bool, create_graph: bool,
+         inputs=None, accumulate: bool = True):
     """Run the backward pass from ``roots`` (``(node, output_nr)`` pairs) seeded with
     ``root_grads``; with ``inputs`` (edges), return the gradients reaching them instead of
     accumulating into leaves that are not among them."""
@@ -178,6 +219,8 @@ def execute(roots: list, root_grads: list, retain_graph: bool, create_graph: boo
                         g = unshared(g)
                     handed.add(id(g))
                     node.variable.accumulate_grad(g)
+                for h in list(node.post_accumulate_hooks or ()):
+                    h(node.variable)
             continue
         grads = [buf.get(i) for i in range(node.num_outputs())]
         if node.pre_hooks:
