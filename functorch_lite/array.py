@@ -28,9 +28,11 @@ Array([5., 1., 2.], dtype=float32)
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
-__all__ = ["Array", "WeakArray", "wrap", "plain", "immutable_error"]
+__all__ = ["Array", "WeakArray", "DeletedArray", "wrap", "plain", "immutable_error", "delete"]
 
 
 def immutable_error(what: str = "x[idx] = v") -> TypeError:
@@ -146,6 +148,15 @@ class Array(np.ndarray):
         # unpickled as an Array again (numpy's reduce would rebuild a writable one)
         return wrap, (np.array(plain(self)), self.weak_type)
 
+    def is_deleted(self) -> bool:
+        """Whether the array was donated to a jitted call (or ``delete``d): its memory may
+        hold another result now, and reading it raises."""
+        return False
+
+    def delete(self) -> None:
+        """Give up this array (JAX's ``Array.delete``): any later use raises."""
+        delete(self, "it was deleted with .delete()")
+
 
 class WeakArray(Array):
     """An ``Array`` holding a weakly typed value (made from a Python scalar, or computed only
@@ -170,6 +181,52 @@ Array.weak_type = False
 # ufunc name -> the fnp function with numpy's calling convention (filled by
 # functorch_lite.numpy when it installs the methods)
 UFUNC_FUNCTIONS: dict = {}
+
+
+class DeletedArray(Array):
+    """What an ``Array`` becomes once donated (``jit(..., donate_argnums=...)``) or
+    deleted: its shape and dtype remain, any use of its values raises (its memory may now
+    hold the call's result, as in JAX, where a donated array is deleted). Reaching its
+    memory through a numpy view taken *before* the donation is not caught, but such a view
+    also keeps the buffer from being reused.
+
+    >>> x = fnp.ones(2); x.delete()
+    >>> x + 1
+    Traceback (most recent call last):
+    RuntimeError: Array has been deleted (it was deleted with .delete()) ...
+    """
+
+    __slots__ = ()
+
+    def _dead(self, *args, **kwargs):
+        raise RuntimeError(
+            f"Array has been deleted ({_WHY.get(id(self), 'it was donated')}): an array "
+            f"passed in donate_argnums may not be used after the call, its buffer may hold "
+            f"the result now. Keep a copy (x.copy()) before the call if you need the value, "
+            f"or drop donate_argnums. (shape {self.shape}, dtype {self.dtype})")
+
+    __getitem__ = __array_ufunc__ = __array_function__ = __repr__ = __str__ = _dead
+    __iter__ = __len__ = __bool__ = __float__ = __int__ = __index__ = __array__ = _dead
+    tolist = item = copy = __copy__ = __deepcopy__ = __reduce__ = tobytes = _dead
+    block_until_ready = _dead
+
+    def is_deleted(self) -> bool:
+        return True
+
+    def delete(self) -> None:
+        pass
+
+
+# why each live deleted array was deleted (for its error message); entries go with them
+_WHY: dict[int, str] = {}
+
+
+def delete(x: Array, why: str) -> None:
+    """Make the Array ``x`` a ``DeletedArray`` (in place: every name for it sees that)."""
+    if type(x) is Array or type(x) is WeakArray:
+        _WHY[id(x)] = why
+        weakref.finalize(x, _WHY.pop, id(x), None)
+        x.__class__ = DeletedArray
 
 
 def wrap(x, weak: bool | None = None):
@@ -205,5 +262,9 @@ def _plain_all(x):
 
 def plain(x):
     """An ``Array`` as a plain ``numpy.ndarray`` view (numpy kernels never see our type);
-    anything else unchanged."""
-    return x.view(np.ndarray) if isinstance(x, Array) else x
+    anything else unchanged. A deleted (donated) Array raises."""
+    if isinstance(x, Array):
+        if type(x) is DeletedArray:
+            x._dead()
+        return x.view(np.ndarray)
+    return x

@@ -20,7 +20,8 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import dtypes
-from .array import Array, WeakArray, wrap
+from .array import Array, DeletedArray, WeakArray, wrap
+from .placement import same_device
 
 # --------------------------------------------------------------------------- avals
 
@@ -308,6 +309,10 @@ class EvalTrace(Trace):
                 # (user code decides the weakness of what it returns itself)
                 weak = not prim.impl_takes_arrays
                 x = x if prim.impl_takes_arrays else x.view(np.ndarray)
+            elif t is np.ndarray:
+                pass
+            elif t is DeletedArray:
+                x._dead()  # donated to a jitted call: raises
             elif isinstance(x, Tracer):
                 if not x.owner.alive:
                     raise escaped_tracer_error(x)

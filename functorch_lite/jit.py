@@ -22,7 +22,7 @@ import backends
 from . import core
 from . import tree as tree_util
 from .api_util import as_array, fun_name
-from .array import Array, WeakArray, plain, wrap
+from .array import Array, WeakArray, delete, plain, wrap
 from .autodiff import call_abstract_eval, define_call_rules
 from .batching import batch_jaxpr
 from .core import Primitive, ShapedArray, ShapeDtypeStruct, Tracer, get_aval, set_trace
@@ -38,11 +38,17 @@ jit_p = Primitive("jit", multiple_results=True)
 _compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _get_compiled(jaxpr: ClosedJaxpr, backend: str):
+def _get_compiled(jaxpr: ClosedJaxpr, backend: str, donate: tuple[int, ...] = ()):
+    """The backend's program for ``jaxpr``; ``donate`` lists the inputs whose buffers it
+    may write its outputs into (a backend that plans buffers then picks which)."""
     per = _compiled.setdefault(jaxpr, {})
-    fn = per.get(backend)
+    fn = per.get((backend, donate))
     if fn is None:
-        fn = per[backend] = backends.get(backend).compile(jaxpr)
+        be = backends.get(backend)
+        # only backends that plan buffers (``donates``) take donations
+        fn = be.compile(jaxpr, donate=donate) if donate and getattr(be, "donates", False) \
+            else be.compile(jaxpr)
+        per[(backend, donate)] = fn
     return fn
 
 
@@ -122,6 +128,23 @@ def _run(compiled, consts, args, out_weak):
     return [wrap(o, w) for o, w in zip(outs, out_weak)]
 
 
+def _run_donating(compiled, args, donate, out_weak):
+    """``_run`` with the arguments at ``donate`` given up: a compiled program that takes
+    ``donated=`` may write its outputs into their buffers when nothing else holds them
+    (it checks), and every donated Array is deleted afterwards, so a later use raises
+    instead of reading what the call wrote there (JAX's semantics, on every backend)."""
+    bufs = [plain(a) for a in args]
+    if getattr(compiled, "takes_donations", False):
+        mine = tuple(i for i in donate if type(args[i]) in (Array, WeakArray))
+        outs = compiled(*bufs, donated=mine)
+    else:
+        outs = compiled(*bufs)
+    del bufs
+    for i in donate:
+        delete(args[i], "it was donated to a jitted call")
+    return [wrap(o, w) for o, w in zip(outs, out_weak)]
+
+
 def _check_donate(donate_argnums, static_argnums, name) -> tuple[int, ...]:
     nums = (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
     for i in nums:
@@ -135,7 +158,8 @@ def _check_donate(donate_argnums, static_argnums, name) -> tuple[int, ...]:
 
 
 class _Entry:
-    __slots__ = ("jaxpr", "consts", "out_tree", "out_weak", "compiled", "n_consts", "closed")
+    __slots__ = ("jaxpr", "consts", "out_tree", "out_weak", "compiled", "n_consts", "closed",
+                 "donate")
 
 
 def _closed(entry) -> ClosedJaxpr:
@@ -195,7 +219,8 @@ class Jitted:
                                         self.donate_argnums, backend))
         self._cache = self._shared.entries
         self._fast = self._shared.fast
-        self._fast_ok = not self.static_argnums and not self.static_argnames
+        self._fast_ok = not self.static_argnums and not self.static_argnames and \
+            not self.donate_argnums
         functools.update_wrapper(self, fun, updated=())  # not __dict__: it may hold `fun`
 
     @property
@@ -318,7 +343,19 @@ class Jitted:
         entry.out_weak = tuple(a.weak_type for a in entry.jaxpr.out_avals)
         entry.compiled = None
         entry.closed = None
+        entry.donate = self._donated_leaves(statics, tree, nargs)
         return entry
+
+    def _donated_leaves(self, statics, tree, nargs) -> tuple[int, ...]:
+        """Indices, among the flat dynamic arguments, of the leaves of donated arguments."""
+        if not self.donate_argnums:
+            return ()
+        static_idx = {i for i, _ in statics}
+        donated = {i % nargs for i in self.donate_argnums if -nargs <= i < nargs}
+        dyn_args, _ = tree_util.unflatten(tree, list(range(tree.num_leaves)))
+        pos = [i for i in range(nargs) if i not in static_idx]
+        return tuple(leaf for p, a in zip(pos, dyn_args) if p in donated
+                     for leaf in tree_util.leaves(a))
 
     def _log_retrace(self, key, avals):
         prev = self._shared.last_key
@@ -359,10 +396,13 @@ class Jitted:
         dyn = [as_array(x) for x in dyn]
         if not core.is_under_transform():
             if entry.compiled is None:
-                entry.compiled = _get_compiled(_closed(entry), backend)
+                entry.compiled = _get_compiled(_closed(entry), backend, entry.donate)
             if fast_key is not None and not any(isinstance(c, Tracer) for c in entry.consts):
                 self._fast[fast_key] = (entry.compiled, (), entry.out_tree, entry.out_weak)
-            outs = _run(entry.compiled, (), dyn, entry.out_weak)
+            if entry.donate:
+                outs = _run_donating(entry.compiled, dyn, entry.donate, entry.out_weak)
+            else:
+                outs = _run(entry.compiled, (), dyn, entry.out_weak)
         else:
             outs = jit_p.bind(*entry.consts, *dyn, jaxpr=entry.jaxpr, name=self.name,
                               backend=backend)

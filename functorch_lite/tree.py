@@ -191,52 +191,57 @@ def _sort_key(k):
     return (type(k).__name__, k) if not isinstance(k, (int, float)) else ("", k)
 
 
+# The recursive walks below are module-level functions handed their accumulator, not
+# closures: a closure that calls itself is a reference cycle, and it would keep the
+# leaves it collected (large arrays) alive until the cyclic garbage collector ran.
+
+
+def _flatten(x, is_leaf, leaves: list) -> PyTreeDef:
+    if is_leaf is not None and is_leaf(x):
+        leaves.append(x)
+        return _LEAF
+    node = children(x)
+    if node is None:
+        leaves.append(x)
+        return _LEAF
+    kind, aux, ch = node
+    return PyTreeDef(kind, aux, [_flatten(c, is_leaf, leaves) for c in ch])
+
+
 def flatten(tree, is_leaf: Callable[[Any], bool] | None = None):
     """Flatten to ``(leaves, treedef)``; None counts as an empty node, as in JAX."""
     leaves: list = []
-
-    def rec(x):
-        if is_leaf is not None and is_leaf(x):
-            leaves.append(x)
-            return _LEAF
-        node = children(x)
-        if node is None:
-            leaves.append(x)
-            return _LEAF
-        kind, aux, ch = node
-        return PyTreeDef(kind, aux, [rec(c) for c in ch])
-
-    td = rec(tree)
+    td = _flatten(tree, is_leaf, leaves)
     return leaves, td
+
+
+def _unflatten(td: PyTreeDef, it):
+    if td.kind is None:
+        return next(it)
+    ch = [_unflatten(c, it) for c in td.children]
+    k = td.kind
+    if k is tuple:
+        return tuple(ch)
+    if k is list:
+        return ch
+    if k is dict:
+        return dict(zip(td.aux, ch))
+    if k is type(None):
+        return None
+    if k is collections.OrderedDict:
+        return collections.OrderedDict(zip(td.aux, ch))
+    if k is collections.defaultdict:
+        return collections.defaultdict(td.aux[0], zip(td.aux[1], ch))
+    if k in _registry:
+        return _registry[k][1](td.aux, ch)
+    return k(*ch)  # namedtuple
 
 
 def unflatten(treedef: PyTreeDef, leaves):
     """Rebuild a tree of structure ``treedef`` from ``leaves``."""
     it = iter(leaves)
-
-    def rec(td):
-        if td.kind is None:
-            return next(it)
-        ch = [rec(c) for c in td.children]
-        k = td.kind
-        if k is tuple:
-            return tuple(ch)
-        if k is list:
-            return ch
-        if k is dict:
-            return dict(zip(td.aux, ch))
-        if k is type(None):
-            return None
-        if k is collections.OrderedDict:
-            return collections.OrderedDict(zip(td.aux, ch))
-        if k is collections.defaultdict:
-            return collections.defaultdict(td.aux[0], zip(td.aux[1], ch))
-        if k in _registry:
-            return _registry[k][1](td.aux, ch)
-        return k(*ch)  # namedtuple
-
     try:
-        out = rec(treedef)
+        out = _unflatten(treedef, it)
     except StopIteration:
         raise ValueError(f"unflatten: too few leaves for tree structure {treedef} "
                          f"({treedef.num_leaves} needed)") from None
@@ -376,20 +381,20 @@ def flatten_with_path(tree, is_leaf: Callable[[Any], bool] | None = None):
     [("['a'][0]", 1), ("['a'][1]", 2)]
     """
     out: list = []
-
-    def rec(x, path):
-        if is_leaf is not None and is_leaf(x):
-            out.append((path, x))
-            return
-        node = keyed_children(x)
-        if node is None:
-            out.append((path, x))
-            return
-        for k, c in node[2]:
-            rec(c, path + (k,))
-
-    rec(tree, ())
+    _flatten_with_path(tree, (), is_leaf, out)
     return out, structure(tree, is_leaf)
+
+
+def _flatten_with_path(x, path, is_leaf, out: list) -> None:
+    if is_leaf is not None and is_leaf(x):
+        out.append((path, x))
+        return
+    node = keyed_children(x)
+    if node is None:
+        out.append((path, x))
+        return
+    for k, c in node[2]:
+        _flatten_with_path(c, path + (k,), is_leaf, out)
 
 
 def leaves_with_path(tree, is_leaf=None) -> list:
@@ -452,17 +457,17 @@ def transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef | None, pytree_
 
 def _outer_children(outer_treedef, tree):
     """The subtrees of ``tree`` sitting where ``outer_treedef`` has leaves."""
-    out = []
-
-    def rec(td, x):
-        if td.kind is None:
-            out.append((td, x))
-            return
-        for c, sub in zip(td.children, children(x)[2]):
-            rec(c, sub)
-
-    rec(outer_treedef, tree)
+    out: list = []
+    _outer_walk(outer_treedef, tree, out)
     return out
+
+
+def _outer_walk(td, x, out: list) -> None:
+    if td.kind is None:
+        out.append((td, x))
+        return
+    for c, sub in zip(td.children, children(x)[2]):
+        _outer_walk(c, sub, out)
 
 
 _NO_INITIAL = object()

@@ -29,16 +29,19 @@ def _log_enabled() -> bool:
 class LlvmBackend:
     name = "llvm"
     device = "cpu"
+    donates = True  # compile(donate=...): outputs may be written into donated inputs
 
-    def _module(self, closed: ClosedJaxpr, name: str):
+    def _module(self, closed: ClosedJaxpr, name: str, donate=()):
         refuse_like_reference(closed)
         jaxpr, consts = optimize(closed).hoist_consts()
         prog = fuse(jaxpr)
-        return generate(prog, name), consts
+        return generate(prog, name, [len(consts) + i for i in donate]), consts
 
-    def compile(self, closed: ClosedJaxpr, name: str = "main"):
-        """A callable running ``closed`` natively on numpy arrays, returning its outputs."""
-        mod, consts = self._module(closed, name)
+    def compile(self, closed: ClosedJaxpr, name: str = "main", donate: tuple[int, ...] = ()):
+        """A callable running ``closed`` natively on numpy arrays, returning its outputs.
+        ``donate``: inputs whose buffers outputs may be written into (the callable then
+        takes ``donated=`` per call, see ``runtime.Program``)."""
+        mod, consts = self._module(closed, name, donate)
 
         def log(source):
             if _log_enabled():
@@ -46,7 +49,8 @@ class LlvmBackend:
                       f"({len(mod.text.splitlines())} lines of IR): {source}", file=sys.stderr)
 
         compiled = compile_ir(mod.text, mod.externals, log, libraries=mod.libraries)
-        return Program(compiled, mod.layout, mod.outvars, consts, mod.hidden, name)
+        return Program(compiled, mod.layout, mod.outvars, consts, mod.hidden, name,
+                       mod.aliases)
 
     def lower_text(self, closed: ClosedJaxpr, name: str = "main") -> str:
         """The LLVM IR of the whole program (before LLVM's own optimisation)."""

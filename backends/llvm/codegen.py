@@ -62,6 +62,7 @@ class Module:
     outvars: list  # the program's results: which buffer (or literal) each one is
     hidden: list   # constants of nested programs, passed after the arena pointer
     libraries: dict[str, str] = field(default_factory=dict)  # symbol -> module defining it
+    aliases: dict[int, int] = field(default_factory=dict)  # output -> donated input slot
 
 
 def _step_reads(s) -> list[Var]:
@@ -134,6 +135,47 @@ def plan(prog: FusedProgram, scratch: dict[int, int] | None = None,
         written.clear()
     layout.arena_bytes = end
     return layout
+
+
+def _same_index_read(step, v: Var) -> bool:
+    """Whether every read of ``v`` in ``step`` is of element ``i`` at the iteration's
+    index ``i``: a kernel without a reduction reading ``v`` whole, in order."""
+    return isinstance(step, Kernel) and step.reduce is None and all(
+        view.is_contiguous and view.shape == step.shape
+        for _, view in step.inputs.values() if view.base is v)
+
+
+def donation_aliases(prog: FusedProgram, layout: Layout, donated, groups=()) -> dict[int, int]:
+    """Which outputs may be written into which donated inputs' buffers: output ``j`` ->
+    input slot ``i`` (``layout.inputs[i]``), each input at most once. Output ``j`` may take
+    input ``i``'s buffer when they have one type and no step reads the input after the
+    output's first write could have changed it: every read comes before the writing step
+    (before its row group, whose kernels run interleaved), or is in that group no later
+    than the writer and reads each element at the index the writer writes it."""
+    unit = {n: [n] for n in range(len(prog.steps))}
+    for g in groups:
+        unit.update({n: g for n in g})
+    writer = {id(v): n for n, s in enumerate(prog.steps) for v in _step_writes(s)}
+    returned = {id(v) for v in prog.outvars if isinstance(v, Var)}
+    aliases: dict[int, int] = {}
+    free = [i for i in donated if id(layout.inputs[i]) not in returned]
+    for j, out in enumerate(layout.outputs):
+        w = writer.get(id(out))
+        if w is None:
+            continue
+        for i in free:
+            x = layout.inputs[i]
+            if x.aval.shape != out.aval.shape or x.aval.dtype != out.aval.dtype:
+                continue
+            first, last = unit[w][0], unit[w][-1]
+            reads = [n for n, s in enumerate(prog.steps)
+                     if any(v is x for v in _step_reads(s))]
+            if all(n < first or (n <= w and _same_index_read(prog.steps[n], x))
+                   for n in reads) and not any(n > last for n in reads):
+                aliases[j] = i
+                free.remove(i)
+                break
+    return aliases
 
 
 # --------------------------------------------------------------------------- kernels
@@ -612,11 +654,13 @@ def _entry_from_objects(n_bufs: int, n_statics: int) -> str:
             "  ret void\n}")
 
 
-def generate(prog: FusedProgram, name: str = "main") -> Module:
+def generate(prog: FusedProgram, name: str = "main", donated=()) -> Module:
     """The whole program as one module with the entry points ``fl_main(ptr args)`` and
-    ``fl_call(ptr objs, ptr statics, i64 offset)`` (the same, fed array objects)."""
+    ``fl_call(ptr objs, ptr statics, i64 offset)`` (the same, fed array objects).
+    ``donated`` lists input slots whose buffers outputs may take (``donation_aliases``)."""
     mod = _Module()
     layout = mod.program(prog, "prog", top=True)
+    aliases = donation_aliases(prog, layout, donated, row_groups(prog)) if donated else {}
     n_bufs = len(layout.inputs) + len(layout.outputs)
     hidden_slot = n_bufs + 1
     for nm_, dt in sorted(mod.math):
@@ -634,4 +678,5 @@ def generate(prog: FusedProgram, name: str = "main") -> Module:
         'attributes #1 = { nounwind }',
         *mod.metadata,
     ])
-    return Module(text + "\n", layout, mod.externals, prog.outvars, mod.hidden, mod.libraries)
+    return Module(text + "\n", layout, mod.externals, prog.outvars, mod.hidden, mod.libraries,
+                  aliases)

@@ -29,6 +29,7 @@ import ctypes
 import os
 import sys
 import threading
+import weakref
 
 import numpy as np
 
@@ -89,11 +90,17 @@ class Recycler:
     True
     """
 
-    __slots__ = ("shape", "dtype", "bufs")
+    __slots__ = ("shape", "dtype", "bufs", "__weakref__")
 
     def __init__(self, shape, dtype):
         self.shape, self.dtype = shape, dtype
         self.bufs: list[np.ndarray] = []
+
+    @staticmethod
+    def holds(buf: np.ndarray) -> bool:
+        """Whether some recycler keeps ``buf`` (one reference to it that is no user's)."""
+        r = _POOLED.get(id(buf))
+        return r is not None and any(b is buf for b in r.bufs)
 
     def take(self) -> np.ndarray:
         bufs = self.bufs
@@ -103,6 +110,7 @@ class Recycler:
             if sys.getrefcount(bufs[k]) == 2:
                 return bufs[k]
         buf = np.empty(self.shape, self.dtype)
+        _POOLED[id(buf)] = self
         if len(bufs) < RECYCLE_DEPTH:
             bufs.append(buf)
         else:  # every kept buffer is in use: forget the oldest (its holder keeps it)
@@ -111,10 +119,33 @@ class Recycler:
         return buf
 
 
-class Program:
-    """A callable running one compiled program on flat numpy arrays."""
+# buffer id -> the recycler that made it (a buffer donated back to a program may be one)
+_POOLED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
-    def __init__(self, compiled, layout: Layout, outvars, consts, hidden, name: str):
+
+def sole_view(v: np.ndarray) -> bool:
+    """Whether ``v`` (a view jit made of a donated Array) reaches memory nothing else
+    does: its base is referenced only by the Array, by ``v`` and, maybe, by the recycler
+    that made it. A user's other view, or the same Array passed twice, adds a reference."""
+    base = v.base
+    if type(base) is not np.ndarray or base.base is not None:
+        return False
+    # the references: the Array's .base, v's .base, ``base`` here, getrefcount's argument
+    return sys.getrefcount(base) == 4 + Recycler.holds(base)
+
+
+class Program:
+    """A callable running one compiled program on flat numpy arrays.
+
+    Called with ``donated=`` (indices of arguments the caller gives up), an output the
+    program's plan lets share a donated argument's buffer (``codegen.donation_aliases``)
+    is written into it, when nothing else can see that memory (``sole_view``) or the
+    argument had to be copied anyway."""
+
+    takes_donations = True
+
+    def __init__(self, compiled, layout: Layout, outvars, consts, hidden, name: str,
+                 aliases=None):
         self.compiled = compiled  # keeps the engine (and so the code) alive
         self.fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)(
             compiled.address("fl_call"))
@@ -149,6 +180,8 @@ class Program:
         # the call array, reused under the lock (consts' objects are filled in for good)
         self._objs = self._objs_t(*map(id, self.consts))
         self._lock = threading.Lock()
+        # output -> the argument (not counting constants) whose buffer it may take
+        self.aliases = {j: i - self.n_consts for j, i in (aliases or {}).items()}
 
     def _argument(self, i, x):
         """``x`` as a C-contiguous array of the program's type for argument ``i`` (a
@@ -161,35 +194,45 @@ class Program:
                             f"{list(a.shape)}")
         return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
-    def __call__(self, *args):
+    def __call__(self, *args, donated=()):
         if len(args) + self.n_consts != self.n_in:
             raise TypeError(f"llvm backend, program `{self.name}`: expected "
                             f"{self.n_in - self.n_consts} arguments, got {len(args)}")
         if self._lock.acquire(blocking=False):
             try:
-                return self._run(args, self._objs, self._statics, True)
+                return self._run(args, self._objs, self._statics, True, donated)
             finally:
                 self._lock.release()
         # another thread runs this program: this call gets its own arena and outputs
         arena = np.empty_like(self._arena)
         statics = self._statics_t(_ptr(arena), *map(_ptr, self.hidden), self.threads)
-        return self._run(args, self._objs_t(*map(id, self.consts)), statics, False, arena)
+        return self._run(args, self._objs_t(*map(id, self.consts)), statics, False, donated,
+                         arena)
 
-    def _run(self, args, objs, statics, recycle, *keep):
+    def _run(self, args, objs, statics, recycle, donated, *keep):
         # ``keep`` and ``bufs`` hold every object whose id goes into ``objs`` until the
         # native call has returned
         bufs = list(args)
+        copied = set()
         k = self.n_consts
         for i, a in enumerate(args):
             dtype, shape, strides = self._specs[i]
             if not (isinstance(a, np.ndarray) and a.dtype is dtype and a.shape == shape
                     and a.strides == strides):
                 a = bufs[i] = self._argument(i, a)
+                copied.add(i)
             objs[k + i] = id(a)
+        taken = {}
+        if donated and self.aliases:
+            for j, i in self.aliases.items():
+                if i in donated and (i in copied or sole_view(bufs[i])):
+                    taken[j] = bufs[i]
         outs = []
         k = self.n_in
         for j, o in enumerate(self._outs):
-            if type(o) is Recycler:  # recyclers are only touched under the lock
+            if taken and j in taken:
+                buf = taken[j]
+            elif type(o) is Recycler:  # recyclers are only touched under the lock
                 buf = o.take() if recycle else np.empty(o.shape, o.dtype)
             else:
                 buf = np.empty(*o)
