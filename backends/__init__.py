@@ -9,6 +9,7 @@ until it is built, asking for it raises a clear error.
 
 from __future__ import annotations
 
+import functools
 import importlib
 
 _MODULES = {"numpy": "backends.numpy_backend", "llvm": "backends.llvm.backend"}
@@ -38,8 +39,29 @@ def get(name: str):
 
 
 def available() -> list[str]:
-    """Names of the backends that work in this process."""
-    return [n for n in _MODULES]
+    """Names of the backends that work in this process: ``cupy`` only where CuPy imports
+    and a CUDA device answers (``cuda_device_count() > 0``).
+
+    >>> "numpy" in available()
+    True
+    """
+    names = [n for n in _MODULES if n != "cupy"]
+    if "cupy" in _MODULES and cuda_device_count() > 0:
+        names.append("cupy")
+    return names
+
+
+@functools.cache
+def cuda_device_count() -> int:
+    """CUDA devices CuPy can use here: 0 without CuPy, without a driver or without a GPU
+    (CuPy imports without a driver and fails only when asked). Probed once per process;
+    ``cuda_device_count.cache_clear()`` probes again."""
+    try:
+        import cupy  # lazy: the optional GPU dependency; most processes never need it
+
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:  # ImportError, CUDARuntimeError (no driver, no device), ...
+        return 0
 
 
 def default_cpu() -> str:

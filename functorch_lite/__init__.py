@@ -32,7 +32,7 @@ from .derivatives import (
     value_and_grad,
     vjp,
 )
-from .devices import block_until_ready, device_get, device_put, devices
+from .devices import block_until_ready, device_get, device_of, device_put, devices
 from .jit import jit, make_ir, make_jaxpr
 
 __version__ = "0.1.0"

@@ -299,8 +299,9 @@ class EvalTrace(Trace):
 
     def process_primitive(self, prim, args, params):
         # concrete values leave the library here: kernels get plain numpy arrays, results
-        # come back as Arrays (weakly typed where the shape rule says so, as under jit)
-        plain, weak = [], False
+        # come back as Arrays (weakly typed where the shape rule says so, as under jit); GPU
+        # (CuPy) arrays go in and come out as they are, with host operands moved to their GPU
+        plain, weak, gpu = [], False, False
         for x in args:
             t = type(x)
             if t is Array:
@@ -320,7 +321,11 @@ class EvalTrace(Trace):
                     f"A traced value from {x.owner.describe()} reached eager evaluation of "
                     f"`{prim.name}` outside its transform.\n  at {where_str(user_frame())}"
                 )
+            elif hasattr(t, "__cuda_array_interface__"):
+                gpu = True
             plain.append(x)
+        if gpu:
+            plain = same_device(prim.name, plain)
         out = prim.impl(*plain, **params)
         if weak:
             return _wrap_weak(prim, args, params, out)

@@ -27,6 +27,7 @@ from ..autodiff import jvp_jaxpr, partial_eval_jaxpr, transpose_jaxpr
 from ..batching import batch_jaxpr
 from ..core import Primitive, ShapedArray, get_aval, set_trace
 from ..ir import ClosedJaxpr, Jaxpr, Var
+from ..placement import as_ndarray
 from ..primitives.shape import instantiate_zeros, moveaxis
 from ..rules import Zero, is_undefined
 from ..staging import trace_to_jaxpr
@@ -41,8 +42,8 @@ def _any_branch(flags):
 
 
 def _cond_impl(index, *args, branches):
-    i = int(np.clip(np.asarray(index), 0, len(branches) - 1))
-    return [np.asarray(o) for o in branches[i].call(*args)]
+    i = min(max(int(index), 0), len(branches) - 1)
+    return [as_ndarray(o) for o in branches[i].call(*args)]
 
 
 def _cond_abstract_eval(index, *avals, branches):

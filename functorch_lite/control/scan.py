@@ -18,6 +18,8 @@ A weakly typed carry (``init=0.0``) adopts the dtype the body returns for it, as
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .. import primitives as P
@@ -27,6 +29,7 @@ from ..autodiff import jvp_jaxpr, partial_eval_jaxpr, transpose_jaxpr
 from ..batching import batch_jaxpr
 from ..core import Primitive, ShapedArray, get_aval, set_trace
 from ..ir import ClosedJaxpr, Jaxpr, Var, dce
+from ..placement import array_module, as_ndarray, device_id, is_gpu, put
 from ..primitives.shape import bdim_to_front, instantiate_zeros, moveaxis
 from ..rules import Zero, is_undefined
 from ..staging import trace_to_jaxpr
@@ -47,14 +50,18 @@ def _scan_impl(*args, jaxpr, length, reverse, num_consts, num_carry):
     carry = list(args[num_consts:num_consts + num_carry])
     xs = args[num_consts + num_carry:]
     y_avals = jaxpr.out_avals[num_carry:]
-    ys = [np.empty((length,) + a.shape, a.dtype) for a in y_avals]
+    # the stacked outputs live where the operands do (a GPU operand puts them on its GPU)
+    gpu = next((device_id(a) for a in args if is_gpu(a)), None)
+    xp = array_module(*args)
+    with xp.cuda.Device(gpu) if gpu is not None else contextlib.nullcontext():
+        ys = [xp.empty((length,) + a.shape, a.dtype) for a in y_avals]
     for step in range(length):
         i = length - 1 - step if reverse else step
         outs = jaxpr.call(*consts + carry + [x[i] for x in xs])
         carry = outs[:num_carry]
         for buf, y in zip(ys, outs[num_carry:]):
-            buf[i] = y
-    return [np.asarray(c) for c in carry] + ys
+            buf[i] = y if gpu is None else put(y, gpu)
+    return [as_ndarray(c) for c in carry] + ys
 
 
 def _scan_abstract_eval(*avals, jaxpr, length, reverse, num_consts, num_carry):

@@ -22,6 +22,7 @@ from ..api_util import as_array, fun_name
 from ..autodiff import jvp_jaxpr
 from ..batching import batch_jaxpr
 from ..core import Primitive, get_aval
+from ..placement import as_ndarray
 from ..primitives.shape import bdim_to_front, instantiate_zeros
 from ..rules import Zero
 from ..staging import trace_to_jaxpr
@@ -42,9 +43,9 @@ def _while_impl(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
     cc = list(args[:cond_nconsts])
     bc = list(args[cond_nconsts:cond_nconsts + body_nconsts])
     carry = list(args[cond_nconsts + body_nconsts:])
-    while bool(np.asarray(cond_jaxpr.call(*cc + carry)[0])):
+    while bool(cond_jaxpr.call(*cc + carry)[0]):
         carry = body_jaxpr.call(*bc + carry)
-    return [np.asarray(c) for c in carry]
+    return [as_ndarray(c) for c in carry]
 
 
 def _while_abstract_eval(*avals, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):

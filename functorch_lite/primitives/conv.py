@@ -25,6 +25,7 @@ import itertools
 import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval
+from ..placement import array_module, as_ndarray, is_gpu
 from ..rules import Zero
 from .shape import deflinear, moveaxis
 
@@ -66,6 +67,9 @@ def _strided_view(xp, n, window_shape, strides, dilation, out_spatial):
     shape = lead_shape + tuple(window_shape) + tuple(out_spatial)
     st = (lead_strides + tuple(d * b for d, b in zip(dilation, sp_strides))
           + tuple(s * b for s, b in zip(strides, sp_strides)))
+    if is_gpu(xp):
+        # CuPy's as_strided (its views are always writable)
+        return array_module(xp).lib.stride_tricks.as_strided(xp, shape, st)
     return np.lib.stride_tricks.as_strided(xp, shape, st, writeable=True)
 
 
@@ -83,17 +87,17 @@ def _patches_aval(x, window_shape, strides, padding, dilation, pad_value=0.0):
 
 
 def _patches_impl(x, window_shape, strides, padding, dilation, pad_value=0.0):
-    x = np.asarray(x)
+    x = as_ndarray(x)
     n = len(window_shape)
     out = _out_spatial("window_patches", x.shape[x.ndim - n:], window_shape, strides, padding,
                        dilation, x.shape)
     if any(lo or hi for lo, hi in padding):
         pads = [(0, 0)] * (x.ndim - n) + [tuple(p) for p in padding]
-        xp = np.pad(x, pads, constant_values=np.asarray(pad_value).astype(x.dtype))
+        xp = np.pad(x, pads, constant_values=np.asarray(pad_value).astype(x.dtype).item())
     else:
         xp = x  # as_strided follows any strides: no copy needed
     view = _strided_view(xp, n, window_shape, strides, dilation, out)
-    return np.array(view, copy=True, order="C")
+    return array_module(view).array(view, copy=True, order="C")
 
 
 def _patches_jvp(primals, tangents, window_shape, strides, padding, dilation, pad_value=0.0):
@@ -153,12 +157,12 @@ def _overlap_aval(ct, spatial_shape, window_shape, strides, padding, dilation):
 
 
 def _overlap_impl(ct, spatial_shape, window_shape, strides, padding, dilation):
-    ct = np.asarray(ct)
+    ct = as_ndarray(ct)
     n = len(window_shape)
     lead, out = _split_ct_shape("window_overlap_add", ct.shape, ct.ndim, spatial_shape,
                                 window_shape, strides, padding, dilation)
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(spatial_shape, padding))
-    xp = np.zeros(tuple(lead) + padded, ct.dtype)
+    xp = array_module(ct).zeros(tuple(lead) + padded, ct.dtype)
     disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(window_shape, strides, dilation))
     if disjoint:
         # every padded position is read by at most one patch entry: one strided write

@@ -18,6 +18,7 @@ from .. import dtypes
 from ..array import Array
 from ..core import Primitive, ShapedArray, get_aval, is_under_transform
 from ..dtypes import is_python_scalar
+from ..placement import array_module, as_ndarray, is_gpu, to_host
 from ..rules import Zero, defjvp_zero, is_undefined
 from .shape import bdim_to_front, broadcast_in_dim, instantiate_zeros
 
@@ -106,7 +107,7 @@ def _keep_dtype(fn):
     def impl(*xs, **_):
         out = fn(*xs)
         if type(out) is not np.ndarray:
-            out = np.asarray(out)  # a numpy scalar from 0-d operands
+            out = as_ndarray(out)  # a numpy scalar from 0-d operands
         dt = getattr(xs[0], "dtype", None)
         return out if dt is None or out.dtype == dt else out.astype(dt, copy=False)
 
@@ -123,7 +124,7 @@ def unop(name, np_fn, kinds="float"):
 
 def binop(name, np_fn, kinds="any", out_bool=False):
     p = Primitive(name)
-    p.impl = (lambda x, y, **_: np.asarray(np_fn(x, y))) if out_bool else _keep_dtype(np_fn)
+    p.impl = (lambda x, y, **_: as_ndarray(np_fn(x, y))) if out_bool else _keep_dtype(np_fn)
     p.abstract_eval = _nary_aval(name, out_bool, kinds)
     elementwise_batch(p)
     return p
@@ -134,15 +135,31 @@ def binop(name, np_fn, kinds="any", out_bool=False):
 
 def _stable_sigmoid(x):
     # one exp of -|x| (never overflows) keeps full relative precision in both tails
-    x = np.asarray(x)
+    x = as_ndarray(x)
     e = np.exp(-np.abs(x))
     d = 1 + e
     return np.where(x >= 0, 1 / d, e / d).astype(x.dtype, copy=False)
 
 
+def on_host(fn):
+    """``fn`` (a numpy kernel with no GPU counterpart: Python's math per element) run on
+    the host for GPU operands, its result copied back to their GPU."""
+
+    def run(x, *rest):
+        if not is_gpu(x):
+            return fn(x, *rest)
+        xp = array_module(x)
+        with xp.cuda.Device(x.device.id):
+            return xp.asarray(fn(to_host(x), *rest))
+
+    run.__name__ = fn.__name__
+    return run
+
+
 _erf_vec = np.frompyfunc(math.erf, 1, 1)
 
 
+@on_host
 def _erf(x):
     return _erf_vec(x).astype(x.dtype) if x.ndim else np.asarray(math.erf(x), x.dtype)
 
@@ -158,10 +175,12 @@ _erfc_vec = np.frompyfunc(math.erfc, 1, 1)
 _lgamma_vec = np.frompyfunc(_lgamma1, 1, 1)
 
 
+@on_host
 def _erfc(x):
     return _erfc_vec(x).astype(x.dtype) if x.ndim else np.asarray(math.erfc(x), x.dtype)
 
 
+@on_host
 def _lgamma(x):
     """log|Gamma(x)| (math.lgamma per element; +inf at the poles 0, -1, -2, ...)."""
     x = np.asarray(x)
@@ -180,6 +199,7 @@ _BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617
               43867 / 798, -174611 / 330)
 
 
+@on_host
 def _polygamma(x, m):
     """The m-th derivative of digamma, psi^(m)(x), in float64: recurrence up to x >= 12,
     then the asymptotic series (relative error ~1e-15); digamma (m=0) reflects x < 0.5
@@ -245,7 +265,7 @@ floor_p = unop("floor", np.floor)
 ceil_p = unop("ceil", np.ceil)
 round_p = unop("round", np.round)
 is_finite_p = Primitive("is_finite")
-is_finite_p.impl = lambda x: np.asarray(np.isfinite(x))
+is_finite_p.impl = lambda x: as_ndarray(np.isfinite(x))
 is_finite_p.abstract_eval = lambda x: ShapedArray(x.shape, np.bool_)
 elementwise_batch(is_finite_p)
 exp_p = unop("exp", _quiet(np.exp))
@@ -320,7 +340,7 @@ neg_p.transpose = _neg_transpose
 def _int_div(x, y):
     """C-style truncating integer division (what lax.div means for integers)."""
     with np.errstate(all="ignore"):
-        if dtypes.is_float(np.asarray(x).dtype):
+        if dtypes.is_float(as_ndarray(x).dtype):
             return np.divide(x, y)
         ysafe = np.where(y == 0, 1, y)
         q = np.floor_divide(x, ysafe)
@@ -345,7 +365,7 @@ shift_left_p = binop("shift_left", np.left_shift, "intbool")
 
 def _shift_right_logical(x, y):
     """Zero-filling right shift (numpy's right_shift sign-extends signed integers)."""
-    x, y = np.asarray(x), np.asarray(y)
+    x, y = as_ndarray(x), as_ndarray(y)
     if x.dtype.kind == "i":
         u = np.dtype(f"u{x.dtype.itemsize}")
         return np.right_shift(x.view(u), y.astype(u)).view(x.dtype)
@@ -471,8 +491,8 @@ select_n_p = Primitive("select_n")
 
 def _select_impl(pred, *cases):
     if len(cases) == 2 and pred.dtype == np.bool_:
-        return np.asarray(np.where(pred, cases[1], cases[0]))
-    return np.asarray(np.choose(pred.astype(np.int64), cases))
+        return as_ndarray(np.where(pred, cases[1], cases[0]))
+    return as_ndarray(np.choose(pred.astype(np.int64), cases))
 
 
 def _select_aval(pred, *cases):
@@ -519,8 +539,8 @@ convert_p = Primitive("convert_element_type")
 
 
 def _convert_impl(x, new_dtype, weak_type=False):
-    return np.asarray(x).astype(new_dtype, copy=False) if np.asarray(x).dtype != new_dtype \
-        else np.asarray(x)
+    x = as_ndarray(x)
+    return x.astype(new_dtype, copy=False) if x.dtype != new_dtype else x
 
 
 def _convert_jvp(primals, tangents, new_dtype, weak_type=False):
@@ -554,7 +574,7 @@ def _bitcast_aval(x, new_dtype):
     return ShapedArray(x.shape, new_dtype)
 
 
-bitcast_p.impl = lambda x, new_dtype: np.ascontiguousarray(x).view(new_dtype).reshape(np.shape(x))
+bitcast_p.impl = lambda x, new_dtype: np.ascontiguousarray(x).view(new_dtype).reshape(x.shape)
 bitcast_p.abstract_eval = _bitcast_aval
 defjvp_zero(bitcast_p)
 elementwise_batch(bitcast_p)

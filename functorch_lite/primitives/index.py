@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval
+from ..placement import array_module, as_ndarray, is_gpu, to_host
 from ..rules import Zero, is_undefined
 from . import elementwise
 from .elementwise import add, add_tangents, convert, div, eq, full_like, iota, mul
@@ -80,7 +81,7 @@ def _np_index(op_shape, spec, idxs):
             dim += 1
         else:
             n = op_shape[dim]
-            i = np.asarray(idxs[e[1]])
+            i = as_ndarray(idxs[e[1]])
             i = np.where(i < 0, i + n, i)
             out.append(np.clip(i, 0, max(n - 1, 0)))
             dim += 1
@@ -101,8 +102,8 @@ def _gather_aval(op, *idx, spec):
 
 
 def _gather_impl(op, *idx, spec):
-    op = np.asarray(op)
-    return np.asarray(op[_np_index(op.shape, spec, idx)])
+    op = as_ndarray(op)
+    return as_ndarray(op[_np_index(op.shape, spec, idx)])
 
 
 def _gather_jvp(primals, tangents, spec):
@@ -205,7 +206,13 @@ def _scatter_aval(op, upd, *idx, spec, mode):
 
 
 def _scatter_impl(op, upd, *idx, spec, mode):
-    out = np.array(op, copy=True)
+    if mode == "mul" and is_gpu(op):
+        # CuPy's ufunc.at covers add, max and min, not multiply: this one runs on the host
+        xp = array_module(op)
+        with xp.cuda.Device(op.device.id):
+            return xp.asarray(_scatter_impl(to_host(op), to_host(upd),
+                                            *map(to_host, idx), spec=spec, mode=mode))
+    out = array_module(op).array(op, copy=True)
     tup = _np_index(out.shape, spec, idx)
     if mode == "set":
         out[tup] = upd

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval
+from ..placement import as_ndarray
 from ..rules import Zero, is_undefined
 from .elementwise import convert, defjvp
 from .shape import moveaxis, transpose
@@ -41,7 +42,7 @@ def _dot_aval(lhs, rhs, dimension_numbers, preferred_element_type=None):
 
 
 def _dot_impl(lhs, rhs, dimension_numbers, preferred_element_type=None):
-    lhs, rhs = np.asarray(lhs), np.asarray(rhs)
+    lhs, rhs = as_ndarray(lhs), as_ndarray(rhs)
     (lc, rc), (lb, rb) = dimension_numbers
     lf, rf = _free(lhs.ndim, lc, lb), _free(rhs.ndim, rc, rb)
     bshape = [lhs.shape[i] for i in lb]

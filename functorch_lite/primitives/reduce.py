@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval
+from ..placement import as_ndarray
 from ..rules import Zero, defjvp_zero
 from .elementwise import convert, defjvp, div, eq, full_like, iota, mul, select
 from .shape import (
@@ -24,7 +25,7 @@ from .shape import (
 
 def _reducer(name, np_fn):
     p = Primitive(name)
-    p.impl = lambda x, axes: np.asarray(np_fn(x, axis=axes) if axes else np.asarray(x))
+    p.impl = lambda x, axes: as_ndarray(np_fn(x, axis=axes) if axes else as_ndarray(x))
     p.abstract_eval = reduction_aval(name)
     p.batch = reduction_batch(p)
     return p
@@ -33,8 +34,8 @@ def _reducer(name, np_fn):
 reduce_max_p = _reducer("reduce_max", np.max)
 reduce_min_p = _reducer("reduce_min", np.min)
 reduce_prod_p = _reducer("reduce_prod", np.prod)
-reduce_prod_p.impl = lambda x, axes: np.asarray(
-    np.prod(x, axis=axes, dtype=np.asarray(x).dtype) if axes else np.asarray(x))
+reduce_prod_p.impl = lambda x, axes: as_ndarray(
+    np.prod(x, axis=axes, dtype=as_ndarray(x).dtype) if axes else as_ndarray(x))
 reduce_and_p = _reducer("reduce_and", np.all)
 reduce_or_p = _reducer("reduce_or", np.any)
 defjvp_zero(reduce_and_p)
@@ -93,7 +94,7 @@ def _arg_aval(name):
 
 def _argminmax(name, np_fn):
     p = Primitive(name)
-    p.impl = lambda x, axes, index_dtype: np.asarray(np_fn(x, axis=axes[0])).astype(index_dtype)
+    p.impl = lambda x, axes, index_dtype: as_ndarray(np_fn(x, axis=axes[0])).astype(index_dtype)
     p.abstract_eval = _arg_aval(name)
     p.batch = reduction_batch(p)
     defjvp_zero(p)
@@ -109,7 +110,7 @@ cumsum_p = Primitive("cumsum")
 
 
 def _cumsum_impl(x, axis, reverse=False):
-    x = np.asarray(x)
+    x = as_ndarray(x)
     if reverse:
         return np.flip(np.cumsum(np.flip(x, axis), axis=axis, dtype=x.dtype), axis)
     return np.cumsum(x, axis=axis, dtype=x.dtype)
@@ -128,7 +129,7 @@ argsort_p = Primitive("argsort")
 
 
 def _argsort_impl(x, axis, descending=False):
-    x = np.asarray(x)
+    x = as_ndarray(x)
     if not descending:
         return np.argsort(x, axis=axis, kind="stable").astype(np.int64)
     # stable descending order for every dtype (negating would wrap unsigned and minimum

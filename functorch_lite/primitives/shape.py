@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval
 from ..dtypes import is_python_scalar
+from ..placement import array_module, as_ndarray
 from ..rules import Zero, is_undefined
 
 # ------------------------------------------------------------------ rule helpers
@@ -82,7 +83,7 @@ def _bid_aval(x, shape, broadcast_dimensions):
 
 
 def _bid_impl(x, shape, broadcast_dimensions):
-    x = np.asarray(x)
+    x = as_ndarray(x)
     expanded = [1] * len(shape)
     for i, d in enumerate(broadcast_dimensions):
         expanded[d] = x.shape[i]
@@ -191,14 +192,15 @@ def _pad_aval(x, padding_config, value=0):
 
 
 def _pad_impl(x, padding_config, value=0):
-    x = np.asarray(x)
+    x = as_ndarray(x)
+    xp = array_module(x)
     if any(i for _, _, i in padding_config):
         shape = [n + max(n - 1, 0) * i for n, (_, _, i) in zip(x.shape, padding_config)]
-        y = np.full(shape, value, x.dtype)
+        y = xp.full(shape, value, x.dtype)
         y[tuple(builtins.slice(None, None, i + 1) for _, _, i in padding_config)] = x
         x = y
     pads = [(max(lo, 0), max(hi, 0)) for lo, hi, _ in padding_config]
-    x = np.pad(x, pads, constant_values=np.asarray(value, x.dtype)) if any(
+    x = np.pad(x, pads, constant_values=np.asarray(value, x.dtype).item()) if any(
         p != (0, 0) for p in pads) else x
     crop = tuple(builtins.slice(-min(lo, 0), x.shape[i] + min(hi, 0))
                  for i, (lo, hi, _) in enumerate(padding_config))
@@ -322,7 +324,7 @@ def _slice_batch(size, vals, dims, start_indices, limit_indices, strides):
                         strides=(1,) + tuple(strides)), 0
 
 
-slice_p.impl = lambda x, start_indices, limit_indices, strides: np.asarray(x)[tuple(
+slice_p.impl = lambda x, start_indices, limit_indices, strides: as_ndarray(x)[tuple(
     builtins.slice(s, e, st) for s, e, st in zip(start_indices, limit_indices, strides))]
 slice_p.abstract_eval = _slice_aval
 deflinear(slice_p, _slice_transpose)
@@ -355,10 +357,10 @@ def reduction_batch(prim):
 
 
 def _sum_impl(x, axes):
-    x = np.asarray(x)
+    x = as_ndarray(x)
     if not axes:
         return x
-    return np.asarray(np.sum(x, axis=axes, dtype=x.dtype))
+    return as_ndarray(np.sum(x, axis=axes, dtype=x.dtype))
 
 
 def _sum_transpose(ct, x, axes):
