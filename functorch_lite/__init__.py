@@ -7,7 +7,20 @@ This file only re-exports the public API; docs/ARCHITECTURE.md shows the layers.
 Array([2., 4.], dtype=float32)
 """
 
-from . import control, lax, nn, numpy, optim, primitives, random, scipy, test_util, tree, tree_util
+from . import (
+    control,
+    distributed,
+    lax,
+    nn,
+    numpy,
+    optim,
+    primitives,
+    random,
+    scipy,
+    test_util,
+    tree,
+    tree_util,
+)
 from .array import Array, WeakArray
 from .batching import vmap
 from .checkpoint import checkpoint, checkpoint_name, checkpoint_policies, remat

@@ -1,0 +1,43 @@
+"""functorch_lite.distributed on real MPI jobs (mpiexec -n 2 and 3 from the test, under a
+timeout) and as a world of one process; each job bundles many checks (see jobs/)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from mpi_helpers import ROOT, env, needs_mpi, run_job
+
+from functorch_lite import distributed as dist
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_collectives_against_numpy_on_every_rank(n):
+    # all_reduce (sum/mean/max/min), broadcast from two roots, all_gather, reduce_scatter,
+    # send/recv around a ring, barrier, buckets, iall_reduce, data_parallel vs one process
+    out = run_job("collectives.py", n)
+    assert out.returncode == 0, out.stdout
+    for r in range(n):
+        assert f"rank {r} of {n}: ok" in out.stdout, out.stdout
+
+
+def test_collectives_before_init_name_the_fix():
+    assert not dist.is_initialized()
+    for call in (lambda: dist.all_reduce(np.ones(2)), lambda: dist.broadcast([1.0]),
+                 lambda: dist.rank(), lambda: dist.barrier(), lambda: dist.send(1.0, 1),
+                 lambda: dist.data_parallel(lambda p, b: p)(1.0, 2.0)):
+        with pytest.raises(RuntimeError, match=r"call functorch_lite\.distributed\.init\(\) "
+                                               "first"):
+            call()
+    with pytest.raises(RuntimeError, match=r"distributed\.all_gather: "):
+        dist.all_gather(1.0)
+
+
+def test_import_does_not_load_mpi4py():
+    code = "import sys, functorch_lite; print('mpi4py' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env(), cwd=ROOT, timeout=60)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr
