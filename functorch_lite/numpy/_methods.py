@@ -135,8 +135,9 @@ def install(namespace):
         raise concretization_error(self, what + hint, "array")
 
     Tracer.__array_ufunc__ = array_ufunc
-    for attr in dir(np):
-        uf = getattr(np, attr)
+    # numpy's namespace as loaded (``dir(np)`` + getattr would import its lazy submodules,
+    # f2py and testing among them: ~0.1 s of every import without a bytecode cache)
+    for uf in list(vars(np).values()):
         if isinstance(uf, np.ufunc) and callable(namespace.get(uf.__name__)):
             UFUNC_FUNCTIONS[uf.__name__] = namespace[uf.__name__]
 
