@@ -466,10 +466,14 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), b
     """Compile ``fun``: traced once per argument signature, then run by a backend.
 
     ``static_argnums``/``static_argnames`` mark arguments passed as hashable Python values
-    (a new value retraces). ``donate_argnums`` marks positional arguments whose buffers
-    the compiled program may reuse for its outputs, so the caller must not use them after
-    the call; the indices are checked here, and a backend without buffer planning (the
-    numpy reference interpreter) simply does not reuse them, as JAX does on CPU.
+    (a new value retraces). ``donate_argnums`` marks positional arguments (pytrees
+    included) the caller gives up: after the call every donated ``Array`` is deleted
+    (``x.is_deleted()``; any use raises, as in JAX), and the llvm backend writes an output
+    into a donated buffer of the same shape and dtype when its plan allows (the input is
+    not read after that output is written) and nothing else can see that memory (no other
+    view of it, not passed twice), so ``params = step(params, batch)`` updates in place
+    without a second copy of the parameters. numpy arguments are the caller's memory: they
+    are neither written nor deleted. The numpy reference backend only deletes.
     ``backend`` picks "numpy" | "llvm" | "cupy" (default: ``FUNCTORCH_LITE_BACKEND`` or
     the inputs' device).
 
