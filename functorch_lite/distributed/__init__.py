@@ -14,7 +14,7 @@ does not load mpi4py, ``init()`` does. Run ``mpiexec -n 2 python train.py``; as 
 >>> from functorch_lite import distributed as dist
 >>> dist.init()
 >>> dist.all_reduce([np.float32(1.0), np.arange(3)], op="max")
-[Array(1., dtype=float32), Array([0, 1, 2], dtype=int64)]
+[Array(1., dtype=float32), Array([0, 1, 2])]
 """
 
 from .buckets import DEFAULT_BUCKET_BYTES, Bucket, Buckets, Handle

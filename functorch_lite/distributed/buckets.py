@@ -8,7 +8,7 @@ data that is only moved (broadcast, gather, send) travels as one byte buffer.
 >>> [(b.dtype.name, b.leaves) for b in plan.buckets]
 [('float32', [0, 2]), ('int64', [1])]
 >>> plan.all_reduce([np.ones(3, np.float32), 7, np.eye(2, dtype=np.float32)])[1]
-Array(7, dtype=int64)
+Array(7)
 """
 
 from __future__ import annotations

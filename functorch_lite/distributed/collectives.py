@@ -10,7 +10,7 @@ data that is only moved travels as one byte buffer per call.
 >>> from functorch_lite import distributed as dist
 >>> dist.init()
 >>> dist.all_reduce({"w": np.ones(2, np.float32), "n": 3}, op="sum")
-{'n': Array(3, dtype=int64), 'w': Array([1., 1.], dtype=float32)}
+{'n': Array(3), 'w': Array([1., 1.], dtype=float32)}
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def iall_reduce(tree, op: str = "sum", *, bucket_bytes: int = DEFAULT_BUCKET_BYT
     collectives in the same order.
 
     >>> dist.init(); h = dist.iall_reduce([np.arange(3.0)], "max"); h.wait()
-    [Array([0., 1., 2.], dtype=float64)]
+    [Array([0., 1., 2.])]
     """
     arrays, treedef = _flat("all_reduce", tree)
     check_op("all_reduce", op, [a.dtype for a in arrays])
@@ -143,7 +143,7 @@ def reduce_scatter(tree, op: str = "sum"):
 
     >>> dist.init(); dist.reduce_scatter(np.arange(4.0).reshape(2, 2))
     Array([[0., 1.],
-           [2., 3.]], dtype=float64)
+           [2., 3.]])
     """
     arrays, treedef = _flat("reduce_scatter", tree)
     c = world.comm()

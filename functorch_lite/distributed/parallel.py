@@ -61,7 +61,7 @@ def shard(tree):
     rank order): how a global batch is split for ``data_parallel``.
 
     >>> dist.init(); dist.shard({"x": np.arange(4)})
-    {'x': Array([0, 1, 2, 3], dtype=int64)}
+    {'x': Array([0, 1, 2, 3])}
     """
     n, r = world.world_size(), world.rank()
     leaves, treedef = tree_mod.flatten(tree)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
-from mpi_helpers import ROOT, env, needs_mpi, run_job
+from mpi_helpers import ROOT, env, needs_mpi, run_job, run_plain
 
 from functorch_lite import distributed as dist
 
@@ -22,6 +23,33 @@ def test_collectives_against_numpy_on_every_rank(n):
     assert out.returncode == 0, out.stdout
     for r in range(n):
         assert f"rank {r} of {n}: ok" in out.stdout, out.stdout
+
+
+@needs_mpi
+def test_mismatches_are_reported_and_a_failing_rank_ends_the_job():
+    start = time.monotonic()
+    out = run_job("failures.py", 2, timeout=60)
+    assert out.returncode != 0, out.stdout
+    assert time.monotonic() - start < 30, "the job hung until the timeout"
+    text = out.stdout
+    for r in range(2):
+        # each mismatch raised a ValueError on every rank, naming both ranks' shapes
+        assert f"rank {r} caught: functorch_lite.distributed.all_reduce" in text, text
+        assert f"rank {r} caught: functorch_lite.distributed.all_gather" in text, text
+        assert f"rank {r} in step" in text, text
+    assert "rank 1 caught: functorch_lite.distributed.recv: rank 0 sent" in text, text
+    assert "[rank 1] Traceback (most recent call last):" in text, text
+    assert "[rank 1] RuntimeError: rank one fails on purpose" in text, text
+    assert "passed the barrier" not in text, text
+
+
+@needs_mpi
+def test_world_of_one_without_mpiexec():
+    # also: `import functorch_lite` loads no mpi4py, the docstring examples, and every
+    # check of collectives.py with one rank
+    out = run_plain("single.py")
+    assert out.returncode == 0, out.stdout
+    assert "rank 0 of 1: ok" in out.stdout and "single: ok" in out.stdout, out.stdout
 
 
 def test_collectives_before_init_name_the_fix():
