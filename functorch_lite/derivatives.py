@@ -22,6 +22,7 @@ from .array import wrap
 from .autodiff import backward_pass, jvp_flat, linearize_flat
 from .batching import vmap_flat
 from .core import Tracer, get_aval
+from .placement import device_id, put
 from .primitives.shape import instantiate_zeros
 from .rules import UndefinedPrimal, Zero
 
@@ -108,6 +109,10 @@ def vjp(fun, *primals, has_aux: bool = False):
     out_tree = store["out_tree"]
     in_avals = [get_aval(x) for x in leaves]
     out_avals = [get_aval(o) for o in outs]
+    # a cotangent lives where its primal does (one of a GPU input may come out on the host
+    # when only host constants produced it, or as a symbolic zero)
+    in_devs = [device_id(x) for x in leaves]
+    on_gpu = any(d is not None for d in in_devs)
 
     def vjp_fn(ct):
         cl, ct_tree = tree_util.flatten(ct)
@@ -125,6 +130,9 @@ def vjp(fun, *primals, has_aux: bool = False):
         args = [UndefinedPrimal(a.strip_weak()) for a in in_avals]
         res = backward_pass(lin.jaxpr, lin.consts, args, cts)
         res = [_zeros_or(r, a) for r, a in zip(res, in_avals)]
+        if on_gpu:
+            res = [r if d is None or isinstance(r, Tracer) else put(r, d)
+                   for r, d in zip(res, in_devs)]
         return tree_util.unflatten(in_tree, res)
 
     out = tree_util.unflatten(out_tree, outs)
@@ -200,6 +208,9 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False):
         # a weakly typed gradient, as in JAX
         one = wrap(np.ones((), a.dtype), a.weak_type) if not core.is_under_transform() \
             else P.convert(P.full((), 1, a.dtype), a.dtype, a.weak_type)
+        dev = device_id(as_array(out))
+        if dev is not None:  # the seed on the output's GPU
+            one = put(one, dev)
         # a scalar held in a one-leaf pytree node (a compat Tensor) takes its cotangent in
         # the same structure
         out_tree = tree_util.structure(out)

@@ -176,7 +176,7 @@ def _overlap_impl(ct, spatial_shape, window_shape, strides, padding, dilation):
             xp[dst] += ct[head + k]
     crop = (slice(None),) * len(lead) + tuple(
         slice(lo, lo + s) for s, (lo, _) in zip(spatial_shape, padding))
-    return np.ascontiguousarray(xp[crop])
+    return array_module(ct).ascontiguousarray(xp[crop])
 
 
 def _overlap_transpose(ct, x, spatial_shape, window_shape, strides, padding, dilation):

@@ -574,7 +574,8 @@ def _bitcast_aval(x, new_dtype):
     return ShapedArray(x.shape, new_dtype)
 
 
-bitcast_p.impl = lambda x, new_dtype: np.ascontiguousarray(x).view(new_dtype).reshape(x.shape)
+bitcast_p.impl = lambda x, new_dtype: array_module(x).ascontiguousarray(x).view(
+    new_dtype).reshape(x.shape)
 bitcast_p.abstract_eval = _bitcast_aval
 defjvp_zero(bitcast_p)
 elementwise_batch(bitcast_p)
