@@ -8,7 +8,7 @@ operations are the core's functions with the core's gradients. This file only re
 torch.Size([])
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import *  # noqa: F403
 from .container import *  # noqa: F403
 from .conv import *  # noqa: F403

@@ -18,6 +18,7 @@ from compat.utils.data.dataset import (
     TensorDataset,
     random_split,
 )
+from compat.utils.data.distributed import DistributedSampler
 from compat.utils.data.sampler import (
     BatchSampler,
     RandomSampler,
