@@ -522,16 +522,21 @@ class _Module:
         if not parallel:
             main.do(f"call void @{gname}(ptr {block}, i64 0, i64 {rows})")
             return
+        threads = self.threads(main, max(1, parallel // (PARALLEL_ELEMENTS // 2)))
+        main.do(f"call void @fl_parallel(ptr @{gname}, ptr {block}, i64 {rows}, "
+                f"i64 {threads})")
+
+    def threads(self, main: Builder, cap: int) -> str:
+        """The top program's thread count (found after the hidden constants), at most
+        ``cap``, as a value of ``main``; ``fl_parallel`` joins the module."""
         if not self.parallel:
             self.parallel = True
             self.funcs.append(PARALLEL)
             self.decls.add("declare i64 @llvm.smax.i64(i64, i64)")
+            self.decls.add("declare i64 @llvm.smin.i64(i64, i64)")
         slot = main.emit(f"getelementptr ptr, ptr %hidden, i64 {len(self.hidden)}")
         threads = main.emit(f"ptrtoint ptr {main.emit(f'load ptr, ptr {slot}')} to i64")
-        cap = max(1, parallel // (PARALLEL_ELEMENTS // 2))
-        threads = main.emit(f"call i64 @llvm.smin.i64(i64 {threads}, i64 {cap})")
-        main.do(f"call void @fl_parallel(ptr @{gname}, ptr {block}, i64 {rows}, "
-                f"i64 {threads})")
+        return main.emit(f"call i64 @llvm.smin.i64(i64 {threads}, i64 {cap})")
 
     def fresh(self, stem: str) -> str:
         self.count += 1
@@ -619,9 +624,19 @@ class _Module:
                         f"llvm backend: no lowering for primitive '{step.eqn.prim.name}' "
                         "yet; use backend='numpy' for this program")
                 text, b = rule(step, sname, params)
-                if scratch.get(n):  # the rule's function then takes it last
+                if scratch.get(n):  # the rule's function then takes it
                     sc = main.emit(f"getelementptr i8, ptr {arena}, i64 {layout.scratch[n]}")
                     args.append(f"ptr {sc}")
+                # and then, if it can share its work (``b.parallel``: among at most that
+                # many threads, through ``fl_parallel``), how many threads may: those of
+                # the top program, one in a nested one (inside a loop or branch)
+                share = getattr(b, "parallel", 0)
+                if share:
+                    args.append(f"i64 {self.threads(main, share) if top else 1}")
+                    if not top and not self.parallel:  # the function still calls it
+                        self.parallel = True
+                        self.funcs.append(PARALLEL)
+                        self.decls.add("declare i64 @llvm.smax.i64(i64, i64)")
             self.absorb(text, b)
             main.do(f"call void @{sname}({', '.join(args)})")
         self.funcs.append(f"define internal void @{fname}(ptr %args, ptr %hidden) #1 {{\n"

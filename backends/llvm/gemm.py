@@ -11,7 +11,17 @@ micro-kernel, compiled once per machine into a library module that programs call
 with ``A[i, p]`` at element ``a + i*sam + p*sak`` and ``B[p, j]`` at ``b + p*sbk + j*sbn``
 (any strides: transposed, broadcast (0) or reversed operands need no copy of their own),
 ``C`` row-major with leading dimension ``ldc``, and ``scratch`` holding at least
-``scratch_bytes(m, n, k, dtype, vector_bytes)`` bytes for the packed blocks.
+``scratch_bytes(m, n, k, dtype, vector_bytes)`` bytes for the packed blocks; and::
+
+    void fl_gemm_<f32|f64>_part(ptr block, i64 lo, i64 hi)
+
+which runs parts ``lo <= t < hi`` of the same product split into ``block.parts`` parts
+along rows (``axis`` 0) or columns (1) of C: ``block`` holds the arguments above and
+``parts`` and ``axis``, at the offsets ``PART_FIELDS`` lists, 8 bytes each. That is
+a task for the program's ``fl_parallel``: threads run parts of C of their own, each with
+its own scratch region (``scratch_bytes(..., parts=...)`` covers them all), and every
+element of C is summed in the same order whatever the parts, so results do not depend
+on the number of threads. ``split`` picks the axis and the most parts worth running.
 
 The loops (outer to inner): columns of C in blocks of ``nc``; the sum in blocks of
 ``kc`` (balanced, so no sliver is left for last), whose rows of B are packed into
@@ -39,6 +49,13 @@ import numpy as np
 
 DIRECT_B_BYTES = 64 * 1024  # a B this small with contiguous rows is not packed
 MR = 12  # rows of a micro-tile: 2 * MR accumulators + 2 B vectors + 1 broadcast <= 32 regs
+# a thread per this many floating-point operations at most: starting and joining one
+# costs ~FIXME us, so a part should run ~FIXME us (~FIXME GFLOP/s per core)
+FLOPS_PER_THREAD = 1 << 24
+MAX_PARTS = 64  # fl_parallel runs at most this many threads
+# the block ``fl_gemm_*_part`` reads: one 8-byte field each, in this order
+PART_FIELDS = ("m", "n", "k", "a", "sam", "sak", "b", "sbk", "sbn", "c", "ldc", "scratch",
+               "parts", "axis")
 
 
 @dataclass(frozen=True)
@@ -78,13 +95,58 @@ def _sum_blocks(k: int, bl: Blocking) -> tuple[int, int]:
     return blocks, -(-k // blocks)
 
 
-def scratch_bytes(m: int, n: int, k: int, dtype, vector_bytes: int) -> int:
-    """Bytes of scratch ``fl_gemm`` needs for an ``m x k`` by ``k x n`` product."""
-    bl = blocking(dtype, vector_bytes)
+def _region(m: int, n: int, k: int, bl: Blocking) -> int:
+    """Bytes of packed blocks for one ``m x k`` by ``k x n`` product (whole cache lines)."""
     _, kcb = _sum_blocks(k, bl)
     bp = kcb * -(-min(n, bl.nc) // bl.nr) * bl.nr
     ap = -(-min(m, bl.mc) // MR) * MR * kcb
-    return (bp + ap) * bl.size
+    return -(-(bp + ap) * bl.size // 64) * 64
+
+
+def _span(size: int, unit: int, parts: int) -> int:
+    """Rows or columns per part: whole units (micro-tiles), as even as they split."""
+    units = -(-size // unit)
+    return -(-units // parts) * unit
+
+
+def scratch_bytes(m: int, n: int, k: int, dtype, vector_bytes: int, parts: int = 1,
+                  axis: int = 1) -> int:
+    """Bytes of scratch ``fl_gemm`` needs for an ``m x k`` by ``k x n`` product, or
+    ``fl_gemm_*_part`` for it split into up to ``parts`` parts along ``axis``."""
+    bl = blocking(dtype, vector_bytes)
+    if k <= 0:  # nothing is packed
+        return 0
+    need = 0
+    for p in range(1, max(parts, 1) + 1):
+        w = _span(n, bl.nr, p) if axis else _span(m, MR, p)
+        need = max(need, p * (_region(m, min(w, n), k, bl) if axis
+                              else _region(min(w, m), n, k, bl)))
+    return need
+
+
+def split(m: int, n: int, k: int, a_strides, b_strides, dtype,
+          vector_bytes: int) -> tuple[int, int]:
+    """(axis, parts): the axis of C (0 rows, 1 columns) whose parts threads share for an
+    ``m x k`` by ``k x n`` product with these element strides, and the most parts worth
+    a thread each (1: run it on one thread). Columns, unless that would pack A once per
+    thread (A has no unit stride) where splitting rows would not pack B more often (a
+    small B read in place): each part reads all of the other operand.
+
+    >>> split(256, 512, 784, (784, 1), (512, 1), "float32", 64)
+    (1, 12)
+    >>> split(64, 64, 64, (64, 1), (64, 1), "float32", 64)
+    (1, 1)
+    """
+    bl = blocking(dtype, vector_bytes)
+    (sam, sak), (_, sbn) = a_strides, b_strides
+    a_packed = m * k if 1 not in (sam, sak) else 0
+    b_packed = 0 if sbn == 1 and k * n * bl.size <= DIRECT_B_BYTES else k * n
+    axis = 1 if a_packed <= b_packed else 0
+    units = [-(-m // MR), -(-n // bl.nr)]
+    if units[axis] < 2:
+        axis = 1 - axis
+    cap = min(units[axis], 2 * m * n * k // FLOPS_PER_THREAD, MAX_PARTS)
+    return axis, max(1, cap)
 
 
 def symbol(dtype) -> str:
@@ -94,6 +156,15 @@ def symbol(dtype) -> str:
     'fl_gemm_f64'
     """
     return f"fl_gemm_{'f32' if np.dtype(dtype).itemsize == 4 else 'f64'}"
+
+
+def part_symbol(dtype) -> str:
+    """The name of the function running parts of a product (a ``fl_parallel`` task).
+
+    >>> part_symbol("float32")
+    'fl_gemm_f32_part'
+    """
+    return f"{symbol(dtype)}_part"
 
 
 # --------------------------------------------------------------------------- IR text
@@ -460,8 +531,56 @@ def _driver(bl: Blocking) -> str:
             "i64 %ldc, ptr %scratch) noinline nounwind {\nentry:\n" + "\n".join(f.lines) + "\n}")
 
 
+def _part(bl: Blocking) -> str:
+    f = _F()
+    fld = {}
+    for i, name in enumerate(PART_FIELDS):
+        q = f.gep("i64", "%block", str(i))
+        fld[name] = f.v(f"load {'ptr' if name in ('a', 'b', 'c', 'scratch') else 'i64'}, "
+                        f"ptr {q}")
+    m, n, k = fld["m"], fld["n"], fld["k"]
+    cols = f.v(f"icmp eq i64 {fld['axis']}, 1")
+    size = f.v(f"select i1 {cols}, i64 {n}, i64 {m}")
+    unit = f.v(f"select i1 {cols}, i64 {bl.nr}, i64 {MR}")
+    units = f.v(f"sdiv i64 {f.add(size, f.v(f'sub i64 {unit}, 1'))}, {unit}")
+    parts = f.v(f"call i64 @llvm.smax.i64(i64 {fld['parts']}, i64 1)")
+    per = f.v(f"sdiv i64 {f.add(units, f.v(f'sub i64 {parts}, 1'))}, {parts}")
+    span = f.mul(per, unit)
+    # each part's scratch: the packed blocks of the widest part, in whole cache lines
+    # (as ``_region`` computes them)
+    wm = f.v(f"select i1 {cols}, i64 {m}, i64 {f.min(span, m)}")
+    wn = f.v(f"select i1 {cols}, i64 {f.min(span, n)}, i64 {n}")
+    kb = f.v(f"call i64 @llvm.smax.i64(i64 {f.v(f'sdiv i64 {f.add(k, bl.kc - 1)}, {bl.kc}')}"
+             ", i64 1)")
+    kcb = f.v(f"sdiv i64 {f.add(k, f.v(f'sub i64 {kb}, 1'))}, {kb}")
+    bpn = f.mul(f.v(f"sdiv i64 {f.add(f.min(wn, str(bl.nc)), bl.nr - 1)}, {bl.nr}"), bl.nr)
+    apm = f.mul(f.v(f"sdiv i64 {f.add(f.min(wm, str(bl.mc)), MR - 1)}, {MR}"), MR)
+    line = 64 // bl.size
+    elems = f.mul(kcb, f.add(bpn, apm))
+    region = f.mul(f.v(f"sdiv i64 {f.add(elems, line - 1)}, {line}"), line)
+    i, close = f.loop(f.v("sub i64 %hi, %lo"))
+    t = f.add(i, "%lo")
+    start = f.mul(t, span)
+    count = f.min(span, f.v(f"sub i64 {size}, {start}"))  # <= 0: past the end, no work
+    pm = f.v(f"select i1 {cols}, i64 {m}, i64 {count}")
+    pn = f.v(f"select i1 {cols}, i64 {count}, i64 {n}")
+    pa = f.gep(bl.ty, fld["a"], f.v(f"select i1 {cols}, i64 0, i64 {f.mul(start, fld['sam'])}"))
+    pb = f.gep(bl.ty, fld["b"], f.v(f"select i1 {cols}, i64 {f.mul(start, fld['sbn'])}, i64 0"))
+    pc = f.gep(bl.ty, fld["c"], f.v(f"select i1 {cols}, i64 {start}, "
+                                    f"i64 {f.mul(start, fld['ldc'])}"))
+    ps = f.gep(bl.ty, fld["scratch"], f.mul(t, region))
+    f.do(f"call void @{symbol(np.float32 if bl.size == 4 else np.float64)}(i64 {pm}, "
+         f"i64 {pn}, i64 {k}, ptr {pa}, i64 {fld['sam']}, i64 {fld['sak']}, ptr {pb}, "
+         f"i64 {fld['sbk']}, i64 {fld['sbn']}, ptr {pc}, i64 {fld['ldc']}, ptr {ps})")
+    close()
+    f.do("ret void")
+    return (f"define void @{part_symbol(np.float32 if bl.size == 4 else np.float64)}("
+            "ptr %block, i64 %lo, i64 %hi) noinline nounwind {\nentry:\n"
+            + "\n".join(f.lines) + "\n}")
+
+
 def define(dtype, vector_bytes: int) -> str:
     """The library module for ``dtype`` on a machine with ``vector_bytes``-byte vectors."""
     bl = blocking(dtype, vector_bytes)
     return "\n\n".join([f"; functorch_lite gemm, {bl.key}, {bl}", _micro_kernel(bl),
-                        _pack_b(bl), _pack_a(bl), _driver(bl)]) + "\n"
+                        _pack_b(bl), _pack_a(bl), _driver(bl), _part(bl)]) + "\n"

@@ -10,7 +10,10 @@ interpreter's error at compile time.
 ``dot_general`` on float32/float64 operands calls the blocked product of ``gemm.py``
 (a library module compiled once per machine) with each operand's strides, so
 transposed, broadcast or reversed operands are read where they are, never copied; one
-call per batch index, with packing scratch in the program's arena. Anything else
+call per batch index, with packing scratch in the program's arena. A product large
+enough (``gemm.split``) is shared among the program's threads, each computing parts of
+C of its own (``fl_parallel``, one scratch region each); with one thread it is the plain
+call. Anything else
 (integers, mixed types, operand dims no stride can walk, a matrix-vector product,
 a product with no sum) runs as a plain loop nest.
 """
@@ -71,13 +74,22 @@ def _gemm_plan(step):
     return m, n, k, (sam, sak), (sbk, sbn)
 
 
+def _gemm_split(step, plan) -> tuple[int, int]:
+    """(axis, parts) of ``gemm.split`` for the product ``plan`` describes."""
+    m, n, k, sa, sb = plan
+    return gemm.split(m, n, k, sa, sb, step.eqn.outvars[0].aval.dtype, vector_bytes())
+
+
 def _dot_scratch(step) -> int:
-    """Bytes of arena scratch a ``dot_general`` step needs (packed blocks)."""
+    """Bytes of arena scratch a ``dot_general`` step needs (packed blocks, one region per
+    thread that may share the product)."""
     plan = _gemm_plan(step)
     if plan is None:
         return 0
     m, n, k, _, _ = plan
-    return gemm.scratch_bytes(m, n, k, step.eqn.outvars[0].aval.dtype, vector_bytes())
+    axis, parts = _gemm_split(step, plan)
+    return gemm.scratch_bytes(m, n, k, step.eqn.outvars[0].aval.dtype, vector_bytes(),
+                              parts, axis)
 
 
 def _dot_general(step, name, params):
@@ -102,21 +114,49 @@ def _dot_general(step, name, params):
         return function(name, params, b, noalias=False), b
     if plan is not None:
         _, _, k, (sam, sak), (sbk, sbn) = plan
-        fn = gemm.symbol(out.aval.dtype)
-        b.libraries = {fn: gemm.define(out.aval.dtype, vector_bytes())}
+        fn, part = gemm.symbol(out.aval.dtype), gemm.part_symbol(out.aval.dtype)
+        lib = gemm.define(out.aval.dtype, vector_bytes())
+        b.libraries = {fn: lib}
         b.intrinsics.add(f"declare void @{fn}(i64, i64, i64, ptr, i64, i64, ptr, i64, i64, "
                          "ptr, i64, ptr)")
+        axis, parts = _gemm_split(step, plan)
+        if parts > 1:  # the function takes ``%threads`` (at most ``parts``) last
+            b.parallel = parts
+            b.libraries[part] = lib
+            b.intrinsics.add(f"declare void @{part}(ptr, i64, i64)")
+            block = b.alloca(f"[{len(gemm.PART_FIELDS)} x i64]")
         loops = Loops(b, "bt")
         idx = loops.nest(bsizes)
         oa = index(b, idx, [lhs.strides[d] for d in lb], lhs.offset)
         ob = index(b, idx, [rhs.strides[d] for d in rb], rhs.offset)
         oc = index(b, idx, [s * m * n for s in contiguous_strides(bsizes)])
         pa, pb, pc = element(b, pl, lt, oa), element(b, pr, rt, ob), element(b, po, ot, oc)
-        b.do(f"call void @{fn}(i64 {m}, i64 {n}, i64 {k}, ptr {pa}, i64 {sam}, i64 {sak}, "
-             f"ptr {pb}, i64 {sbk}, i64 {sbn}, ptr {pc}, i64 {n}, ptr %scratch)")
+        call = (f"call void @{fn}(i64 {m}, i64 {n}, i64 {k}, ptr {pa}, i64 {sam}, i64 {sak}, "
+                f"ptr {pb}, i64 {sbk}, i64 {sbn}, ptr {pc}, i64 {n}, ptr %scratch)")
+        if parts > 1:
+            # one thread: the plain call; more: each runs parts of C of its own
+            one = b.emit("icmp sle i64 %threads, 1")
+            b.do(f"br i1 {one}, label %single, label %shared")
+            b.label("single")
+            b.do(call)
+            b.do("br label %called")
+            b.label("shared")
+            fields = dict(m=m, n=n, k=k, a=pa, sam=sam, sak=sak, b=pb, sbk=sbk, sbn=sbn,
+                          c=pc, ldc=n, scratch="%scratch", parts="%threads", axis=axis)
+            for i, field in enumerate(gemm.PART_FIELDS):
+                at = b.emit(f"getelementptr i64, ptr {block}, i64 {i}")
+                ty = "ptr" if field in ("a", "b", "c", "scratch") else "i64"
+                b.do(f"store {ty} {fields[field]}, ptr {at}")
+            b.do(f"call void @fl_parallel(ptr @{part}, ptr {block}, i64 %threads, "
+                 "i64 %threads)")
+            b.do("br label %called")
+            b.label("called")
+        else:
+            b.do(call)
         loops.close_all()
         text = function(name, params, b, noalias=False)
-        return text.replace(") #0 {", ", ptr %scratch) #0 {", 1), b
+        tail = ", ptr %scratch, i64 %threads" if parts > 1 else ", ptr %scratch"
+        return text.replace(") #0 {", f"{tail}) #0 {{", 1), b
     # loop nest: batch, lhs free, rhs free, then the contraction innermost
     lfs = [lhs.shape[d] for d in lf]
     rfs = [rhs.shape[d] for d in rf]
