@@ -2,8 +2,9 @@
 class (edge tiles, sums split into blocks, sizes 1), every operand layout (row-major,
 transposed, broadcast with stride 0, reversed with negative strides), both float types,
 against numpy in float64; guard zones around C and the scratch catch any write out of
-bounds. The vector width is the host's and also the narrower ones (their code runs
-anywhere, legalised by LLVM)."""
+bounds, and inaccessible pages any access past an operand (also of the product run in
+parts, as threads run it; test_gemm_threads.py checks the parts). The vector width is
+the host's and also the narrower ones (their code runs anywhere, legalised by LLVM)."""
 
 from __future__ import annotations
 
@@ -156,6 +157,7 @@ for dtype in (np.float32, np.float64):
     lib = compiler.library(gemm.define(dtype, vb))
     f = ctypes.CFUNCTYPE(None, i64, i64, i64, ptr, i64, i64, ptr, i64, i64, ptr, i64, ptr)(
         lib.address(gemm.symbol(dtype)))
+    part = ctypes.CFUNCTYPE(None, ptr, i64, i64)(lib.address(gemm.part_symbol(dtype)))
     it = np.dtype(dtype).itemsize
     for (m, n, k), at_end, ta, tb, rev in itertools.product(
             [(1, 1, 2), (5, 3, 7), (13, 33, 17), (100, 100, 100), (25, 70, 300)],
@@ -173,6 +175,18 @@ for dtype in (np.float32, np.float64):
           C.__array_interface__["data"][0], n, S.__array_interface__["data"][0])
         ref = A.astype(np.float64) @ B.astype(np.float64)
         assert np.allclose(C, ref, rtol=1e-4, atol=1e-4 * k), (m, n, k, at_end, ta, tb, rev)
+        # the same product in 3 parts (the threads' split) along rows, then columns
+        for axis in (0, 1):
+            C2 = fenced(np.zeros((m, n), dtype), at_end)
+            S = fenced(np.zeros(gemm.scratch_bytes(m, n, k, dtype, vb, 3, axis) // it,
+                                dtype), at_end)
+            block = np.array([m, n, k, A.__array_interface__["data"][0], A.strides[0] // it,
+                              A.strides[1] // it, B.__array_interface__["data"][0],
+                              B.strides[0] // it, B.strides[1] // it,
+                              C2.__array_interface__["data"][0], n,
+                              S.__array_interface__["data"][0], 3, axis], np.int64)
+            part(block.ctypes.data, 0, 3)
+            assert np.array_equal(C2, C), (m, n, k, at_end, ta, tb, rev, axis)
 print("ok")
 """
 
