@@ -92,6 +92,18 @@ def canonical(d) -> device:
     return d if isinstance(d, device) else device(d)
 
 
+def holds(d: device, array) -> bool:
+    """Whether ``array`` already lives on ``d`` (``cuda`` without an index means the
+    current GPU, 0 here, as a tensor's ``.cuda()`` reads it).
+
+    >>> holds(device("cuda"), compat.ones(2).array)
+    False
+    """
+    here = device_of(array)
+    return here.type == d.type and (d.index is None or d.index == here.index
+                                    or (here.type == "cpu" and d.index == 0))
+
+
 def device_of(array) -> device:
     """The device an array lives on: CUDA for CuPy arrays, CPU otherwise."""
     if hasattr(array, "__cuda_array_interface__"):
@@ -104,15 +116,16 @@ def put(array, d: device):
 
     Raises PyTorch's error for CUDA when no GPU is available."""
     if d.type == "cpu":
-        return fl.device_put(array, "cpu") if hasattr(array, "__cuda_array_interface__") \
-            else array
+        # a writable host copy (a tensor's data is its own)
+        return fl.device_get(array) if hasattr(array, "__cuda_array_interface__") else array
     if d.type == "cuda":
         if not gpu_available():
             raise RuntimeError("Torch not compiled with CUDA enabled (compat: no GPU is "
                                "visible to CuPy, so CUDA tensors are unavailable; "
                                "compat.cuda.is_available() is False)")
-        return array if hasattr(array, "__cuda_array_interface__") \
-            else fl.device_put(array, "gpu")
+        if holds(d, array):
+            return array
+        return fl.device_put(array, "gpu" if d.index is None else f"gpu:{d.index}")
     raise RuntimeError(f"compat: device type {d.type!r} is not supported (cpu and cuda are)")
 
 

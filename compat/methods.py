@@ -226,7 +226,7 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
         t = pointwise.to_dtype(t, dt)
     if dev is not None:
         d = device_mod.canonical(dev)
-        if d != t.device:
+        if not device_mod.holds(d, t.array):
             t = move(t, d)
     if copy and t is self:
         t = pointwise.clone(t)

@@ -310,9 +310,11 @@ def _placer(map_location: MapLocation) -> Callable[[Tensor, str], Tensor]:
     def restore(t: Tensor, location: str) -> Tensor:
         if location != "cpu" and canonical(location).type == "cuda" and not gpu_available():
             raise SerializationError(
-                f"compat.load: the file holds a tensor saved on {location}, but no GPU is "
-                "available (compat.cuda.is_available() is False); pass "
-                "map_location='cpu' (or torch.device('cpu')) to load it on the CPU")
+                "Attempting to deserialize object on a CUDA device but "
+                "torch.cuda.is_available() is False. If you are running on a CPU-only "
+                "machine, please use torch.load with map_location=torch.device('cpu') to map "
+                f"your storages to the CPU. (compat.load: a tensor was saved on {location}; "
+                "map_location='cpu' works too)")
         return t if location == "cpu" else as_tensor(t, device=location)
 
     if map_location is None:

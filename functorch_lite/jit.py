@@ -28,6 +28,7 @@ from .batching import batch_jaxpr
 from .core import Primitive, ShapedArray, ShapeDtypeStruct, Tracer, get_aval, set_trace
 from .ir import ClosedJaxpr, Jaxpr
 from .passes import simplify
+from .placement import as_ndarray, is_gpu
 from .staging import trace_to_jaxpr
 
 RETRACE_WARN_AFTER = 10
@@ -48,8 +49,26 @@ def _get_compiled(jaxpr: ClosedJaxpr, backend: str, donate: tuple[int, ...] = ()
         # only backends that plan buffers (``donates``) take donations
         fn = be.compile(jaxpr, donate=donate) if donate and getattr(be, "donates", False) \
             else be.compile(jaxpr)
+        if backend == "numpy":
+            fn = _reference_on_gpu(jaxpr, fn)
         per[(backend, donate)] = fn
     return fn
+
+
+def _reference_on_gpu(jaxpr: ClosedJaxpr, fn):
+    """The numpy backend's program ``fn``, except that a call with GPU operands runs the same
+    program through eager evaluation (the reference semantics: each primitive computes with
+    its operands' array module), so its values stay on their GPU (the numpy interpreter
+    would feed them to host kernels with host constants)."""
+
+    def run(*args, **kwargs):
+        for a in args:
+            if is_gpu(a):
+                with set_trace(core.EVAL_TRACE):
+                    return [as_ndarray(o) for o in jaxpr.call(*args)]
+        return fn(*args, **kwargs)
+
+    return run
 
 
 def _jit_impl(*args, jaxpr, name, backend):

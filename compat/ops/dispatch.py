@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..device import device_of
 from ..grad_mode import STATE
 from ..graph import OpNode, node_class
 from ..tensor import Tensor, make_view, own, wrap
@@ -27,6 +28,26 @@ NO_EDGE = (None, 0)
 def is_differentiable(a) -> bool:
     """Float and complex outputs carry gradients; integer and bool outputs never do."""
     return a.dtype.kind in "fc"
+
+
+def check_devices(inputs) -> None:
+    """PyTorch's error when an operation's tensors live on two devices; a 0-d CPU tensor
+    goes with any device (PyTorch treats it as a scalar, and the core copies it over).
+
+    >>> check_devices((compat.ones(2), compat.tensor(3.0)))
+    """
+    seen = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            d = device_of(x.array)
+            if d.type == "cpu" and x.array.ndim == 0:
+                continue
+            if seen is None:
+                seen = d
+            elif d != seen:
+                first, second = (seen, d) if seen.type != "cpu" else (d, seen)
+                raise RuntimeError("Expected all tensors to be on the same device, but found "
+                                   f"at least two devices, {first} and {second}!")
 
 
 class Op:
@@ -67,6 +88,11 @@ class Op:
 
     def __call__(self, *inputs, **params):
         arrays = [x.array if isinstance(x, Tensor) else x for x in inputs]
+        for a in arrays:
+            # a host array is one type test; a GPU array checks that all tensors agree
+            if type(a) is not np.ndarray and hasattr(type(a), "__cuda_array_interface__"):
+                check_devices(inputs)
+                break
         out = self.forward(arrays, params)
         record = STATE.enabled and any(isinstance(x, Tensor) and x.requires_grad
                                        for x in inputs)
