@@ -99,8 +99,8 @@ def fill_(self: Tensor, value) -> Tensor:
     check_inplace(self)
     a = self.array
     v = value.item() if isinstance(value, Tensor) else value
-    if isinstance(a, np.ndarray):
-        a[...] = v
+    if isinstance(a, np.ndarray) or hasattr(a, "__cuda_array_interface__"):
+        a[...] = v  # numpy and CuPy arrays are written in place (tracers are not)
     else:
         self.array = fill_fn(a, v)
     self.version[0] += 1
@@ -132,8 +132,9 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
         return inplace(self, lambda v: copy_op(v, src), src)
     check_inplace(self)
     a, s = self.array, src.array
-    if isinstance(a, np.ndarray):
-        s = device_mod.put(s, device_mod.CPU)
+    if isinstance(a, np.ndarray) or hasattr(a, "__cuda_array_interface__"):
+        # copy_ moves data across devices (the one operation PyTorch lets mix them)
+        s = device_mod.put(s, device_mod.device_of(a))
         try:
             np.copyto(a, np.broadcast_to(s, a.shape), casting="unsafe")
         except ValueError as e:

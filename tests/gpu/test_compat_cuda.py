@@ -74,6 +74,24 @@ def test_mixing_devices_raises_pytorchs_error(cuda):
     assert (a + 1).tolist() == [2.0, 2.0, 2.0]
 
 
+def test_in_place_writes_keep_the_device(cuda):
+    a = torch.ones(3, device="cuda")
+    assert a.copy_(torch.arange(3.0)) is a and on_gpu(a)  # copy_ may cross devices
+    assert a.tolist() == [0.0, 1.0, 2.0]
+    host = torch.zeros(3)
+    host.copy_(a)
+    assert host.device == torch.device("cpu") and host.tolist() == [0.0, 1.0, 2.0]
+    for f, want in ((lambda t: t.fill_(torch.tensor(4.0)), [4.0] * 3),
+                    (lambda t: t.zero_(), [0.0] * 3), (lambda t: t.add_(t), [0.0] * 3),
+                    (lambda t: t.add_(2).mul_(3), [6.0] * 3)):
+        assert f(a) is a and on_gpu(a) and a.tolist() == want
+    a[0] = torch.tensor(7.0)
+    assert on_gpu(a) and a.tolist() == [7.0, 6.0, 6.0]
+    with pytest.raises(RuntimeError) as e:
+        a.add_(torch.ones(3))
+    assert str(e.value) == MIXED
+
+
 def test_gradients_flow_on_cuda_tensors(cuda):
     rng = np.random.default_rng(0)
     w0 = rng.normal(size=(3, 4)).astype(np.float32)
