@@ -3,8 +3,8 @@
 A backend turns a ``ClosedJaxpr`` into a callable (``compile``) and can show the
 source it generates (``lower_text``). ``numpy`` is the reference interpreter.
 ``llvm`` compiles to native code through llvmlite (imported on first compile) and is the
-default for CPU inputs. The ``cupy`` (GPU) code generator plugs into this same interface;
-until it is built, asking for it raises a clear error.
+default for CPU inputs. ``cupy`` generates CUDA kernels for the GPU (CuPy imported on
+first compile; ``lower_text`` needs neither CuPy nor a GPU).
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ from __future__ import annotations
 import functools
 import importlib
 
-_MODULES = {"numpy": "backends.numpy_backend", "llvm": "backends.llvm.backend"}
-_PLANNED = {
-    "cupy": "the CuPy GPU backend is not built yet (it is tracked in its own issue); "
-            "use backend='numpy'",
-}
+_MODULES = {"numpy": "backends.numpy_backend", "llvm": "backends.llvm.backend",
+            "cupy": "backends.cupy.backend"}
+_PLANNED: dict[str, str] = {}
 _loaded: dict = {}
 
 

@@ -61,7 +61,7 @@ def ptx(sources: list[str], arch: str) -> None:
             with open(p, "w") as f:
                 f.write(s)
             files.append(p)
-        r = subprocess.run([nvcc(), "-ptx", f"-arch={arch}", "-std=c++17", "--odir", d,
+        r = subprocess.run([nvcc(), "-ptx", f"-arch={arch}", "-std=c++17", "--output-directory", d,
                             *files], capture_output=True, text=True)
         assert r.returncode == 0, f"nvcc -arch={arch} failed:\n{r.stderr[-4000:]}"
 

@@ -1,0 +1,143 @@
+"""Running a generated module on the GPU: kernels compiled once per source text
+(``cupy.RawModule``, cached in this process by the text), launched in order over
+device buffers allocated with CuPy; opaque steps call CuPy routines, control flow runs
+its loop here around nested compiled programs. The program's constants are moved to
+the device once, when the program is built. ``cupy`` is imported on first use.
+
+The grid of an elementwise kernel is ``ceil(elements / BLOCK)`` blocks, at most
+``BLOCKS_PER_SM`` per multiprocessor (the kernels stride over the rest); a reduction
+gets one block per output (or per chunk of one), at most ``MAX_BLOCKS``; a kernel with
+nothing to do is not launched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from functorch_lite.fusion import FusedProgram, View
+from functorch_lite.ir import Literal
+
+from .codegen import BLOCK, Launch, Module
+from .control import CONTROL
+from .opaque import OPAQUE
+
+BLOCKS_PER_SM = 32
+MAX_BLOCKS = 1 << 20
+_modules: dict[str, object] = {}  # source text -> cupy.RawModule
+_state: dict[str, object] = {}
+
+
+def cupy_module():
+    """The ``cupy`` module (imported on first use)."""
+    if "cp" not in _state:
+        import cupy  # lazy: the optional gpu extra
+        _state["cp"] = cupy
+    return _state["cp"]
+
+
+def raw_module(source: str):
+    """The compiled ``cupy.RawModule`` of ``source`` (one compilation per text)."""
+    mod = _modules.get(source)
+    if mod is None:
+        cp = cupy_module()
+        mod = _modules[source] = cp.RawModule(code=source, options=("-std=c++17",))
+    return mod
+
+
+def _sm_count() -> int:
+    if "sms" not in _state:
+        cp = cupy_module()
+        _state["sms"] = int(cp.cuda.Device().attributes["MultiProcessorCount"])
+    return _state["sms"]
+
+
+def strided(cp, base, view: View):
+    """``view`` of the dense device buffer ``base`` as a CuPy array (no copy)."""
+    dt = base.dtype
+    if 0 in view.shape:
+        return cp.empty(view.shape, dt)
+    return cp.ndarray(view.shape, dt, memptr=base.data + view.offset * dt.itemsize,
+                      strides=tuple(s * dt.itemsize for s in view.strides))
+
+
+class Program:
+    """A compiled program: call it with arrays (numpy or CuPy) for a list of CuPy arrays."""
+
+    def __init__(self, mod: Module, prog: FusedProgram, consts, name: str, compile_nested):
+        cp = cupy_module()
+        self.mod, self.prog, self.name = mod, prog, name
+        self.kernels = {}
+        if any(isinstance(s, Launch) for s in mod.steps):
+            raw = raw_module(mod.source)
+            self.kernels = {s.name: raw.get_function(s.name) for s in mod.steps
+                            if isinstance(s, Launch)}
+        self.consts = [cp.ascontiguousarray(cp.asarray(c)) for c in consts]
+        self.runs = {}
+        for n, s in enumerate(mod.steps):
+            if not isinstance(s, Launch):
+                e = s.step.eqn
+                if e.prim in CONTROL:
+                    self.runs[n] = CONTROL[e.prim][1](e, compile_nested)
+                elif e.prim in OPAQUE:
+                    fn = OPAQUE[e.prim][1]
+                    self.runs[n] = lambda xp, arrays, fn=fn, params=e.params: fn(xp, arrays,
+                                                                                  params)
+                else:
+                    raise NotImplementedError(
+                        f"cupy backend: no lowering for primitive '{e.prim.name}'; use "
+                        "backend='numpy' for this program")
+        self.dead = self._last_uses()
+
+    def _last_uses(self) -> dict[int, list[int]]:
+        """For each step, the buffers no later step (nor the result) reads."""
+        keep = {id(v) for v in self.prog.outvars if not isinstance(v, Literal)}
+        last: dict[int, int] = {}
+        for n, s in enumerate(self.mod.steps):
+            reads = s.reads if isinstance(s, Launch) else [
+                x.base for x in s.step.inputs if isinstance(x, View)]
+            for v in reads:
+                last[id(v)] = n
+        out: dict[int, list[int]] = {}
+        for vid, n in last.items():
+            if vid not in keep:
+                out.setdefault(n, []).append(vid)
+        return out
+
+    def __call__(self, *args):
+        cp = cupy_module()
+        j = self.prog.jaxpr
+        env = {}
+        for v, a in zip(list(j.constvars) + list(j.invars), self.consts + list(args)):
+            env[id(v)] = cp.ascontiguousarray(cp.asarray(a))
+        for n, s in enumerate(self.mod.steps):
+            if isinstance(s, Launch):
+                self._launch(cp, s, env)
+            else:
+                self._opaque(cp, n, s.step, env)
+            for vid in self.dead.get(n, ()):
+                env.pop(vid, None)
+        return [cp.asarray(np.asarray(v.val, v.aval.dtype)) if isinstance(v, Literal)
+                else env[id(v)] for v in self.prog.outvars]
+
+    def _launch(self, cp, s: Launch, env):
+        for v in s.writes:
+            if id(v) not in env:
+                env[id(v)] = cp.empty(v.aval.shape, v.aval.dtype)
+        if s.elements:
+            grid = min(-(-s.elements // BLOCK), BLOCKS_PER_SM * _sm_count())
+        elif s.blocks:
+            grid = min(s.blocks, MAX_BLOCKS)
+        else:
+            return  # nothing to compute
+        args = [env[id(v)] for v in s.reads + s.writes]
+        self.kernels[s.name]((grid,), (BLOCK,), args)
+
+    def _opaque(self, cp, n, step, env):
+        arrays = [cp.asarray(np.asarray(x.val, x.aval.dtype)) if isinstance(x, Literal)
+                  else strided(cp, env[id(x.base)], x) for x in step.inputs]
+        outs = self.runs[n](cp, arrays)
+        for v, r in zip(step.eqn.outvars, outs):
+            r = cp.asarray(r)
+            if r.dtype != v.aval.dtype:
+                r = r.astype(v.aval.dtype)
+            env[id(v)] = cp.ascontiguousarray(r.reshape(v.aval.shape))
