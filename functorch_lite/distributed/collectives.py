@@ -24,8 +24,10 @@ from .buckets import (
     DEFAULT_BUCKET_BYTES,
     Buckets,
     Handle,
+    borrow,
     byte_layout,
     check_op,
+    give_back,
     host_leaves,
     pack_bytes,
     unpack_bytes,
@@ -76,11 +78,15 @@ def iall_reduce(tree, op: str = "sum", *, bucket_bytes: int = DEFAULT_BUCKET_BYT
     >>> dist.init(); h = dist.iall_reduce([np.arange(3.0)], "max"); h.wait()
     [Array([0., 1., 2.])]
     """
+    return _reduce(tree, op, bucket_bytes, blocking=False)
+
+
+def _reduce(tree, op, bucket_bytes, blocking):
     arrays, treedef = _flat("all_reduce", tree)
     check_op("all_reduce", op, [a.dtype for a in arrays])
     world.check_same("all_reduce", f"op={op!r} bucket_bytes={bucket_bytes} "
                      + world.signature(arrays, treedef))
-    return TreeHandle(_plan(arrays, bucket_bytes).start(arrays, op), treedef)
+    return TreeHandle(_plan(arrays, bucket_bytes).run(arrays, op, blocking), treedef)
 
 
 def all_reduce(tree, op: str = "sum", *, bucket_bytes: int = DEFAULT_BUCKET_BYTES):
@@ -93,7 +99,7 @@ def all_reduce(tree, op: str = "sum", *, bucket_bytes: int = DEFAULT_BUCKET_BYTE
     Traceback (most recent call last):
     TypeError: functorch_lite.distributed.all_reduce: op='mean' of int64 arrays ...
     """
-    return iall_reduce(tree, op, bucket_bytes=bucket_bytes).wait()
+    return _reduce(tree, op, bucket_bytes, blocking=True).wait()
 
 
 def broadcast(tree, root: int = 0):
@@ -108,13 +114,13 @@ def broadcast(tree, root: int = 0):
     _check_rank("broadcast", "root", root, c.Get_size())
     world.check_same("broadcast", f"root={root} " + world.signature(arrays, treedef))
     specs = [(a.shape, a.dtype) for a in arrays]
-    if c.Get_rank() == root:
-        buf = pack_bytes(arrays)
-    else:
-        buf = np.empty(byte_layout(specs)[1], np.uint8)
-    if buf.size and c.Get_size() > 1:
-        c.Bcast(buf, root=root)
-    return tree_mod.unflatten(treedef, unpack_bytes(buf, specs))
+    buf = pack_bytes(arrays) if c.Get_rank() == root else borrow(byte_layout(specs)[1])
+    try:
+        if buf.size and c.Get_size() > 1:
+            c.Bcast(buf, root=root)
+        return tree_mod.unflatten(treedef, unpack_bytes(buf, specs))
+    finally:
+        give_back(buf)
 
 
 def all_gather(tree):
@@ -130,10 +136,14 @@ def all_gather(tree):
     specs = [(a.shape, a.dtype) for a in arrays]
     mine = pack_bytes(arrays)
     n = c.Get_size()
-    out = np.empty(n * mine.size, np.uint8)
-    if mine.size:
-        c.Allgather(mine, out)
-    return tree_mod.unflatten(treedef, unpack_bytes(out, specs, lead=(n,)))
+    out = borrow(n * mine.size)
+    try:
+        if mine.size:
+            c.Allgather(mine, out)
+        return tree_mod.unflatten(treedef, unpack_bytes(out, specs, lead=(n,)))
+    finally:
+        give_back(mine)
+        give_back(out)
 
 
 def reduce_scatter(tree, op: str = "sum"):
@@ -165,12 +175,12 @@ def reduce_scatter(tree, op: str = "sum"):
         widths = [arrays[i].size // n for i in idx]
         total = sum(widths)
         # row r of the send buffer is what rank r receives: its block of every leaf
-        send = np.empty((n, total), wire)
+        send_raw, recv_raw = borrow(n * total * wire.itemsize), borrow(total * wire.itemsize)
+        send, recv = send_raw.view(wire).reshape(n, total), recv_raw.view(wire)
         pos = 0
         for i, w in zip(idx, widths):
             send[:, pos:pos + w] = arrays[i].reshape(n, w)
             pos += w
-        recv = np.empty(total, wire)
         if n == 1:
             recv[...] = send[0]
         elif total:
@@ -182,8 +192,10 @@ def reduce_scatter(tree, op: str = "sum"):
         for i, w in zip(idx, widths):
             a = arrays[i]
             v = recv[pos:pos + w].reshape((a.shape[0] // n,) + a.shape[1:])
-            out[i] = wrap(v if v.dtype == a.dtype else v.astype(a.dtype))
+            out[i] = wrap(v.astype(a.dtype))  # a copy: recv goes back to the pool
             pos += w
+        give_back(send_raw)
+        give_back(recv_raw)
     return tree_mod.unflatten(treedef, out)
 
 
@@ -196,8 +208,11 @@ def send(tree, dest: int, tag: int = 0) -> None:
     c = world.comm()
     _check_peer("send", "dest", dest, c)
     buf = pack_bytes(arrays)
-    c.send((world.signature(arrays, treedef), buf.size), dest=dest, tag=tag)
-    c.Send(buf, dest=dest, tag=tag)
+    try:
+        c.send((world.signature(arrays, treedef), buf.size), dest=dest, tag=tag)
+        c.Send(buf, dest=dest, tag=tag)
+    finally:
+        give_back(buf)
 
 
 def recv(like, source: int, tag: int = 0):
@@ -211,14 +226,17 @@ def recv(like, source: int, tag: int = 0):
     specs = [(tuple(a.shape), np.dtype(a.dtype)) for a in map(_shaped, leaves)]
     text = world.signature(leaves, treedef)
     theirs, nbytes = c.recv(source=source, tag=tag)
-    buf = np.empty(nbytes, np.uint8)
-    c.Recv(buf, source=source, tag=tag)
-    if theirs != text:
-        raise ValueError(
+    buf = borrow(nbytes)
+    try:
+        c.Recv(buf, source=source, tag=tag)
+        if theirs == text:
+            return tree_mod.unflatten(treedef, unpack_bytes(buf, specs))
+    finally:
+        give_back(buf)
+    raise ValueError(
             f"functorch_lite.distributed.recv: rank {source} sent {theirs} (tag {tag}), but "
             f"this rank ({c.Get_rank()}) expected {text}; give recv a `like` tree of the "
             "sent structure, shapes and dtypes")
-    return tree_mod.unflatten(treedef, unpack_bytes(buf, specs))
 
 
 def _shaped(x):
