@@ -591,8 +591,117 @@ def _import_time(stmt, rounds=3):
     return best
 
 
+# --------------------------------------------------------------------------- GPU (cupy)
+# W1g-W4g: W1-W4 on the GPU through the cupy backend; without CuPy and a CUDA device
+# each prints "no GPU" and measures nothing.
+
+
+def _gpu():
+    """The ``cupy`` module when a CUDA device answers, else None."""
+    import backends  # lazy: after main() has put this checkout first on sys.path
+
+    if backends.cuda_device_count() == 0:
+        return None
+    return _opt("cupy")
+
+
+def _gpu_timeit(cp, fn):
+    def run():
+        fn()
+        cp.cuda.Stream.null.synchronize()  # kernels run asynchronously: wait for them
+
+    run()  # compile and warm up outside the timing
+    return timeit(run)
+
+
+def w1g(fl, fnp, np, torch, jax, small):
+    cp = _gpu()
+    if cp is None:
+        return "elementwise chain on the GPU: no GPU", {}
+    n = 2 ** 20 if small else 2 ** 24
+    x = cp.asarray(np.random.RandomState(0).randn(n).astype(np.float32))
+
+    def f(x):
+        return fnp.tanh(x) * fl.nn.sigmoid(x) + 0.5 * x * x - fnp.exp(-fnp.abs(x))
+
+    jf = fl.jit(f, backend="cupy")
+    t = _gpu_timeit(cp, lambda: jf(x))
+    res = {"ours": {"cupy": t}, "copy": _gpu_timeit(cp, lambda: x.copy())}
+    props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
+    # memoryClockRate is in kHz; DDR moves data on both clock edges
+    peak = props["memoryClockRate"] * 1e3 * 2 * props["memoryBusWidth"] / 8
+    achieved = 2 * n * 4 / t  # one read and one write of n float32
+    res["note"] = (f"{achieved / 1e9:.0f} GB/s of {peak / 1e9:.0f} GB/s peak "
+                   f"({100 * achieved / peak:.0f}%); copy {_fmt(res['copy']).strip()}")
+    if torch and torch.cuda.is_available():
+        tx = torch.as_tensor(cp.asnumpy(x), device="cuda")
+        res["torch"] = _gpu_timeit(cp, lambda: torch.tanh(tx) * torch.sigmoid(tx)
+                                   + 0.5 * tx * tx - torch.exp(-tx.abs()))
+    return f"elementwise chain, 2**{20 if small else 24} f32, jit, GPU", res
+
+
+def w2g(fl, fnp, np, torch, jax, small):
+    cp = _gpu()
+    if cp is None:
+        return "row log_softmax on the GPU: no GPU", {}
+    n = 1024 if small else 4096
+    x = cp.asarray(np.random.RandomState(0).randn(n, n).astype(np.float32))
+
+    def lsm(x):
+        m = fnp.max(x, axis=1, keepdims=True)
+        s = x - m
+        return s - fnp.log(fnp.sum(fnp.exp(s), axis=1, keepdims=True))
+
+    jf = fl.jit(lsm, backend="cupy")
+    return f"row log_softmax {n}x{n} f32, jit, GPU", {"ours": {"cupy": _gpu_timeit(
+        cp, lambda: jf(x))}}
+
+
+def w3g(fl, fnp, np, torch, jax, small):
+    cp = _gpu()
+    if cp is None:
+        return "MLP SGD-momentum step on the GPU: no GPU", {}
+    params, xb, yb = _mlp3_data(np, small)
+    step, opt = mlp3_step(fl, fnp)
+    to_gpu = lambda tree: fl.tree.map(cp.asarray, tree)  # noqa: E731
+    st = {"p": to_gpu(params), "s": to_gpu(opt.init(params))}
+    xg, yg = cp.asarray(xb), cp.asarray(yb)
+
+    def run():
+        st["p"], st["s"], _ = step(st["p"], st["s"], xg, yg)
+
+    return (f"MLP 784-512-512-10 SGD-momentum step, batch {len(xb)}, jit, GPU",
+            {"ours": {"cupy": _gpu_timeit(cp, run)}})
+
+
+def w4g(fl, fnp, np, torch, jax, small):
+    cp = _gpu()
+    if cp is None:
+        return "per-example gradients on the GPU: no GPU", {}
+    batch = 64 if small else 256
+    params = fl.tree.map(cp.asarray, _mlp_params(np, [784, 128, 10]))
+    r = np.random.RandomState(1)
+    xb = cp.asarray(r.randn(batch, 784).astype(np.float32))
+    yb = cp.asarray(r.randint(0, 10, batch))
+
+    def loss(params, x, y):
+        h = x
+        for i, (w, b) in enumerate(params):
+            h = h @ w + b
+            if i < len(params) - 1:
+                h = fnp.maximum(h, 0.0)
+        m = fnp.max(h)
+        lse = m + fnp.log(fnp.sum(fnp.exp(h - m)))
+        return lse - h[y]
+
+    per_ex = fl.jit(fl.vmap(fl.grad(loss), in_axes=(None, 0, 0)), backend="cupy")
+    return (f"per-example grads (vmap(grad)), MLP 784-128-10, batch {batch}, jit, GPU",
+            {"ours": {"cupy": _gpu_timeit(cp, lambda: per_ex(params, xb, yb))}})
+
+
 WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W5c": w5c, "W6": w6, "W6a": w6a,
-             "W6c": w6c, "W6g": w6g, "W7": w7, "W8": w8, "W8c": w8c, "C1": c1, "C1w": c1w}
+             "W6c": w6c, "W6g": w6g, "W7": w7, "W8": w8, "W8c": w8c, "C1": c1, "C1w": c1w,
+             "W1g": w1g, "W2g": w2g, "W3g": w3g, "W4g": w4g}
 
 
 def _machine() -> str:
@@ -652,11 +761,15 @@ def main(argv=None):
               f"{'vs torch':>9} {'vs jax':>9}  note")
     for wid in args.only or WORKLOADS:
         desc, res = WORKLOADS[wid](fl, fnp, np, torch, jax, args.small)
+        if not res:  # nothing measured (a GPU workload without a GPU)
+            print(f"{wid:4} {desc}", flush=True)
+            continue
         ours = res["ours"] if isinstance(res["ours"], dict) else {"-": res["ours"]}
         for backend, t in ours.items():
             ratios = [f"{res[k] / t:.2f}" if k in res else "-" for k in ("numpy", "torch", "jax")]
             note = f"copy {_fmt(res['copy']).strip()}: ours/copy {t / res['copy']:.2f}" \
                 if "copy" in res else ""
+            note = res.get("note", note)
             if args.markdown:
                 print("| " + " | ".join([wid, desc, backend, _fmt(t).strip(), *ratios, note])
                       + " |", flush=True)

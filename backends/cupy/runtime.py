@@ -130,7 +130,7 @@ class Program:
         else:
             return  # nothing to compute
         args = [env[id(v)] for v in s.reads + s.writes]
-        self.kernels[s.name]((grid,), (BLOCK,), args)
+        self.kernels[s.name]((grid,), (BLOCK,), tuple(args))
 
     def _opaque(self, cp, n, step, env):
         arrays = [cp.asarray(np.asarray(x.val, x.aval.dtype)) if isinstance(x, Literal)
