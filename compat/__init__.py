@@ -13,7 +13,20 @@ tensor([2., 4.])
 """
 
 # `methods` installs the operations on Tensor as methods and operators
-from . import autograd, backends, cuda, func, linalg, methods, nn, optim, random, utils, vision
+from . import (
+    autograd,
+    backends,
+    cuda,
+    distributed,
+    func,
+    linalg,
+    methods,
+    nn,
+    optim,
+    random,
+    utils,
+    vision,
+)
 from .compile import compile
 from .device import device, get_default_device, set_default_device
 from .dtypes import (
