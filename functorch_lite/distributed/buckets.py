@@ -17,7 +17,7 @@ import numpy as np
 
 from ..api_util import as_array
 from ..array import plain, wrap
-from ..core import Tracer, get_aval
+from ..core import ShapeDtypeStruct, Tracer, get_aval
 from . import world
 
 __all__ = ["DEFAULT_BUCKET_BYTES", "OPS", "Buckets", "Bucket", "Handle", "host_leaves",
@@ -157,6 +157,7 @@ class Handle:
         return self.result is not None or all(r is None or r.Test() for _, _, r, _ in self.parts)
 
     def wait(self) -> list:
+        """The reduced leaves (new Arrays); waits for MPI only the first time."""
         if self.result is None:
             mpi = world.mpi()
             reqs = [r for _, _, r, _ in self.parts if r is not None]
@@ -165,9 +166,9 @@ class Handle:
             self.result = []
             for bucket, raw, _, op in self.parts:
                 buf = raw.view(bucket.dtype)
-                if op == "mean" and self.n > 1:
-                    np.divide(buf, self.n, out=buf)
-                buf = buf.copy()  # the results; the pooled buffer goes back for the next call
+                # the results are a copy (fused with the mean's division): the pooled
+                # buffer goes back for the next call
+                buf = np.divide(buf, self.n) if op == "mean" and self.n > 1 else buf.copy()
                 give_back(raw)
                 for (shape, dtype), off in zip(bucket.specs, bucket.offsets):
                     n = int(np.prod(shape, dtype=np.int64))
@@ -229,7 +230,8 @@ class Buckets:
         self.buckets.append(Bucket(wire, idx, offsets, size, [self.specs[i] for i in idx]))
 
     def signature(self) -> str:
-        return world.signature([_Spec(s, d) for s, d in self.specs])
+        """The plan's specs as ``check_same`` compares them."""
+        return world.signature([ShapeDtypeStruct(s, d) for s, d in self.specs])
 
     def check(self, name: str = "Buckets.check") -> None:
         """Collective: ``ValueError`` on every rank unless all ranks planned the same
@@ -245,6 +247,7 @@ class Buckets:
         return self.run(arrays, op, blocking=True).wait()
 
     def run(self, arrays, op: str, blocking: bool) -> Handle:
+        """Reduce every bucket, blocking (``all_reduce``) or not (``start``)."""
         arrays = list(arrays)
         if len(arrays) != len(self.specs):
             raise ValueError(f"functorch_lite.distributed.Buckets: {len(arrays)} arrays "
@@ -254,11 +257,6 @@ class Buckets:
             parts.append(b.begin([arrays[i] for i in b.leaves], op, blocking))
             order += b.leaves
         return Handle(parts, world.world_size(), order)
-
-
-class _Spec:
-    def __init__(self, shape, dtype):
-        self.shape, self.dtype = shape, dtype
 
 
 def _spec(s):

@@ -67,6 +67,7 @@ class TreeHandle:
         return self.handle.done()
 
     def wait(self):
+        """The reduced tree of new Arrays (finishing the reduction if needed)."""
         return tree_mod.unflatten(self.treedef, self.handle.wait())
 
 
@@ -203,7 +204,11 @@ def send(tree, dest: int, tag: int = 0) -> None:
     """Send a pytree to rank ``dest``, which receives it with ``recv(like, source=...)``
     (``like`` of the same structure, shapes and dtypes). A small header carries the
     signature, then one byte buffer the data; blocks until the data is handed to MPI
-    (large messages: until the receiver takes them), so pair each send with a recv."""
+    (large messages: until the receiver takes them), so pair each send with a recv.
+
+    >>> if dist.rank() == 0:  # doctest: +SKIP
+    ...     dist.send({"h": np.ones((2, 3), np.float32)}, dest=1)
+    """
     arrays, treedef = _flat("send", tree)
     c = world.comm()
     _check_peer("send", "dest", dest, c)
@@ -219,7 +224,11 @@ def recv(like, source: int, tag: int = 0):
     """Receive what rank ``source`` sent with ``send`` (same ``tag``): ``like`` is a pytree
     of arrays or ``fl.ShapeDtypeStruct``s giving the expected structure, shapes and
     dtypes. A different signature raises ``ValueError`` here (after draining the message,
-    so the sender never hangs) naming both."""
+    so the sender never hangs) naming both.
+
+    >>> if dist.rank() == 1:  # doctest: +SKIP
+    ...     got = dist.recv({"h": fl.ShapeDtypeStruct((2, 3), np.float32)}, source=0)
+    """
     leaves, treedef = tree_mod.flatten(like)
     c = world.comm()
     _check_peer("recv", "source", source, c)

@@ -9,6 +9,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mpi_helpers import ROOT, env, needs_mpi, run_job, run_plain
 
 from functorch_lite import distributed as dist
@@ -69,3 +71,45 @@ def test_import_does_not_load_mpi4py():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env(), cwd=ROOT, timeout=60)
     assert out.stdout.strip() == "False", out.stdout + out.stderr
+
+
+SPECS = st.lists(st.tuples(st.lists(st.integers(0, 5), max_size=3).map(tuple),
+                           st.sampled_from(["float32", "float64", "int32", "float16", "bool"])),
+                 max_size=8)
+
+
+@settings(max_examples=30)
+@given(SPECS, st.integers(1, 200))
+def test_bucket_plan_partitions_the_leaves(specs, cap):
+    # planning is local (no MPI): every leaf in exactly one bucket of its wire dtype, in
+    # the given order; a bucket over the cap holds a single leaf
+    plan = dist.Buckets(specs, bucket_bytes=cap)
+    seen = []
+    for b in plan.buckets:
+        assert all(dist.buckets.wire_dtype(specs[i][1]) == b.dtype for i in b.leaves)
+        assert b.leaves == sorted(b.leaves)
+        sizes = [int(np.prod(specs[i][0])) for i in b.leaves]
+        assert b.offsets == list(np.cumsum([0] + sizes[:-1])) and b.size == sum(sizes)
+        assert b.nbytes <= cap or len(b.leaves) == 1
+        seen += b.leaves
+    assert sorted(seen) == list(range(len(specs)))
+    # consecutive buckets of one dtype could not have been merged under the cap
+    for a, b in zip(plan.buckets, plan.buckets[1:]):
+        if a.dtype == b.dtype:
+            first = int(np.prod(specs[b.leaves[0]][0])) * b.dtype.itemsize
+            assert a.nbytes + first > cap
+
+
+@settings(max_examples=30)
+@given(SPECS, st.integers(1, 3))
+def test_byte_buffers_round_trip(specs, rows):
+    rs = np.random.RandomState(0)
+    arrays = [np.asarray(rs.randn(*shape) * 9).astype(dtype) for shape, dtype in specs]
+    buf = dist.buckets.pack_bytes(arrays)
+    stacked = np.concatenate([buf] * rows)
+    for got, a in zip(dist.buckets.unpack_bytes(stacked, [(a.shape, a.dtype) for a in arrays],
+                                                lead=(rows,)), arrays):
+        assert got.dtype == a.dtype and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, np.stack([a] * rows))
+        assert got.ctypes.data % a.dtype.itemsize == 0  # aligned views
+    dist.buckets.give_back(buf)
