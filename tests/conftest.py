@@ -10,7 +10,8 @@
   that of a test-suite function it calls, calls ``jit`` (``jit(``, ``.jit``,
   ``check_jit``). The parameter ``jit_backend`` sets ``FUNCTORCH_LITE_BACKEND`` for
   that run; the test ids carry ``numpy`` / ``llvm`` (``-k "not numpy"`` skips one
-  side). Tests under ``tests/llvm`` (backend-specific already) and tests that name
+  side). Tests under ``tests/llvm`` and ``tests/cupy`` (backend-specific already),
+  ``tests/distributed`` (MPI jobs) and tests that name
   their backend themselves
   (``backend=``, ``FUNCTORCH_LITE_BACKEND``) run once; ``@pytest.mark.both_backends``
   (or a module's ``pytestmark``) doubles a test whose jit calls are out of sight. A
@@ -38,6 +39,7 @@ settings.register_profile("thorough", deadline=None, max_examples=400, print_blo
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 BACKENDS = ("numpy", "llvm")
+OWN_BACKEND_DIRS = ("llvm", "cupy", "distributed")  # backend-specific, or run in MPI jobs
 TESTS = os.path.dirname(os.path.abspath(__file__))
 _JIT = re.compile(r"\bjit\s*\(|\.jit\b|check_jit")
 _OWN_BACKEND = re.compile(r"\bbackend=|FUNCTORCH_LITE_BACKEND")
@@ -85,7 +87,8 @@ def runs_jit(fn, seen=None) -> bool:
 
 def pytest_generate_tests(metafunc):
     fn = metafunc.function
-    if os.path.abspath(metafunc.definition.path).startswith(os.path.join(TESTS, "llvm", "")):
+    path = os.path.abspath(metafunc.definition.path)
+    if any(path.startswith(os.path.join(TESTS, d, "")) for d in OWN_BACKEND_DIRS):
         return
     marked = metafunc.definition.get_closest_marker("both_backends") is not None
     if not marked and (_OWN_BACKEND.search(_source(fn)) or not runs_jit(fn)):
