@@ -15,13 +15,17 @@ with ``A[i, p]`` at element ``a + i*sam + p*sak`` and ``B[p, j]`` at ``b + p*sbk
 
     void fl_gemm_<f32|f64>_part(ptr block, i64 lo, i64 hi)
 
-which runs parts ``lo <= t < hi`` of the same product split into ``block.parts`` parts
-along rows (``axis`` 0) or columns (1) of C: ``block`` holds the arguments above and
-``parts`` and ``axis``, at the offsets ``PART_FIELDS`` lists, 8 bytes each. That is
-a task for the program's ``fl_parallel``: threads run parts of C of their own, each with
-its own scratch region (``scratch_bytes(..., parts=...)`` covers them all), and every
-element of C is summed in the same order whatever the parts, so results do not depend
-on the number of threads. ``split`` picks the axis and the most parts worth running.
+runs the same product as a task of the program's ``fl_parallel`` for ``block.threads``
+threads: ``block`` holds the arguments above, ``threads``, ``axis`` and a counter ``next``
+(0 to start), at the offsets ``PART_FIELDS`` lists, 8 bytes each. C is cut along rows
+(``axis`` 0) or columns (1) into ``PIECES_PER_THREAD`` pieces per thread (whole
+micro-tiles each, ``piece_span``); the thread of slot ``t`` (``lo <= t < hi``) takes the
+next piece from the counter until none is left, packing into scratch region ``t`` of its
+own (``scratch_bytes(..., threads)`` covers them all). A thread that starts late, or
+shares its core with another process, takes fewer pieces, so the others do not wait
+for it. Every element of C is summed in the same order whatever the pieces, so results
+do not depend on the number of threads. ``split`` picks the axis and the most threads
+worth starting.
 
 The loops (outer to inner): columns of C in blocks of ``nc``; the sum in blocks of
 ``kc`` (balanced, so no sliver is left for last), whose rows of B are packed into
@@ -53,10 +57,11 @@ MR = 12  # rows of a micro-tile: 2 * MR accumulators + 2 B vectors + 1 broadcast
 # costs ~45 us (2-core VM), a part of 2**24 runs ~70 us at ~230 GFLOP/s per core. Two
 # threads vs one (measured): 128x256x256 0.84x, 256^3 1.14x, 256x512x512 1.61x, 1024^3 1.97x
 FLOPS_PER_THREAD = 1 << 24
-MAX_PARTS = 64  # fl_parallel runs at most this many threads
+MAX_THREADS = 64  # fl_parallel runs at most this many threads
+PIECES_PER_THREAD = 4  # C is cut finer than one piece per thread, so late threads do less
 # the block ``fl_gemm_*_part`` reads: one 8-byte field each, in this order
 PART_FIELDS = ("m", "n", "k", "a", "sam", "sak", "b", "sbk", "sbn", "c", "ldc", "scratch",
-               "parts", "axis")
+               "threads", "axis", "next")
 
 
 @dataclass(frozen=True)
@@ -104,34 +109,41 @@ def _region(m: int, n: int, k: int, bl: Blocking) -> int:
     return -(-(bp + ap) * bl.size // 64) * 64
 
 
-def _span(size: int, unit: int, parts: int) -> int:
-    """Rows or columns per part: whole units (micro-tiles), as even as they split."""
+def piece_span(m: int, n: int, axis: int, threads: int, dtype, vector_bytes: int) -> int:
+    """Rows (``axis`` 0) or columns (1) of C per piece when ``threads`` threads share an
+    ``m x n`` result: whole micro-tiles, ``PIECES_PER_THREAD`` pieces per thread at most.
+
+    >>> piece_span(256, 512, 1, 2, "float32", 64)
+    64
+    """
+    size, unit = (n, blocking(dtype, vector_bytes).nr) if axis else (m, MR)
     units = -(-size // unit)
-    return -(-units // parts) * unit
+    pieces = max(1, min(units, PIECES_PER_THREAD * max(threads, 1)))
+    return -(-units // pieces) * unit
 
 
-def scratch_bytes(m: int, n: int, k: int, dtype, vector_bytes: int, parts: int = 1,
+def scratch_bytes(m: int, n: int, k: int, dtype, vector_bytes: int, threads: int = 1,
                   axis: int = 1) -> int:
     """Bytes of scratch ``fl_gemm`` needs for an ``m x k`` by ``k x n`` product, or
-    ``fl_gemm_*_part`` for it split into up to ``parts`` parts along ``axis``."""
+    ``fl_gemm_*_part`` run by up to ``threads`` threads sharing it along ``axis``."""
     bl = blocking(dtype, vector_bytes)
     if k <= 0:  # nothing is packed
         return 0
-    need = 0
-    for p in range(1, max(parts, 1) + 1):
-        w = _span(n, bl.nr, p) if axis else _span(m, MR, p)
-        need = max(need, p * (_region(m, min(w, n), k, bl) if axis
+    need = _region(m, n, k, bl)
+    for t in range(2, threads + 1):
+        w = piece_span(m, n, axis, t, dtype, vector_bytes)
+        need = max(need, t * (_region(m, min(w, n), k, bl) if axis
                               else _region(min(w, m), n, k, bl)))
     return need
 
 
 def split(m: int, n: int, k: int, a_strides, b_strides, dtype,
           vector_bytes: int) -> tuple[int, int]:
-    """(axis, parts): the axis of C (0 rows, 1 columns) whose parts threads share for an
-    ``m x k`` by ``k x n`` product with these element strides, and the most parts worth
-    a thread each (1: run it on one thread). Columns, unless that would pack A once per
-    thread (A has no unit stride) where splitting rows would not pack B more often (a
-    small B read in place): each part reads all of the other operand.
+    """(axis, threads): the axis of C (0 rows, 1 columns) whose pieces threads share for
+    an ``m x k`` by ``k x n`` product with these element strides, and the most threads
+    worth starting for it (1: run it on one thread). Columns, unless that would pack A
+    once per piece (A has no unit stride) where cutting rows would not pack B more often
+    (a small B read in place): each piece reads all of the other operand.
 
     >>> split(256, 512, 784, (784, 1), (512, 1), "float32", 64)
     (1, 12)
@@ -146,7 +158,7 @@ def split(m: int, n: int, k: int, a_strides, b_strides, dtype,
     units = [-(-m // MR), -(-n // bl.nr)]
     if units[axis] < 2:
         axis = 1 - axis
-    cap = min(units[axis], 2 * m * n * k // FLOPS_PER_THREAD, MAX_PARTS)
+    cap = min(units[axis], 2 * m * n * k // FLOPS_PER_THREAD, MAX_THREADS)
     return axis, max(1, cap)
 
 
@@ -160,7 +172,7 @@ def symbol(dtype) -> str:
 
 
 def part_symbol(dtype) -> str:
-    """The name of the function running parts of a product (a ``fl_parallel`` task).
+    """The name of the function running pieces of a product (a ``fl_parallel`` task).
 
     >>> part_symbol("float32")
     'fl_gemm_f32_part'
@@ -544,10 +556,13 @@ def _part(bl: Blocking) -> str:
     size = f.v(f"select i1 {cols}, i64 {n}, i64 {m}")
     unit = f.v(f"select i1 {cols}, i64 {bl.nr}, i64 {MR}")
     units = f.v(f"sdiv i64 {f.add(size, f.v(f'sub i64 {unit}, 1'))}, {unit}")
-    parts = f.v(f"call i64 @llvm.smax.i64(i64 {fld['parts']}, i64 1)")
-    per = f.v(f"sdiv i64 {f.add(units, f.v(f'sub i64 {parts}, 1'))}, {parts}")
+    # pieces as ``piece_span`` cuts them
+    threads = f.v(f"call i64 @llvm.smax.i64(i64 {fld['threads']}, i64 1)")
+    pieces = f.min(units, f.mul(threads, PIECES_PER_THREAD))
+    pieces = f.v(f"call i64 @llvm.smax.i64(i64 {pieces}, i64 1)")
+    per = f.v(f"sdiv i64 {f.add(units, f.v(f'sub i64 {pieces}, 1'))}, {pieces}")
     span = f.mul(per, unit)
-    # each part's scratch: the packed blocks of the widest part, in whole cache lines
+    # each thread's scratch: the packed blocks of the widest piece, in whole cache lines
     # (as ``_region`` computes them)
     wm = f.v(f"select i1 {cols}, i64 {m}, i64 {f.min(span, m)}")
     wn = f.v(f"select i1 {cols}, i64 {f.min(span, n)}, i64 {n}")
@@ -559,9 +574,18 @@ def _part(bl: Blocking) -> str:
     line = 64 // bl.size
     elems = f.mul(kcb, f.add(bpn, apm))
     region = f.mul(f.v(f"sdiv i64 {f.add(elems, line - 1)}, {line}"), line)
+    nextq = f.gep("i64", "%block", str(PART_FIELDS.index("next")))
     i, close = f.loop(f.v("sub i64 %hi, %lo"))
     t = f.add(i, "%lo")
-    start = f.mul(t, span)
+    ps = f.gep(bl.ty, fld["scratch"], f.mul(t, region))
+    tag = f.n
+    f.do(f"br label %claim{tag}")
+    f.label(f"claim{tag}")
+    piece = f.v(f"atomicrmw add ptr {nextq}, i64 1 monotonic")
+    more = f.v(f"icmp slt i64 {piece}, {pieces}")
+    f.do(f"br i1 {more}, label %work{tag}, label %claimed{tag}")
+    f.label(f"work{tag}")
+    start = f.mul(piece, span)
     count = f.min(span, f.v(f"sub i64 {size}, {start}"))  # <= 0: past the end, no work
     pm = f.v(f"select i1 {cols}, i64 {m}, i64 {count}")
     pn = f.v(f"select i1 {cols}, i64 {count}, i64 {n}")
@@ -569,10 +593,11 @@ def _part(bl: Blocking) -> str:
     pb = f.gep(bl.ty, fld["b"], f.v(f"select i1 {cols}, i64 {f.mul(start, fld['sbn'])}, i64 0"))
     pc = f.gep(bl.ty, fld["c"], f.v(f"select i1 {cols}, i64 {start}, "
                                     f"i64 {f.mul(start, fld['ldc'])}"))
-    ps = f.gep(bl.ty, fld["scratch"], f.mul(t, region))
     f.do(f"call void @{symbol(np.float32 if bl.size == 4 else np.float64)}(i64 {pm}, "
          f"i64 {pn}, i64 {k}, ptr {pa}, i64 {fld['sam']}, i64 {fld['sak']}, ptr {pb}, "
          f"i64 {fld['sbk']}, i64 {fld['sbn']}, ptr {pc}, i64 {fld['ldc']}, ptr {ps})")
+    f.do(f"br label %claim{tag}")
+    f.label(f"claimed{tag}")
     close()
     f.do("ret void")
     return (f"define void @{part_symbol(np.float32 if bl.size == 4 else np.float64)}("

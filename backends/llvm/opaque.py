@@ -11,8 +11,8 @@ interpreter's error at compile time.
 (a library module compiled once per machine) with each operand's strides, so
 transposed, broadcast or reversed operands are read where they are, never copied; one
 call per batch index, with packing scratch in the program's arena. A product large
-enough (``gemm.split``) is shared among the program's threads, each computing parts of
-C of its own (``fl_parallel``, one scratch region each); with one thread it is the plain
+enough (``gemm.split``) is shared among the program's threads, which take pieces of C
+in turn (``fl_parallel``, one scratch region each); with one thread it is the plain
 call. Anything else
 (integers, mixed types, operand dims no stride can walk, a matrix-vector product,
 a product with no sum) runs as a plain loop nest.
@@ -75,7 +75,7 @@ def _gemm_plan(step):
 
 
 def _gemm_split(step, plan) -> tuple[int, int]:
-    """(axis, parts) of ``gemm.split`` for the product ``plan`` describes."""
+    """(axis, threads) of ``gemm.split`` for the product ``plan`` describes."""
     m, n, k, sa, sb = plan
     return gemm.split(m, n, k, sa, sb, step.eqn.outvars[0].aval.dtype, vector_bytes())
 
@@ -87,9 +87,9 @@ def _dot_scratch(step) -> int:
     if plan is None:
         return 0
     m, n, k, _, _ = plan
-    axis, parts = _gemm_split(step, plan)
+    axis, threads = _gemm_split(step, plan)
     return gemm.scratch_bytes(m, n, k, step.eqn.outvars[0].aval.dtype, vector_bytes(),
-                              parts, axis)
+                              threads, axis)
 
 
 def _dot_general(step, name, params):
@@ -119,9 +119,9 @@ def _dot_general(step, name, params):
         b.libraries = {fn: lib}
         b.intrinsics.add(f"declare void @{fn}(i64, i64, i64, ptr, i64, i64, ptr, i64, i64, "
                          "ptr, i64, ptr)")
-        axis, parts = _gemm_split(step, plan)
-        if parts > 1:  # the function takes ``%threads`` (at most ``parts``) last
-            b.parallel = parts
+        axis, threads = _gemm_split(step, plan)
+        if threads > 1:  # the function takes the thread count (at most ``threads``) last
+            b.parallel = threads
             b.libraries[part] = lib
             b.intrinsics.add(f"declare void @{part}(ptr, i64, i64)")
             block = b.alloca(f"[{len(gemm.PART_FIELDS)} x i64]")
@@ -133,8 +133,8 @@ def _dot_general(step, name, params):
         pa, pb, pc = element(b, pl, lt, oa), element(b, pr, rt, ob), element(b, po, ot, oc)
         call = (f"call void @{fn}(i64 {m}, i64 {n}, i64 {k}, ptr {pa}, i64 {sam}, i64 {sak}, "
                 f"ptr {pb}, i64 {sbk}, i64 {sbn}, ptr {pc}, i64 {n}, ptr %scratch)")
-        if parts > 1:
-            # one thread: the plain call; more: each runs parts of C of its own
+        if threads > 1:
+            # one thread: the plain call; more: they share pieces of C
             one = b.emit("icmp sle i64 %threads, 1")
             b.do(f"br i1 {one}, label %single, label %shared")
             b.label("single")
@@ -142,7 +142,8 @@ def _dot_general(step, name, params):
             b.do("br label %called")
             b.label("shared")
             fields = dict(m=m, n=n, k=k, a=pa, sam=sam, sak=sak, b=pb, sbk=sbk, sbn=sbn,
-                          c=pc, ldc=n, scratch="%scratch", parts="%threads", axis=axis)
+                          c=pc, ldc=n, scratch="%scratch", threads="%threads", axis=axis,
+                          next=0)
             for i, field in enumerate(gemm.PART_FIELDS):
                 at = b.emit(f"getelementptr i64, ptr {block}, i64 {i}")
                 ty = "ptr" if field in ("a", "b", "c", "scratch") else "i64"
@@ -155,7 +156,7 @@ def _dot_general(step, name, params):
             b.do(call)
         loops.close_all()
         text = function(name, params, b, noalias=False)
-        tail = ", ptr %scratch, i64 %threads" if parts > 1 else ", ptr %scratch"
+        tail = ", ptr %scratch, i64 %threads" if threads > 1 else ", ptr %scratch"
         return text.replace(") #0 {", f"{tail}) #0 {{", 1), b
     # loop nest: batch, lhs free, rhs free, then the contraction innermost
     lfs = [lhs.shape[d] for d in lf]

@@ -3,7 +3,7 @@ class (edge tiles, sums split into blocks, sizes 1), every operand layout (row-m
 transposed, broadcast with stride 0, reversed with negative strides), both float types,
 against numpy in float64; guard zones around C and the scratch catch any write out of
 bounds, and inaccessible pages any access past an operand (also of the product run in
-parts, as threads run it; test_gemm_threads.py checks the parts). The vector width is
+pieces, as threads run it; test_gemm_threads.py checks the pieces). The vector width is
 the host's and also the narrower ones (their code runs anywhere, legalised by LLVM)."""
 
 from __future__ import annotations
@@ -175,7 +175,8 @@ for dtype in (np.float32, np.float64):
           C.__array_interface__["data"][0], n, S.__array_interface__["data"][0])
         ref = A.astype(np.float64) @ B.astype(np.float64)
         assert np.allclose(C, ref, rtol=1e-4, atol=1e-4 * k), (m, n, k, at_end, ta, tb, rev)
-        # the same product in 3 parts (the threads' split) along rows, then columns
+        # the same product in pieces, as 3 threads share it (each thread slot in turn:
+        # the first takes every piece), along rows, then columns
         for axis in (0, 1):
             C2 = fenced(np.zeros((m, n), dtype), at_end)
             S = fenced(np.zeros(gemm.scratch_bytes(m, n, k, dtype, vb, 3, axis) // it,
@@ -184,8 +185,10 @@ for dtype in (np.float32, np.float64):
                               A.strides[1] // it, B.__array_interface__["data"][0],
                               B.strides[0] // it, B.strides[1] // it,
                               C2.__array_interface__["data"][0], n,
-                              S.__array_interface__["data"][0], 3, axis], np.int64)
-            part(block.ctypes.data, 0, 3)
+                              S.__array_interface__["data"][0], 3, axis, 0], np.int64)
+            for t in range(3):
+                block[-1] = 0
+                part(block.ctypes.data, t, t + 1)
             assert np.array_equal(C2, C), (m, n, k, at_end, ta, tb, rev, axis)
 print("ok")
 """

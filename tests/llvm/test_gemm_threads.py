@@ -1,6 +1,6 @@
 """The blocked matrix product shared among threads (``gemm.split``, ``fl_gemm_*_part``
-run by ``fl_parallel``): parts of C computed one by one or at once equal the plain call
-bit for bit, and compiled programs give the same bits with 1, 2 or 3 threads (more
+run by ``fl_parallel``): pieces of C computed by one thread or several at once equal the
+plain call bit for bit, and compiled programs give the same bits with 1, 2 or 3 threads (more
 threads than this machine has cores), on odd shapes, transposed operands and batches,
 against numpy. Speed is measured in benchmarks/run.py (W3)."""
 
@@ -50,44 +50,56 @@ def _strides(x):
     return x.strides[0] // x.itemsize, x.strides[1] // x.itemsize
 
 
-def _parts(a, b, parts, axis, together):
-    """C from ``fl_gemm_*_part`` over ``parts`` parts along ``axis``: one Python thread per
-    part when ``together`` (they may run at once), else one by one, checking that no two
-    parts write the same element of C or the same scratch bytes (what would race when
-    threads run them at once, whether or not this machine lets them overlap in time).
-    Either way nothing is written past ``scratch_bytes``."""
+def _shared(a, b, threads, axis, together):
+    """C from ``fl_gemm_*_part`` run for ``threads`` thread slots sharing it along ``axis``:
+    one Python thread per slot when ``together`` (they may run at once), else checking
+    what would race when threads do run at once, whether or not this machine lets them
+    overlap in time: each slot alone packs into scratch no other slot touches, and each
+    piece writes exactly its own rows or columns of C. Nothing is written past
+    ``scratch_bytes``."""
     (m, k), n = a.shape, b.shape[1]
     _, part = _lib(a.dtype)
     c = np.full((m, n), 7.0, a.dtype)
-    need = gemm.scratch_bytes(m, n, k, a.dtype, VB, parts, axis)
+    need = gemm.scratch_bytes(m, n, k, a.dtype, VB, threads, axis)
     scratch = np.full(need + GUARD, 0xAB, np.uint8)
     block = np.array([m, n, k, _addr(a), *_strides(a), _addr(b), *_strides(b), _addr(c), n,
-                      _addr(scratch), parts, axis], np.int64)
+                      _addr(scratch), threads, axis, 0], np.int64)
     assert len(block) == len(gemm.PART_FIELDS)
-    runs = [lambda t=t: part(_addr(block), t, t + 1) for t in range(parts)]
+    nxt = gemm.PART_FIELDS.index("next")
+
+    def slot(t, first_piece=0):
+        block[nxt] = first_piece
+        part(_addr(block), t, t + 1)
+
     if together:
-        ts = [threading.Thread(target=r) for r in runs]
+        ts = [threading.Thread(target=slot, args=(t,)) for t in range(threads)]
         for t in ts:
             t.start()
         for t in ts:
             t.join()
-    else:
-        wrote_c = np.zeros(c.shape, bool)
-        wrote_scratch = []
-        for r in runs:
-            before = c.copy()
-            scratch[:need] = 0xAB
-            r()
-            mine = c != before
-            assert not (mine & wrote_c).any(), "two parts wrote one element of C"
-            wrote_c |= mine
-            touched = np.flatnonzero(scratch[:need] != 0xAB)
-            if touched.size:
-                wrote_scratch.append((touched[0], touched[-1]))
-        assert wrote_c.all()
-        for (_, end), (start, _) in zip(wrote_scratch, wrote_scratch[1:]):
-            assert end < start, "two parts share scratch"
-    assert (scratch[need:] == 0xAB).all(), "a part wrote past its scratch"
+        assert (scratch[need:] == 0xAB).all(), "a thread wrote past the scratch"
+        return c
+    regions = []
+    for t in range(threads):  # each slot alone takes every piece
+        c[...] = 7.0
+        scratch[:need] = 0xAB
+        slot(t)
+        touched = np.flatnonzero(scratch[:need] != 0xAB)
+        if touched.size:
+            regions.append((touched[0], touched[-1]))
+    for (_, end), (start, _) in zip(regions, regions[1:]):
+        assert end < start, "two threads share scratch"
+    assert (scratch[need:] == 0xAB).all(), "a thread wrote past the scratch"
+    # pieces from the i-th on write exactly rows/columns from i * span on
+    span = gemm.piece_span(m, n, axis, threads, a.dtype, VB)
+    size = n if axis else m
+    for i in range(-(-size // span)):
+        c[...] = 7.0
+        slot(0, i)
+        written = (c != 7.0).any(axis=1 - axis)
+        assert (written == (np.arange(size) >= i * span)).all(), "pieces overlap"
+    c[...] = 7.0
+    slot(threads - 1)
     return c
 
 
@@ -114,19 +126,19 @@ SIZES = [1, 7, 13, 255, 257, 513]
 @settings(max_examples=12)
 @given(m=st.sampled_from(SIZES), n=st.sampled_from(SIZES), k=st.sampled_from(SIZES[1:]),
        ta=st.booleans(), tb=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]),
-       axis=st.sampled_from([0, 1]), parts=st.integers(1, 5), seed=st.integers(0, 9))
-def test_parts_equal_the_whole_product_bitwise(m, n, k, ta, tb, dtype, axis, parts, seed):
+       axis=st.sampled_from([0, 1]), threads=st.integers(1, 5), seed=st.integers(0, 9))
+def test_pieces_equal_the_whole_product_bitwise(m, n, k, ta, tb, dtype, axis, threads, seed):
     a, b = _operands(m, n, k, dtype, ta, tb, seed)
     want = _whole(a, b)
     _close(want, a, b)
-    np.testing.assert_array_equal(_parts(a, b, parts, axis, together=False), want)
-    np.testing.assert_array_equal(_parts(a, b, parts, axis, together=True), want)
+    np.testing.assert_array_equal(_shared(a, b, threads, axis, together=False), want)
+    np.testing.assert_array_equal(_shared(a, b, threads, axis, together=True), want)
 
 
-def test_more_parts_than_tiles_leave_the_extra_parts_idle():
-    # 13 columns are one micro-tile wide: parts past the first have no columns
+def test_more_threads_than_tiles_leave_the_extra_threads_idle():
+    # 13 columns are one micro-tile wide: one piece, the other threads find none
     a, b = _operands(40, 13, 30, np.float32, False, False, 0)
-    np.testing.assert_array_equal(_parts(a, b, 4, 1, together=True), _whole(a, b))
+    np.testing.assert_array_equal(_shared(a, b, 4, 1, together=True), _whole(a, b))
 
 
 def test_split_picks_columns_rows_or_one_thread():
@@ -135,8 +147,8 @@ def test_split_picks_columns_rows_or_one_thread():
     for m, n, k, sa, sb in [(256, 512, 784, (784, 1), (512, 1)),
                             (512, 512, 256, (1, 512), (512, 1)),
                             (256, 512, 512, (512, 1), (1, 512))]:
-        axis, parts = gemm.split(m, n, k, sa, sb, f32, VB)
-        assert axis == 1 and 2 <= parts <= -(-n // gemm.blocking(f32, VB).nr)
+        axis, threads = gemm.split(m, n, k, sa, sb, f32, VB)
+        assert axis == 1 and 2 <= threads <= -(-n // gemm.blocking(f32, VB).nr)
     # small products stay on one thread; W3's last layer too (2.6 MFLOP)
     assert gemm.split(128, 128, 128, (128, 1), (128, 1), f32, VB)[1] == 1
     assert gemm.split(256, 10, 512, (512, 1), (10, 1), f32, VB)[1] == 1
@@ -148,7 +160,7 @@ def test_split_picks_columns_rows_or_one_thread():
     # micro-tile column
     nr = gemm.blocking(f32, VB).nr
     assert gemm.split(1024, 1024, 1024, (1024, 1), (1024, 1), f32, VB)[1] == min(
-        1024 // nr, 2 * 1024 ** 3 // gemm.FLOPS_PER_THREAD, gemm.MAX_PARTS)
+        1024 // nr, 2 * 1024 ** 3 // gemm.FLOPS_PER_THREAD, gemm.MAX_THREADS)
 
 
 def _compiled_with(monkeypatch, threads, f, *args):
@@ -224,4 +236,4 @@ def test_a_product_inside_a_loop_runs_on_one_thread(monkeypatch):
 def test_no_sum_needs_no_scratch_and_a_sum_of_one_term_splits():
     assert gemm.scratch_bytes(7, 13, 0, np.float32, VB, 3, 1) == 0
     a, b = _operands(30, 70, 1, np.float32, False, False, 3)
-    np.testing.assert_array_equal(_parts(a, b, 3, 1, together=True), _whole(a, b))
+    np.testing.assert_array_equal(_shared(a, b, 3, 1, together=True), _whole(a, b))
