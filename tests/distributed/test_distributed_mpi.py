@@ -54,6 +54,16 @@ def test_world_of_one_without_mpiexec():
     assert "rank 0 of 1: ok" in out.stdout and "single: ok" in out.stdout, out.stdout
 
 
+@needs_mpi
+def test_abort_ends_the_process_with_its_status():
+    code = ("from functorch_lite import distributed as dist\n"
+            "dist.init(); dist.abort(3, 'bad data'); print('still running')")
+    out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, env=env(), cwd=ROOT, timeout=60)
+    assert out.returncode == 3, out.stdout
+    assert "[rank 0] bad data" in out.stdout and "still running" not in out.stdout, out.stdout
+
+
 def test_collectives_before_init_name_the_fix():
     assert not dist.is_initialized()
     for call in (lambda: dist.all_reduce(np.ones(2)), lambda: dist.broadcast([1.0]),
