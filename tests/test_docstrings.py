@@ -17,7 +17,8 @@ MODULES = ["functorch_lite.array", "functorch_lite.tree", "functorch_lite.tree_u
            "functorch_lite.scipy.stats.norm", "functorch_lite.devices",
            "functorch_lite.test_util", "functorch_lite.checkpoint", "functorch_lite.nn",
            "functorch_lite.numpy._creation", "functorch_lite.numpy._core",
-           "functorch_lite.numpy._reductions", "functorch_lite.api_util"]
+           "functorch_lite.numpy._reductions", "functorch_lite.api_util",
+           "functorch_lite.placement"]
 
 
 @pytest.mark.parametrize("name", MODULES)
