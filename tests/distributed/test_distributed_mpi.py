@@ -64,7 +64,17 @@ def test_abort_ends_the_process_with_its_status():
     assert "[rank 0] bad data" in out.stdout and "still running" not in out.stdout, out.stdout
 
 
-def test_collectives_before_init_name_the_fix():
+@pytest.fixture
+def outside_a_job():
+    # another test in this process may have joined a world of one; leave it, then rejoin
+    was = dist.is_initialized()
+    dist.finalize()
+    yield
+    if was:
+        dist.init()
+
+
+def test_collectives_before_init_name_the_fix(outside_a_job):
     assert not dist.is_initialized()
     for call in (lambda: dist.all_reduce(np.ones(2)), lambda: dist.broadcast([1.0]),
                  lambda: dist.rank(), lambda: dist.barrier(), lambda: dist.send(1.0, 1),
@@ -74,6 +84,13 @@ def test_collectives_before_init_name_the_fix():
             call()
     with pytest.raises(RuntimeError, match=r"distributed\.all_gather: "):
         dist.all_gather(1.0)
+
+
+def test_init_without_mpi4py_says_what_to_install(outside_a_job, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install functorch_lite\[distributed\]"):
+        dist.init()
+    assert not dist.is_initialized()
 
 
 def test_import_does_not_load_mpi4py():
