@@ -23,32 +23,43 @@ from .opaque import OPAQUE
 
 BLOCKS_PER_SM = 32
 MAX_BLOCKS = 1 << 20
-_modules: dict[str, object] = {}  # source text -> cupy.RawModule
-_state: dict[str, object] = {}
+# caches keyed by the cupy module too: a test may stand a fake CuPy in for the real one
+_modules: dict[tuple[int, str], object] = {}  # (id(cupy), source text) -> cupy.RawModule
+_sms: dict[tuple[int, int], int] = {}  # (id(cupy), device id) -> multiprocessors
 
 
 def cupy_module():
-    """The ``cupy`` module (imported on first use)."""
-    if "cp" not in _state:
-        import cupy  # lazy: the optional gpu extra
-        _state["cp"] = cupy
-    return _state["cp"]
+    """The ``cupy`` module (imported on first use; later calls find it in
+    ``sys.modules``)."""
+    import cupy  # lazy: the optional gpu extra
+
+    return cupy
 
 
 def raw_module(source: str):
     """The compiled ``cupy.RawModule`` of ``source`` (one compilation per text)."""
-    mod = _modules.get(source)
+    cp = cupy_module()
+    mod = _modules.get((id(cp), source))
     if mod is None:
-        cp = cupy_module()
-        mod = _modules[source] = cp.RawModule(code=source, options=("-std=c++17",))
+        mod = _modules[id(cp), source] = cp.RawModule(code=source, options=("-std=c++17",))
     return mod
 
 
-def _sm_count() -> int:
-    if "sms" not in _state:
-        cp = cupy_module()
-        _state["sms"] = int(cp.cuda.Device().attributes["MultiProcessorCount"])
-    return _state["sms"]
+def sm_count(cp) -> int:
+    """Multiprocessors of the current device (asked once per device)."""
+    dev = cp.cuda.Device()
+    key = (id(cp), int(dev.id))
+    if key not in _sms:
+        _sms[key] = int(dev.attributes["MultiProcessorCount"])
+    return _sms[key]
+
+
+def dense(cp, a):
+    """``a`` (numpy or CuPy) as a C-contiguous CuPy array of the same shape, ``a``
+    itself when it is one. (``cupy.ascontiguousarray`` alone would turn a 0-d array into a
+    1-d one, as numpy's does.)"""
+    a = cp.asarray(a)
+    return a if a.flags.c_contiguous else cp.ascontiguousarray(a).reshape(a.shape)
 
 
 def strided(cp, base, view: View):
@@ -71,7 +82,7 @@ class Program:
             raw = raw_module(mod.source)
             self.kernels = {s.name: raw.get_function(s.name) for s in mod.steps
                             if isinstance(s, Launch)}
-        self.consts = [cp.ascontiguousarray(cp.asarray(c)) for c in consts]
+        self.consts = [dense(cp, c) for c in consts]
         self.runs = {}
         for n, s in enumerate(mod.steps):
             if not isinstance(s, Launch):
@@ -108,7 +119,7 @@ class Program:
         j = self.prog.jaxpr
         env = {}
         for v, a in zip(list(j.constvars) + list(j.invars), self.consts + list(args)):
-            env[id(v)] = cp.ascontiguousarray(cp.asarray(a))
+            env[id(v)] = dense(cp, a)
         for n, s in enumerate(self.mod.steps):
             if isinstance(s, Launch):
                 self._launch(cp, s, env)
@@ -124,7 +135,7 @@ class Program:
             if id(v) not in env:
                 env[id(v)] = cp.empty(v.aval.shape, v.aval.dtype)
         if s.elements:
-            grid = min(-(-s.elements // BLOCK), BLOCKS_PER_SM * _sm_count())
+            grid = min(-(-s.elements // BLOCK), BLOCKS_PER_SM * sm_count(cp))
         elif s.blocks:
             grid = min(s.blocks, MAX_BLOCKS)
         else:
@@ -140,4 +151,4 @@ class Program:
             r = cp.asarray(r)
             if r.dtype != v.aval.dtype:
                 r = r.astype(v.aval.dtype)
-            env[id(v)] = cp.ascontiguousarray(r.reshape(v.aval.shape))
+            env[id(v)] = dense(cp, r.reshape(v.aval.shape))
