@@ -1,8 +1,11 @@
 """Running a generated module on the GPU: kernels compiled once per source text
 (``cupy.RawModule``, cached in this process by the text), launched in order over
 device buffers allocated with CuPy; opaque steps call CuPy routines, control flow runs
-its loop here around nested compiled programs. The program's constants are moved to
-the device once, when the program is built. ``cupy`` is imported on first use.
+its loop here around nested compiled programs. A call runs on the GPU holding its
+array arguments (inputs on two GPUs raise); the program's constants are moved to each
+device once, on first use there. Results never share memory with the arguments, the
+constants or each other (CuPy arrays are mutable: writing one result must not change
+another value). ``cupy`` is imported on first use.
 
 The grid of an elementwise kernel is ``ceil(elements / BLOCK)`` blocks, at most
 ``BLOCKS_PER_SM`` per multiprocessor (the kernels stride over the rest); a reduction
@@ -16,6 +19,7 @@ import numpy as np
 
 from functorch_lite.fusion import FusedProgram, View
 from functorch_lite.ir import Literal
+from functorch_lite.placement import device_id, same_device
 
 from .codegen import BLOCK, Launch, Module
 from .control import CONTROL
@@ -71,18 +75,29 @@ def strided(cp, base, view: View):
                       strides=tuple(s * dt.itemsize for s in view.strides))
 
 
+def _span(a) -> tuple[int, int]:
+    """The device addresses ``[start, end)`` of the dense array ``a``."""
+    start = a.data.ptr
+    return start, start + a.nbytes
+
+
+def _overlap(s, t) -> bool:
+    return s[0] < t[1] and t[0] < s[1]
+
+
 class Program:
     """A compiled program: call it with arrays (numpy or CuPy) for a list of CuPy arrays."""
 
     def __init__(self, mod: Module, prog: FusedProgram, consts, name: str, compile_nested):
-        cp = cupy_module()
+        cupy_module()  # where CuPy is missing, fail when compiling rather than when called
         self.mod, self.prog, self.name = mod, prog, name
         self.kernels = {}
         if any(isinstance(s, Launch) for s in mod.steps):
             raw = raw_module(mod.source)
             self.kernels = {s.name: raw.get_function(s.name) for s in mod.steps
                             if isinstance(s, Launch)}
-        self.consts = [dense(cp, c) for c in consts]
+        self.host_consts = [c.get() if hasattr(c, "get") else np.asarray(c) for c in consts]
+        self.consts: dict[int, list] = {}  # device id -> the constants there
         self.runs = {}
         for n, s in enumerate(mod.steps):
             if not isinstance(s, Launch):
@@ -116,10 +131,19 @@ class Program:
 
     def __call__(self, *args):
         cp = cupy_module()
+        args = same_device(f"cupy backend: program `{self.name}`", list(args))
+        dev = next((i for i in map(device_id, args) if i is not None), None)
+        with cp.cuda.Device(dev):
+            return self._run(cp, int(cp.cuda.Device().id), args)
+
+    def _run(self, cp, dev: int, args):
+        if dev not in self.consts:
+            self.consts[dev] = [dense(cp, c) for c in self.host_consts]
         j = self.prog.jaxpr
         env = {}
-        for v, a in zip(list(j.constvars) + list(j.invars), self.consts + list(args)):
+        for v, a in zip(list(j.constvars) + list(j.invars), self.consts[dev] + list(args)):
             env[id(v)] = dense(cp, a)
+        given = [_span(a) for a in env.values()]
         for n, s in enumerate(self.mod.steps):
             if isinstance(s, Launch):
                 self._launch(cp, s, env)
@@ -127,8 +151,14 @@ class Program:
                 self._opaque(cp, n, s.step, env)
             for vid in self.dead.get(n, ()):
                 env.pop(vid, None)
-        return [cp.asarray(np.asarray(v.val, v.aval.dtype)) if isinstance(v, Literal)
+        outs = [cp.asarray(np.asarray(v.val, v.aval.dtype)) if isinstance(v, Literal)
                 else env[id(v)] for v in self.prog.outvars]
+        for k, o in enumerate(outs):
+            # an argument, a constant or another result returned as is (or a view of one)
+            if o.size and any(_overlap(_span(o), t) for t in given):
+                outs[k] = o = o.copy()
+            given.append(_span(o))
+        return outs
 
     def _launch(self, cp, s: Launch, env):
         for v in s.writes:

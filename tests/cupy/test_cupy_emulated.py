@@ -91,6 +91,40 @@ def test_split_reduction_launches_its_combine_kernel_after(emulated):
                                rtol=1e-13)
 
 
+def test_results_never_share_memory_with_arguments_constants_or_each_other(emulated):
+    cp, _ = emulated
+    table = np.arange(3.0)
+    f = fl.jit(lambda v: (v, v * 2.0, v * 2.0, table + 0.0, fl.checkpoint_name(v, "n")),
+               backend="cupy")
+    x = cp.asarray(np.arange(3.0))
+    outs = f(x)
+    spans = [(o.data.ptr, o.data.ptr + o.nbytes) for o in [x, *outs]]
+    assert all(a[1] <= b[0] or b[1] <= a[0] for i, a in enumerate(spans)
+               for b in spans[i + 1:])
+    for o in outs:
+        o[0] = -7.0  # CuPy arrays are mutable: writing a result changes nothing else
+    again = f(x)
+    assert x.get().tolist() == [0.0, 1.0, 2.0]
+    assert again[3].get().tolist() == [0.0, 1.0, 2.0] and again[1].get()[0] == 0.0
+
+
+def test_a_call_runs_on_the_gpu_holding_its_arguments(emulated, monkeypatch):
+    cp, _ = emulated
+    monkeypatch.setattr(fakecupy.STATE, "count", 2)
+    w = np.linspace(0.0, 1.0, 4)
+    f = fl.jit(lambda v: fnp.exp(v) @ v + fnp.sum(w * v), backend="cupy")
+    with cp.cuda.Device(1):
+        x1 = cp.asarray(np.arange(4.0))
+    x0 = cp.asarray(np.arange(4.0))
+    want = np.exp(np.arange(4.0)) @ np.arange(4.0) + (w * np.arange(4.0)).sum()
+    for x, dev in ((x1, 1), (x0, 0), (x1, 1)):  # the constant w on each device in turn
+        got = f(x)
+        assert fakecupy.on_gpu(got, dev)
+        np.testing.assert_allclose(got.get(), want, rtol=1e-14)
+    with pytest.raises(ValueError, match="different GPUs"):
+        fl.jit(lambda a, b: a + b, backend="cupy")(x0, x1)
+
+
 # --------------------------------------------------------------------------- the emulator
 
 
