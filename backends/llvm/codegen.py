@@ -183,86 +183,146 @@ def donation_aliases(prog: FusedProgram, layout: Layout, donated, groups=()) -> 
 MATH_INTERLEAVE = 8
 PARALLEL_ELEMENTS = 1 << 20  # kernels this large share their outer loop among threads
 
-# ``fl_parallel(task, block, n, threads)`` runs ``task(block, lo, hi)`` over [0, n) in
-# ``threads`` contiguous chunks, all but the first on new threads (the calling thread
-# runs the first, then joins the others); a thread that cannot be created runs inline
-PARALLEL = """
+# ``fl_parallel(task, block, n, threads, pieces)`` runs ``task(block, lo, hi, slot)`` over
+# [0, n) cut into ``pieces`` contiguous pieces (as even as integers allow) on up to
+# ``threads`` threads: the calling thread and new, detached ones take the next piece from
+# a shared counter until none is left; ``slot`` (0 for the caller, 1, 2... for the others)
+# tells a task whose scratch it may use. The caller waits for every piece to be done,
+# never for a thread: one that starts late (~25 us here, longer on a loaded machine) finds
+# nothing left and just ends, and its share was done by the others. The shared state
+# lives on the heap, freed by whichever thread leaves it last; a thread that cannot be
+# created leaves its pieces to the others. It is a library module (loaded once, never
+# unloaded): a late thread may run it after the program that started it is gone.
+PARALLEL = """; functorch_lite fl_parallel
+declare i64 @llvm.smax.i64(i64, i64)
+declare i64 @llvm.smin.i64(i64, i64)
 declare i32 @pthread_create(ptr, ptr, ptr, ptr)
-declare i32 @pthread_join(i64, ptr)
+declare i32 @pthread_detach(i64)
+declare i32 @sched_yield()
+declare ptr @malloc(i64)
+declare void @free(ptr)
 
-define internal ptr @fl_thread(ptr %arg) #1 {
+; state, i64 fields: task, block, n, pieces, next piece, pieces done, references, slots
+define internal void @fl_work(ptr %st, i64 %slot) nounwind {
 entry:
-  %task = load ptr, ptr %arg
-  %bq = getelementptr i8, ptr %arg, i64 8
+  %task = load ptr, ptr %st
+  %bq = getelementptr i64, ptr %st, i64 1
   %block = load ptr, ptr %bq
-  %lq = getelementptr i8, ptr %arg, i64 16
-  %lo = load i64, ptr %lq
-  %hq = getelementptr i8, ptr %arg, i64 24
-  %hi = load i64, ptr %hq
-  call void %task(ptr %block, i64 %lo, i64 %hi)
+  %nq = getelementptr i64, ptr %st, i64 2
+  %n = load i64, ptr %nq
+  %pq = getelementptr i64, ptr %st, i64 3
+  %pieces = load i64, ptr %pq
+  %xq = getelementptr i64, ptr %st, i64 4
+  %dq = getelementptr i64, ptr %st, i64 5
+  br label %claim
+claim:
+  %p = atomicrmw add ptr %xq, i64 1 monotonic
+  %go = icmp slt i64 %p, %pieces
+  br i1 %go, label %run, label %out
+run:
+  %a = mul i64 %p, %n
+  %lo = sdiv i64 %a, %pieces
+  %p1 = add i64 %p, 1
+  %b = mul i64 %p1, %n
+  %hi = sdiv i64 %b, %pieces
+  call void %task(ptr %block, i64 %lo, i64 %hi, i64 %slot)
+  %d = atomicrmw add ptr %dq, i64 1 release
+  br label %claim
+out:
+  ret void
+}
+
+define internal void @fl_release(ptr %st) nounwind {
+entry:
+  %rq = getelementptr i64, ptr %st, i64 6
+  %r = atomicrmw sub ptr %rq, i64 1 acq_rel
+  %last = icmp eq i64 %r, 1
+  br i1 %last, label %free, label %keep
+free:
+  call void @free(ptr %st)
+  ret void
+keep:
+  ret void
+}
+
+define internal ptr @fl_thread(ptr %st) nounwind {
+entry:
+  %sq = getelementptr i64, ptr %st, i64 7
+  %slot = atomicrmw add ptr %sq, i64 1 monotonic
+  call void @fl_work(ptr %st, i64 %slot)
+  call void @fl_release(ptr %st)
   ret ptr null
 }
 
-define internal void @fl_parallel(ptr %task, ptr %block, i64 %n, i64 %threads) #1 {
+define void @fl_parallel(ptr %task, ptr %block, i64 %n, i64 %threads,
+                         i64 %pieces) nounwind {
 entry:
-  %tids = alloca [64 x i64]
-  %made = alloca [64 x i1]
-  %args = alloca [64 x [4 x i64]]
+  %tid = alloca i64
+  %any = icmp sgt i64 %n, 0
+  br i1 %any, label %count, label %done
+count:
+  %p0 = call i64 @llvm.smax.i64(i64 %pieces, i64 1)
+  %pc = call i64 @llvm.smin.i64(i64 %p0, i64 %n)
   %t0 = call i64 @llvm.smax.i64(i64 %threads, i64 1)
   %t1 = call i64 @llvm.smin.i64(i64 %t0, i64 64)
-  %nt = call i64 @llvm.smin.i64(i64 %t1, i64 %n)
-  %nt1 = sub i64 %nt, 1
-  %span = add i64 %n, %nt1
-  %chunk = sdiv i64 %span, %nt
+  %nt = call i64 @llvm.smin.i64(i64 %t1, i64 %pc)
+  %few = icmp sle i64 %nt, 1
+  br i1 %few, label %alone, label %share
+share:
+  %st = call ptr @malloc(i64 64)
+  %nomem = icmp eq ptr %st, null
+  br i1 %nomem, label %alone, label %init
+alone:
+  call void %task(ptr %block, i64 0, i64 %n, i64 0)
+  br label %done
+init:
+  store ptr %task, ptr %st
+  %bq = getelementptr i64, ptr %st, i64 1
+  store ptr %block, ptr %bq
+  %nq = getelementptr i64, ptr %st, i64 2
+  store i64 %n, ptr %nq
+  %pq = getelementptr i64, ptr %st, i64 3
+  store i64 %pc, ptr %pq
+  %xq = getelementptr i64, ptr %st, i64 4
+  store i64 0, ptr %xq
+  %dq = getelementptr i64, ptr %st, i64 5
+  store i64 0, ptr %dq
+  %rq = getelementptr i64, ptr %st, i64 6
+  store i64 %nt, ptr %rq
+  %sq = getelementptr i64, ptr %st, i64 7
+  store i64 1, ptr %sq
   br label %spawn
 spawn:
-  %t = phi i64 [1, %entry], [%tn, %next]
+  %t = phi i64 [1, %init], [%tn, %next]
   %more = icmp slt i64 %t, %nt
   br i1 %more, label %one, label %mine
 one:
-  %lo = mul i64 %t, %chunk
-  %hi0 = add i64 %lo, %chunk
-  %hi = call i64 @llvm.smin.i64(i64 %hi0, i64 %n)
-  %arg = getelementptr [4 x i64], ptr %args, i64 %t
-  store ptr %task, ptr %arg
-  %bq = getelementptr i8, ptr %arg, i64 8
-  store ptr %block, ptr %bq
-  %lq = getelementptr i8, ptr %arg, i64 16
-  store i64 %lo, ptr %lq
-  %hq = getelementptr i8, ptr %arg, i64 24
-  store i64 %hi, ptr %hq
-  %tid = getelementptr i64, ptr %tids, i64 %t
-  %rc = call i32 @pthread_create(ptr %tid, ptr null, ptr @fl_thread, ptr %arg)
+  %rc = call i32 @pthread_create(ptr %tid, ptr null, ptr @fl_thread, ptr %st)
   %ok = icmp eq i32 %rc, 0
-  %mk = getelementptr i1, ptr %made, i64 %t
-  store i1 %ok, ptr %mk
-  br i1 %ok, label %next, label %inline
-inline:
-  call void %task(ptr %block, i64 %lo, i64 %hi)
+  br i1 %ok, label %detach, label %failed
+detach:
+  %id = load i64, ptr %tid
+  %dr = call i32 @pthread_detach(i64 %id)
+  br label %next
+failed:
+  %fr = atomicrmw sub ptr %rq, i64 1 acq_rel
   br label %next
 next:
   %tn = add i64 %t, 1
   br label %spawn
 mine:
-  %h = call i64 @llvm.smin.i64(i64 %chunk, i64 %n)
-  call void %task(ptr %block, i64 0, i64 %h)
-  br label %join
-join:
-  %j = phi i64 [1, %mine], [%jn, %joined]
-  %jmore = icmp slt i64 %j, %nt
-  br i1 %jmore, label %check, label %done
-check:
-  %jm = getelementptr i1, ptr %made, i64 %j
-  %was = load i1, ptr %jm
-  br i1 %was, label %wait, label %joined
+  call void @fl_work(ptr %st, i64 0)
+  br label %wait
 wait:
-  %jt = getelementptr i64, ptr %tids, i64 %j
-  %jid = load i64, ptr %jt
-  %jr = call i32 @pthread_join(i64 %jid, ptr null)
-  br label %joined
-joined:
-  %jn = add i64 %j, 1
-  br label %join
+  %fin = load atomic i64, ptr %dq acquire, align 8
+  %all = icmp sge i64 %fin, %pc
+  br i1 %all, label %finish, label %yield
+yield:
+  %y = call i32 @sched_yield()
+  br label %wait
+finish:
+  call void @fl_release(ptr %st)
+  br label %done
 done:
   ret void
 }
@@ -467,7 +527,7 @@ class _Module:
         self.externals: set[str] = set()
         self.libraries: dict[str, str] = {}
         self.metadata: list[str] = []  # numbered metadata nodes (loop hints)
-        self.parallel = False  # whether fl_parallel is in the module
+        self.parallel = False  # whether the module calls fl_parallel
         self.hidden: list = []  # constants of nested programs
         self.count = 0
 
@@ -498,7 +558,8 @@ class _Module:
         the rows, at most one per ``PARALLEL_ELEMENTS // 2`` elements (starting a thread
         costs tens of microseconds)."""
         args = [a for _, ka in kernels for a in ka]
-        task = [f"define internal void @{gname}(ptr %block, i64 %lo, i64 %hi) #1 {{",
+        task = [f"define internal void @{gname}(ptr %block, i64 %lo, i64 %hi, i64 %slot) "
+                "#1 {",
                 "entry:"]
         for i in range(len(args)):
             task += [f"  %q{i} = getelementptr ptr, ptr %block, i64 {i}",
@@ -520,20 +581,26 @@ class _Module:
         for i, a in enumerate(args):
             main.do(f"store {a}, ptr {main.emit(f'getelementptr ptr, ptr {block}, i64 {i}')}")
         if not parallel:
-            main.do(f"call void @{gname}(ptr {block}, i64 0, i64 {rows})")
+            main.do(f"call void @{gname}(ptr {block}, i64 0, i64 {rows}, i64 0)")
             return
         threads = self.threads(main, max(1, parallel // (PARALLEL_ELEMENTS // 2)))
+        # one piece per thread (equal shares of the rows); a late thread's share is
+        # taken by the others
         main.do(f"call void @fl_parallel(ptr @{gname}, ptr {block}, i64 {rows}, "
-                f"i64 {threads})")
+                f"i64 {threads}, i64 {threads})")
+
+    def use_parallel(self) -> None:
+        """Let the module call ``fl_parallel``."""
+        if not self.parallel:
+            self.parallel = True
+            self.libraries["fl_parallel"] = PARALLEL
+            self.decls.add("declare void @fl_parallel(ptr, ptr, i64, i64, i64)")
+            self.decls.add("declare i64 @llvm.smin.i64(i64, i64)")
 
     def threads(self, main: Builder, cap: int) -> str:
         """The top program's thread count (found after the hidden constants), at most
-        ``cap``, as a value of ``main``; ``fl_parallel`` joins the module."""
-        if not self.parallel:
-            self.parallel = True
-            self.funcs.append(PARALLEL)
-            self.decls.add("declare i64 @llvm.smax.i64(i64, i64)")
-            self.decls.add("declare i64 @llvm.smin.i64(i64, i64)")
+        ``cap``, as a value of ``main``; the module may then call ``fl_parallel``."""
+        self.use_parallel()
         slot = main.emit(f"getelementptr ptr, ptr %hidden, i64 {len(self.hidden)}")
         threads = main.emit(f"ptrtoint ptr {main.emit(f'load ptr, ptr {slot}')} to i64")
         return main.emit(f"call i64 @llvm.smin.i64(i64 {threads}, i64 {cap})")
@@ -633,10 +700,7 @@ class _Module:
                 share = getattr(b, "parallel", 0)
                 if share:
                     args.append(f"i64 {self.threads(main, share) if top else 1}")
-                    if not top and not self.parallel:  # the function still calls it
-                        self.parallel = True
-                        self.funcs.append(PARALLEL)
-                        self.decls.add("declare i64 @llvm.smax.i64(i64, i64)")
+                    self.use_parallel()  # the function calls it, whatever the count
             self.absorb(text, b)
             main.do(f"call void @{sname}({', '.join(args)})")
         self.funcs.append(f"define internal void @{fname}(ptr %args, ptr %hidden) #1 {{\n"

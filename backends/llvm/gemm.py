@@ -13,19 +13,17 @@ with ``A[i, p]`` at element ``a + i*sam + p*sak`` and ``B[p, j]`` at ``b + p*sbk
 ``C`` row-major with leading dimension ``ldc``, and ``scratch`` holding at least
 ``scratch_bytes(m, n, k, dtype, vector_bytes)`` bytes for the packed blocks; and::
 
-    void fl_gemm_<f32|f64>_part(ptr block, i64 lo, i64 hi)
+    void fl_gemm_<f32|f64>_part(ptr block, i64 lo, i64 hi, i64 slot)
 
-runs the same product as a task of the program's ``fl_parallel`` for ``block.threads``
-threads: ``block`` holds the arguments above, ``threads``, ``axis`` and a counter ``next``
-(0 to start), at the offsets ``PART_FIELDS`` lists, 8 bytes each. C is cut along rows
-(``axis`` 0) or columns (1) into ``PIECES_PER_THREAD`` pieces per thread (whole
-micro-tiles each, ``piece_span``); the thread of slot ``t`` (``lo <= t < hi``) takes the
-next piece from the counter until none is left, packing into scratch region ``t`` of its
-own (``scratch_bytes(..., threads)`` covers them all). A thread that starts late, or
-shares its core with another process, takes fewer pieces, so the others do not wait
-for it. Every element of C is summed in the same order whatever the pieces, so results
-do not depend on the number of threads. ``split`` picks the axis and the most threads
-worth starting.
+the task the program's ``fl_parallel`` runs when threads share the same product:
+``block`` holds the arguments above, ``pieces`` and ``axis`` at the offsets
+``PART_FIELDS`` lists, 8 bytes each; the call computes the rows (``axis`` 0) or columns
+(1) of C in micro-tiles ``lo <= t < hi`` (``MR`` rows or ``NR`` columns each; C is cut
+into ``pieces`` such ranges, ``PIECES_PER_THREAD`` per thread, so a thread that starts
+late or shares its core does less), packing into scratch region ``slot``, one per
+thread (``scratch_bytes(..., threads)`` covers them all). Every element of C is summed
+in the same order whatever the cut, so results do not depend on the number of threads.
+``split`` picks the axis and the most threads worth starting.
 
 The loops (outer to inner): columns of C in blocks of ``nc``; the sum in blocks of
 ``kc`` (balanced, so no sliver is left for last), whose rows of B are packed into
@@ -53,15 +51,16 @@ import numpy as np
 
 DIRECT_B_BYTES = 64 * 1024  # a B this small with contiguous rows is not packed
 MR = 12  # rows of a micro-tile: 2 * MR accumulators + 2 B vectors + 1 broadcast <= 32 regs
-# a thread per this many floating-point operations at most: starting and joining one
-# costs ~45 us (2-core VM), a part of 2**24 runs ~70 us at ~230 GFLOP/s per core. Two
-# threads vs one (measured): 128x256x256 0.84x, 256^3 1.14x, 256x512x512 1.61x, 1024^3 1.97x
-FLOPS_PER_THREAD = 1 << 24
+# a thread per this many floating-point operations at most: a thread costs ~25 us to
+# start (2-core VM), the caller waits only for pieces, not threads. Two threads vs one
+# (measured): 128x128x256 0.84x, 128x256x256 1.15x, 256^3 1.47x, 128x256x512 1.49x,
+# W3's products 1.64-1.84x, 1024^3 1.95x
+FLOPS_PER_THREAD = 1 << 23
 MAX_THREADS = 64  # fl_parallel runs at most this many threads
 PIECES_PER_THREAD = 4  # C is cut finer than one piece per thread, so late threads do less
 # the block ``fl_gemm_*_part`` reads: one 8-byte field each, in this order
 PART_FIELDS = ("m", "n", "k", "a", "sam", "sak", "b", "sbk", "sbn", "c", "ldc", "scratch",
-               "threads", "axis", "next")
+               "pieces", "axis")
 
 
 @dataclass(frozen=True)
@@ -109,17 +108,24 @@ def _region(m: int, n: int, k: int, bl: Blocking) -> int:
     return -(-(bp + ap) * bl.size // 64) * 64
 
 
-def piece_span(m: int, n: int, axis: int, threads: int, dtype, vector_bytes: int) -> int:
-    """Rows (``axis`` 0) or columns (1) of C per piece when ``threads`` threads share an
-    ``m x n`` result: whole micro-tiles, ``PIECES_PER_THREAD`` pieces per thread at most.
+def tiles(m: int, n: int, axis: int, dtype, vector_bytes: int) -> tuple[int, int]:
+    """(count, size): the micro-tiles along ``axis`` of an ``m x n`` C (rows of ``MR``,
+    or columns of ``NR``), the units ``fl_gemm_*_part`` is given ranges of.
 
-    >>> piece_span(256, 512, 1, 2, "float32", 64)
-    64
+    >>> tiles(256, 512, 1, "float32", 64)
+    (16, 32)
     """
     size, unit = (n, blocking(dtype, vector_bytes).nr) if axis else (m, MR)
-    units = -(-size // unit)
-    pieces = max(1, min(units, PIECES_PER_THREAD * max(threads, 1)))
-    return -(-units // pieces) * unit
+    return -(-size // unit), unit
+
+
+def pieces(count: int, threads: int) -> int:
+    """How many ranges ``count`` tiles are cut into for ``threads`` threads.
+
+    >>> pieces(16, 2)
+    8
+    """
+    return max(1, min(count, PIECES_PER_THREAD * max(threads, 1)))
 
 
 def scratch_bytes(m: int, n: int, k: int, dtype, vector_bytes: int, threads: int = 1,
@@ -130,8 +136,9 @@ def scratch_bytes(m: int, n: int, k: int, dtype, vector_bytes: int, threads: int
     if k <= 0:  # nothing is packed
         return 0
     need = _region(m, n, k, bl)
+    count, unit = tiles(m, n, axis, dtype, vector_bytes)
     for t in range(2, threads + 1):
-        w = piece_span(m, n, axis, t, dtype, vector_bytes)
+        w = -(-count // pieces(count, t)) * unit  # the widest range
         need = max(need, t * (_region(m, min(w, n), k, bl) if axis
                               else _region(min(w, m), n, k, bl)))
     return need
@@ -146,7 +153,7 @@ def split(m: int, n: int, k: int, a_strides, b_strides, dtype,
     (a small B read in place): each piece reads all of the other operand.
 
     >>> split(256, 512, 784, (784, 1), (512, 1), "float32", 64)
-    (1, 12)
+    (1, 16)
     >>> split(64, 64, 64, (64, 1), (64, 1), "float32", 64)
     (1, 1)
     """
@@ -555,17 +562,13 @@ def _part(bl: Blocking) -> str:
     cols = f.v(f"icmp eq i64 {fld['axis']}, 1")
     size = f.v(f"select i1 {cols}, i64 {n}, i64 {m}")
     unit = f.v(f"select i1 {cols}, i64 {bl.nr}, i64 {MR}")
-    units = f.v(f"sdiv i64 {f.add(size, f.v(f'sub i64 {unit}, 1'))}, {unit}")
-    # pieces as ``piece_span`` cuts them
-    threads = f.v(f"call i64 @llvm.smax.i64(i64 {fld['threads']}, i64 1)")
-    pieces = f.min(units, f.mul(threads, PIECES_PER_THREAD))
-    pieces = f.v(f"call i64 @llvm.smax.i64(i64 {pieces}, i64 1)")
-    per = f.v(f"sdiv i64 {f.add(units, f.v(f'sub i64 {pieces}, 1'))}, {pieces}")
-    span = f.mul(per, unit)
-    # each thread's scratch: the packed blocks of the widest piece, in whole cache lines
-    # (as ``_region`` computes them)
-    wm = f.v(f"select i1 {cols}, i64 {m}, i64 {f.min(span, m)}")
-    wn = f.v(f"select i1 {cols}, i64 {f.min(span, n)}, i64 {n}")
+    count = f.v(f"sdiv i64 {f.add(size, f.v(f'sub i64 {unit}, 1'))}, {unit}")
+    # each thread's scratch: the packed blocks of the widest range, in whole cache lines
+    # (as ``scratch_bytes`` sizes them)
+    cut = f.v(f"call i64 @llvm.smax.i64(i64 {fld['pieces']}, i64 1)")
+    widest = f.mul(f.v(f"sdiv i64 {f.add(count, f.v(f'sub i64 {cut}, 1'))}, {cut}"), unit)
+    wm = f.v(f"select i1 {cols}, i64 {m}, i64 {f.min(widest, m)}")
+    wn = f.v(f"select i1 {cols}, i64 {f.min(widest, n)}, i64 {n}")
     kb = f.v(f"call i64 @llvm.smax.i64(i64 {f.v(f'sdiv i64 {f.add(k, bl.kc - 1)}, {bl.kc}')}"
              ", i64 1)")
     kcb = f.v(f"sdiv i64 {f.add(k, f.v(f'sub i64 {kb}, 1'))}, {kb}")
@@ -574,34 +577,22 @@ def _part(bl: Blocking) -> str:
     line = 64 // bl.size
     elems = f.mul(kcb, f.add(bpn, apm))
     region = f.mul(f.v(f"sdiv i64 {f.add(elems, line - 1)}, {line}"), line)
-    nextq = f.gep("i64", "%block", str(PART_FIELDS.index("next")))
-    i, close = f.loop(f.v("sub i64 %hi, %lo"))
-    t = f.add(i, "%lo")
-    ps = f.gep(bl.ty, fld["scratch"], f.mul(t, region))
-    tag = f.n
-    f.do(f"br label %claim{tag}")
-    f.label(f"claim{tag}")
-    piece = f.v(f"atomicrmw add ptr {nextq}, i64 1 monotonic")
-    more = f.v(f"icmp slt i64 {piece}, {pieces}")
-    f.do(f"br i1 {more}, label %work{tag}, label %claimed{tag}")
-    f.label(f"work{tag}")
-    start = f.mul(piece, span)
-    count = f.min(span, f.v(f"sub i64 {size}, {start}"))  # <= 0: past the end, no work
-    pm = f.v(f"select i1 {cols}, i64 {m}, i64 {count}")
-    pn = f.v(f"select i1 {cols}, i64 {count}, i64 {n}")
+    start = f.mul("%lo", unit)
+    # rows or columns [start, start + span): the last range stops at C's edge
+    span = f.min(f.mul(f.v("sub i64 %hi, %lo"), unit), f.v(f"sub i64 {size}, {start}"))
+    pm = f.v(f"select i1 {cols}, i64 {m}, i64 {span}")
+    pn = f.v(f"select i1 {cols}, i64 {span}, i64 {n}")
     pa = f.gep(bl.ty, fld["a"], f.v(f"select i1 {cols}, i64 0, i64 {f.mul(start, fld['sam'])}"))
     pb = f.gep(bl.ty, fld["b"], f.v(f"select i1 {cols}, i64 {f.mul(start, fld['sbn'])}, i64 0"))
     pc = f.gep(bl.ty, fld["c"], f.v(f"select i1 {cols}, i64 {start}, "
                                     f"i64 {f.mul(start, fld['ldc'])}"))
+    ps = f.gep(bl.ty, fld["scratch"], f.mul("%slot", region))
     f.do(f"call void @{symbol(np.float32 if bl.size == 4 else np.float64)}(i64 {pm}, "
          f"i64 {pn}, i64 {k}, ptr {pa}, i64 {fld['sam']}, i64 {fld['sak']}, ptr {pb}, "
          f"i64 {fld['sbk']}, i64 {fld['sbn']}, ptr {pc}, i64 {fld['ldc']}, ptr {ps})")
-    f.do(f"br label %claim{tag}")
-    f.label(f"claimed{tag}")
-    close()
     f.do("ret void")
     return (f"define void @{part_symbol(np.float32 if bl.size == 4 else np.float64)}("
-            "ptr %block, i64 %lo, i64 %hi) noinline nounwind {\nentry:\n"
+            "ptr %block, i64 %lo, i64 %hi, i64 %slot) noinline nounwind {\nentry:\n"
             + "\n".join(f.lines) + "\n}")
 
 

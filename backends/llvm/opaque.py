@@ -12,8 +12,8 @@ interpreter's error at compile time.
 transposed, broadcast or reversed operands are read where they are, never copied; one
 call per batch index, with packing scratch in the program's arena. A product large
 enough (``gemm.split``) is shared among the program's threads, which take pieces of C
-in turn (``fl_parallel``, one scratch region each); with one thread it is the plain
-call. Anything else
+(ranges of micro-tiles) in turn through ``fl_parallel``, each thread packing into
+scratch of its own; with one thread it is the plain call. Anything else
 (integers, mixed types, operand dims no stride can walk, a matrix-vector product,
 a product with no sum) runs as a plain loop nest.
 """
@@ -123,7 +123,9 @@ def _dot_general(step, name, params):
         if threads > 1:  # the function takes the thread count (at most ``threads``) last
             b.parallel = threads
             b.libraries[part] = lib
-            b.intrinsics.add(f"declare void @{part}(ptr, i64, i64)")
+            b.intrinsics.add(f"declare void @{part}(ptr, i64, i64, i64)")
+            b.intrinsics.add("declare i64 @llvm.smin.i64(i64, i64)")
+            count, _ = gemm.tiles(m, n, axis, out.aval.dtype, vector_bytes())
             block = b.alloca(f"[{len(gemm.PART_FIELDS)} x i64]")
         loops = Loops(b, "bt")
         idx = loops.nest(bsizes)
@@ -141,15 +143,16 @@ def _dot_general(step, name, params):
             b.do(call)
             b.do("br label %called")
             b.label("shared")
+            cut = b.emit(f"mul i64 %threads, {gemm.PIECES_PER_THREAD}")
+            cut = b.emit(f"call i64 @llvm.smin.i64(i64 {cut}, i64 {count})")  # gemm.pieces
             fields = dict(m=m, n=n, k=k, a=pa, sam=sam, sak=sak, b=pb, sbk=sbk, sbn=sbn,
-                          c=pc, ldc=n, scratch="%scratch", threads="%threads", axis=axis,
-                          next=0)
+                          c=pc, ldc=n, scratch="%scratch", pieces=cut, axis=axis)
             for i, field in enumerate(gemm.PART_FIELDS):
                 at = b.emit(f"getelementptr i64, ptr {block}, i64 {i}")
                 ty = "ptr" if field in ("a", "b", "c", "scratch") else "i64"
                 b.do(f"store {ty} {fields[field]}, ptr {at}")
-            b.do(f"call void @fl_parallel(ptr @{part}, ptr {block}, i64 %threads, "
-                 "i64 %threads)")
+            b.do(f"call void @fl_parallel(ptr @{part}, ptr {block}, i64 {count}, "
+                 f"i64 %threads, i64 {cut})")
             b.do("br label %called")
             b.label("called")
         else:

@@ -157,7 +157,7 @@ for dtype in (np.float32, np.float64):
     lib = compiler.library(gemm.define(dtype, vb))
     f = ctypes.CFUNCTYPE(None, i64, i64, i64, ptr, i64, i64, ptr, i64, i64, ptr, i64, ptr)(
         lib.address(gemm.symbol(dtype)))
-    part = ctypes.CFUNCTYPE(None, ptr, i64, i64)(lib.address(gemm.part_symbol(dtype)))
+    part = ctypes.CFUNCTYPE(None, ptr, i64, i64, i64)(lib.address(gemm.part_symbol(dtype)))
     it = np.dtype(dtype).itemsize
     for (m, n, k), at_end, ta, tb, rev in itertools.product(
             [(1, 1, 2), (5, 3, 7), (13, 33, 17), (100, 100, 100), (25, 70, 300)],
@@ -175,20 +175,21 @@ for dtype in (np.float32, np.float64):
           C.__array_interface__["data"][0], n, S.__array_interface__["data"][0])
         ref = A.astype(np.float64) @ B.astype(np.float64)
         assert np.allclose(C, ref, rtol=1e-4, atol=1e-4 * k), (m, n, k, at_end, ta, tb, rev)
-        # the same product in pieces, as 3 threads share it (each thread slot in turn:
-        # the first takes every piece), along rows, then columns
+        # the same product as 3 threads share it (thread slot s takes ranges s, s + 3 of
+        # the micro-tiles), along rows, then columns
         for axis in (0, 1):
             C2 = fenced(np.zeros((m, n), dtype), at_end)
             S = fenced(np.zeros(gemm.scratch_bytes(m, n, k, dtype, vb, 3, axis) // it,
                                 dtype), at_end)
+            count, _ = gemm.tiles(m, n, axis, dtype, vb)
+            cut = gemm.pieces(count, 3)
             block = np.array([m, n, k, A.__array_interface__["data"][0], A.strides[0] // it,
                               A.strides[1] // it, B.__array_interface__["data"][0],
                               B.strides[0] // it, B.strides[1] // it,
                               C2.__array_interface__["data"][0], n,
-                              S.__array_interface__["data"][0], 3, axis, 0], np.int64)
-            for t in range(3):
-                block[-1] = 0
-                part(block.ctypes.data, t, t + 1)
+                              S.__array_interface__["data"][0], cut, axis], np.int64)
+            for p in range(cut):
+                part(block.ctypes.data, p * count // cut, (p + 1) * count // cut, p % 3)
             assert np.array_equal(C2, C), (m, n, k, at_end, ta, tb, rev, axis)
 print("ok")
 """

@@ -30,7 +30,8 @@ def _lib(dtype):
         i64, ptr = ctypes.c_int64, ctypes.c_void_p
         whole = ctypes.CFUNCTYPE(None, i64, i64, i64, ptr, i64, i64, ptr, i64, i64, ptr, i64,
                                  ptr)(lib.address(gemm.symbol(dtype)))
-        part = ctypes.CFUNCTYPE(None, ptr, i64, i64)(lib.address(gemm.part_symbol(dtype)))
+        part = ctypes.CFUNCTYPE(None, ptr, i64, i64, i64)(
+            lib.address(gemm.part_symbol(dtype)))
         _fns[key] = (lib, whole, part)
     return _fns[key][1:]
 
@@ -51,55 +52,55 @@ def _strides(x):
 
 
 def _shared(a, b, threads, axis, together):
-    """C from ``fl_gemm_*_part`` run for ``threads`` thread slots sharing it along ``axis``:
-    one Python thread per slot when ``together`` (they may run at once), else checking
-    what would race when threads do run at once, whether or not this machine lets them
-    overlap in time: each slot alone packs into scratch no other slot touches, and each
-    piece writes exactly its own rows or columns of C. Nothing is written past
-    ``scratch_bytes``."""
+    """C from ``fl_gemm_*_part`` as ``fl_parallel`` runs it for ``threads`` threads along
+    ``axis``: the micro-tiles cut into ``gemm.pieces`` ranges, thread slot ``s`` taking
+    ranges ``s``, ``s + threads``... With ``together`` one Python thread per slot (they
+    may run at once); else one range at a time, checking what would race when threads do
+    run at once, whether or not this machine lets them overlap in time: each range writes
+    exactly its own rows or columns of C, and each slot packs into scratch no other slot
+    touches. Nothing is written past ``scratch_bytes``."""
     (m, k), n = a.shape, b.shape[1]
     _, part = _lib(a.dtype)
     c = np.full((m, n), 7.0, a.dtype)
     need = gemm.scratch_bytes(m, n, k, a.dtype, VB, threads, axis)
     scratch = np.full(need + GUARD, 0xAB, np.uint8)
+    count, unit = gemm.tiles(m, n, axis, a.dtype, VB)
+    cut = gemm.pieces(count, threads)
     block = np.array([m, n, k, _addr(a), *_strides(a), _addr(b), *_strides(b), _addr(c), n,
-                      _addr(scratch), threads, axis, 0], np.int64)
+                      _addr(scratch), cut, axis], np.int64)
     assert len(block) == len(gemm.PART_FIELDS)
-    nxt = gemm.PART_FIELDS.index("next")
+    ranges = [(p * count // cut, (p + 1) * count // cut) for p in range(cut)]
 
-    def slot(t, first_piece=0):
-        block[nxt] = first_piece
-        part(_addr(block), t, t + 1)
+    def slot(s):
+        for lo, hi in ranges[s::threads]:
+            part(_addr(block), lo, hi, s)
 
     if together:
-        ts = [threading.Thread(target=slot, args=(t,)) for t in range(threads)]
+        ts = [threading.Thread(target=slot, args=(s,)) for s in range(threads)]
         for t in ts:
             t.start()
         for t in ts:
             t.join()
         assert (scratch[need:] == 0xAB).all(), "a thread wrote past the scratch"
         return c
-    regions = []
-    for t in range(threads):  # each slot alone takes every piece
-        c[...] = 7.0
+    size = n if axis else m
+    regions = {}
+    for p, (lo, hi) in enumerate(ranges):
+        s = p % threads
+        before = c.copy()
         scratch[:need] = 0xAB
-        slot(t)
+        part(_addr(block), lo, hi, s)
+        written = (c != before).any(axis=1 - axis)
+        mine = (np.arange(size) >= lo * unit) & (np.arange(size) < hi * unit)
+        assert (written == mine).all(), "a range wrote rows/columns not its own"
         touched = np.flatnonzero(scratch[:need] != 0xAB)
         if touched.size:
-            regions.append((touched[0], touched[-1]))
-    for (_, end), (start, _) in zip(regions, regions[1:]):
+            first, last = regions.get(s, (touched[0], touched[-1]))
+            regions[s] = (min(first, touched[0]), max(last, touched[-1]))
+    spans = sorted(regions.values())
+    for (_, end), (start, _) in zip(spans, spans[1:]):
         assert end < start, "two threads share scratch"
     assert (scratch[need:] == 0xAB).all(), "a thread wrote past the scratch"
-    # pieces from the i-th on write exactly rows/columns from i * span on
-    span = gemm.piece_span(m, n, axis, threads, a.dtype, VB)
-    size = n if axis else m
-    for i in range(-(-size // span)):
-        c[...] = 7.0
-        slot(0, i)
-        written = (c != 7.0).any(axis=1 - axis)
-        assert (written == (np.arange(size) >= i * span)).all(), "pieces overlap"
-    c[...] = 7.0
-    slot(threads - 1)
     return c
 
 
@@ -153,9 +154,11 @@ def test_split_picks_columns_rows_or_one_thread():
     assert gemm.split(128, 128, 128, (128, 1), (128, 1), f32, VB)[1] == 1
     assert gemm.split(256, 10, 512, (512, 1), (10, 1), f32, VB)[1] == 1
     # A without a unit stride (packed) and a small B read in place: rows
-    assert gemm.split(4096, 64, 64, (128, 2), (64, 1), f32, VB) == (0, 2)
+    assert gemm.split(4096, 64, 64, (128, 2), (64, 1), f32, VB) == (
+        0, 2 * 4096 * 64 * 64 // gemm.FLOPS_PER_THREAD)
     # a single column panel: rows whatever the layouts
-    assert gemm.split(4096, 13, 1024, (1024, 1), (13, 1), f32, VB) == (0, 6)
+    assert gemm.split(4096, 13, 1024, (1024, 1), (13, 1), f32, VB) == (
+        0, 2 * 4096 * 13 * 1024 // gemm.FLOPS_PER_THREAD)
     # the thread count follows the work (a thread per FLOPS_PER_THREAD), at most one per
     # micro-tile column
     nr = gemm.blocking(f32, VB).nr
