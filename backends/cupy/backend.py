@@ -42,11 +42,13 @@ class CupyBackend:
         prog = fuse(jaxpr)
         return generate(prog, _ident(name)), prog, consts
 
-    def compile(self, closed: ClosedJaxpr, name: str = "main"):
+    def compile(self, closed: ClosedJaxpr, name: str = "main", nested: bool = False):
         """A callable running ``closed`` on the GPU; it takes numpy or CuPy arrays and
-        returns CuPy arrays."""
+        returns CuPy arrays (new ones; with ``nested``, the body of a control-flow step,
+        results may be its arguments)."""
         mod, prog, consts = self._module(closed, name)
-        return Program(mod, prog, consts, name, lambda sub: self.compile(sub, f"{name}_sub"))
+        return Program(mod, prog, consts, name,
+                       lambda sub: self.compile(sub, f"{name}_sub", nested=True), nested)
 
     def lower_text(self, closed: ClosedJaxpr, name: str = "main") -> str:
         """The CUDA source of the program exactly as it is compiled, after a comment

@@ -88,9 +88,13 @@ def _overlap(s, t) -> bool:
 class Program:
     """A compiled program: call it with arrays (numpy or CuPy) for a list of CuPy arrays."""
 
-    def __init__(self, mod: Module, prog: FusedProgram, consts, name: str, compile_nested):
+    def __init__(self, mod: Module, prog: FusedProgram, consts, name: str, compile_nested,
+                 nested: bool = False):
         cupy_module()  # where CuPy is missing, fail when compiling rather than when called
         self.mod, self.prog, self.name = mod, prog, name
+        # a control-flow body may hand its arguments back (its caller never writes them,
+        # and the outermost program copies what it returns), never its own constants
+        self.nested = nested
         self.kernels = {}
         if any(isinstance(s, Launch) for s in mod.steps):
             raw = raw_module(mod.source)
@@ -143,7 +147,7 @@ class Program:
         env = {}
         for v, a in zip(list(j.constvars) + list(j.invars), self.consts[dev] + list(args)):
             env[id(v)] = dense(cp, a)
-        given = [_span(a) for a in env.values()]
+        given = [_span(a) for a in (self.consts[dev] if self.nested else env.values())]
         for n, s in enumerate(self.mod.steps):
             if isinstance(s, Launch):
                 self._launch(cp, s, env)

@@ -106,6 +106,14 @@ def test_results_never_share_memory_with_arguments_constants_or_each_other(emula
     again = f(x)
     assert x.get().tolist() == [0.0, 1.0, 2.0]
     assert again[3].get().tolist() == [0.0, 1.0, 2.0] and again[1].get()[0] == 0.0
+    # through control flow: a branch handing back a constant, a loop running no step
+    g = fl.jit(lambda v: (fl.lax.cond(fnp.sum(v) > 0, lambda u: table, lambda u: u, v),
+                          fl.lax.while_loop(lambda c: fnp.sum(c) < 0.0, lambda c: c + 1.0, v)),
+               backend="cupy")
+    for o in g(x):
+        assert o.data.ptr != x.data.ptr
+        o[0] = 50.0
+    assert [o.get().tolist() for o in g(x)] == [[0.0, 1.0, 2.0]] * 2
 
 
 def test_a_call_runs_on_the_gpu_holding_its_arguments(emulated, monkeypatch):
