@@ -49,7 +49,7 @@ def raw_module(source: str):
     return mod
 
 
-def sm_count(cp) -> int:
+def _sm_count(cp) -> int:
     """Multiprocessors of the current device (asked once per device)."""
     dev = cp.cuda.Device()
     key = (id(cp), int(dev.id))
@@ -59,9 +59,13 @@ def sm_count(cp) -> int:
 
 
 def dense(cp, a):
-    """``a`` (numpy or CuPy) as a C-contiguous CuPy array of the same shape, ``a``
-    itself when it is one. (``cupy.ascontiguousarray`` alone would turn a 0-d array into a
-    1-d one, as numpy's does.)"""
+    """``a`` as a C-contiguous array of module ``cp`` (``cupy``) of the same shape,
+    ``a`` itself when it is one. (``cupy.ascontiguousarray`` alone would turn a 0-d array
+    into a 1-d one, as numpy's does.)
+
+    >>> dense(np, np.float64(2.0)).shape, dense(np, np.ones((2, 4))[:, ::2]).flags.c_contiguous
+    ((), True)
+    """
     a = cp.asarray(a)
     return a if a.flags.c_contiguous else cp.ascontiguousarray(a).reshape(a.shape)
 
@@ -169,7 +173,7 @@ class Program:
             if id(v) not in env:
                 env[id(v)] = cp.empty(v.aval.shape, v.aval.dtype)
         if s.elements:
-            grid = min(-(-s.elements // BLOCK), BLOCKS_PER_SM * sm_count(cp))
+            grid = min(-(-s.elements // BLOCK), BLOCKS_PER_SM * _sm_count(cp))
         elif s.blocks:
             grid = min(s.blocks, MAX_BLOCKS)
         else:

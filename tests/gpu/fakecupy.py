@@ -1,11 +1,11 @@
 """A stand-in for CuPy, for tests on machines without a GPU.
 
-It checks *dispatch and placement*, not CUDA: a ``FakeGpuArray`` holds a host numpy array
+It checks *dispatch and placement*: a ``FakeGpuArray`` holds a host numpy array (``host``)
 and a device index, and behaves like a CuPy array where our code could tell the
 difference:
 
 * it exposes ``__cuda_array_interface__`` (how the library recognises GPU arrays), ``.get()``
-  (a host copy) and ``.device.id``;
+  (a host copy), ``.device.id`` and ``.data`` (a ``MemoryPointer`` into its allocation);
 * ``np.asarray(x)`` raises CuPy's ``TypeError`` (no implicit copy to the host);
 * numpy ufuncs (``np.exp(x)``) and numpy functions (``np.where``, ``np.concatenate``...) run
   through ``__array_ufunc__``/``__array_function__`` only when real CuPy has a function of
@@ -15,11 +15,34 @@ difference:
   (CuPy never copies host data implicitly); arrays on two devices raise ``ValueError``;
 * reductions give 0-d arrays, not numpy scalars; arrays are mutable.
 
-The numbers are numpy's, computed on the host. Nothing here runs a kernel or checks CUDA
-code (``tests/cupy/`` compiles that; ``tests/gpu/test_real_gpu.py`` runs on a real GPU).
+With ``install(monkeypatch, build=cuda_host.build)`` it also *emulates the runtime side*
+that ``backends/cupy/runtime.py`` uses, so ``jit(backend="cupy")`` runs end to end:
 
-``install(monkeypatch, devices=1)`` registers the fake as ``sys.modules["cupy"]`` for one
-test and resets the library's cached GPU probe.
+* ``RawModule(code=..., options=...)``: the generated CUDA source compiled as host C++
+  (its launch macros make one thread run the whole grid); every module not yet built is
+  compiled in one translation unit at the first launch; ``get_function(name)`` gives a
+  ``RawKernel`` called ``(grid, block, args)`` that checks the launch (grid and block 1-3
+  positive ints, <= 1024 threads a block, ``args`` a tuple of one C-contiguous array per
+  parameter, of the parameter's element type, on the current device, no written buffer
+  overlapping another argument) and then runs the host function on the arrays' memory;
+* ``cupy.ndarray(shape, dtype, memptr=..., strides=...)`` and ``arr.data + offset``: numpy
+  views of the same host memory, refused when they reach outside the allocation;
+* ``empty`` (and ``asarray``) memory is poisoned (every byte 0x7F: an element no kernel
+  wrote shows as a huge value) and fenced by canary bytes checked after each launch (a
+  kernel writing just past its buffer is caught; one writing far past it may crash);
+* ``cuda.Device().attributes["MultiProcessorCount"]``; ``STATE.launches`` records
+  (kernel, grid, block) in order, ``STATE.builds`` the compiler runs.
+
+So the runtime's Python logic (buffers, offsets and strides, launch order, the opaque
+steps' CuPy routines, control flow's host loops) and the kernels' arithmetic (as host C++)
+are checked. Not checked: CUDA's thread and block semantics (one thread runs the grid, so
+shared memory and ``__syncthreads`` do nothing), NVRTC itself (tests/cupy compiles the
+same text to PTX with nvcc), CuPy's numerics and signatures beyond the names and the
+constructor/launch signatures copied here (the routines are numpy's), streams, timing.
+``tests/cupy/test_cupy_gpu.py`` and ``tests/gpu/test_real_gpu.py`` run on a real GPU.
+
+``install(monkeypatch, devices=1, build=None)`` registers the fake as
+``sys.modules["cupy"]`` for one test and resets the library's cached GPU probe.
 """
 
 from __future__ import annotations
