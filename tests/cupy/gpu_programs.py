@@ -148,6 +148,27 @@ def float64_math(x):
             fnp.floor(x), fnp.round(x), fl.nn.softmax(x[:6]))
 
 
+def scatter_modes(x, i, v):
+    return x.at[i].max(v), x.at[i].min(v), x.at[i].mul(v), x.at[i].set(v)
+
+
+def nested_control(x):
+    def inner(c):
+        return fl.lax.while_loop(lambda d: fnp.sum(d) < 10.0, lambda d: d + 1.0, c)
+
+    return fl.lax.scan(lambda c, y: (fl.lax.cond(y > 0, inner, lambda c: c, c), fnp.sum(c)),
+                       x, fnp.array([1.0, -1.0, 2.0]))
+
+
+def views_of_intermediates(x, w, y):
+    return (x * 2.0)[1:, ::-1] @ w, fnp.sum(y[::-1, ::2] ** 2), fnp.cumsum((x + 1.0)[:, 1:].T)
+
+
+def float16_program(x, y):
+    return (x * y + 1.5, fnp.sum(x, axis=0), fnp.max(x * y, axis=1), x @ y.T,
+            fnp.cumsum(x, axis=1))
+
+
 def edge_values() -> np.ndarray:
     return np.array([0.0, -0.0, 1.0, -1.0, 0.5, 2.5, -2.5, 1e-300, 1e300, np.inf, -np.inf,
                      np.nan, 3.7, -12.25])
@@ -210,6 +231,22 @@ def cases() -> dict[str, Case]:
         "bool_programs": Case(bool_programs, [rng(43).rand(9) > 0.5, rng(44).rand(9) > 0.3,
                                               rng(45).rand(9)], 1e-15),
         "float64_math": Case(float64_math, [edge_values()], 1e-13),
+        "float16": Case(float16_program, [f32(4, 8).astype(np.float16),
+                                          rng(46).randn(4, 8).astype(np.float16)], 1e-3),
+        "scatter_modes": Case(scatter_modes, [rng(47).randn(6), np.array([1, 1, 4]),
+                                              rng(48).randn(3)], 1e-12),
+        "nested_control": Case(nested_control, [np.zeros(2)], 1e-12),
+        "views_of_intermediates": Case(views_of_intermediates,
+                                       [rng(49).randn(5, 4), rng(50).randn(4, 3),
+                                        rng(51).randn(300, 40)], 1e-12),
+        "vmap_gather": Case(fl.vmap(lambda x, i: x[i] * 2.0),
+                            [rng(52).randn(3, 6), np.array([[0, 5], [1, 1], [2, 3]])]),
+        "pool_conv_transpose": Case(lambda x, w: (fl.nn.avg_pool(x, 2),
+                                                  fl.nn.conv_transpose(x, w, stride=2)),
+                                    [rng(53).randn(1, 2, 6, 6), rng(54).randn(2, 3, 3, 3)],
+                                    1e-12),
+        "random_bits": Case(lambda k: (fl.random.normal(k, (5,)), fl.random.randint(k, (4,), 0, 9)),
+                            [np.asarray(fl.random.PRNGKey(0))], 1e-6),
     }
 
 
