@@ -31,7 +31,7 @@ that ``backends/cupy/runtime.py`` uses, so ``jit(backend="cupy")`` runs end to e
   wrote shows as a huge value) and fenced by canary bytes checked after each launch (a
   kernel writing just past its buffer is caught; one writing far past it may crash);
 * ``cuda.Device().attributes["MultiProcessorCount"]``; ``STATE.launches`` records
-  (kernel, grid, block) in order, ``STATE.builds`` the compiler runs.
+  (kernel, grid, block) in order, ``STATE.builds`` the calls of ``build``.
 
 So the runtime's Python logic (buffers, offsets and strides, launch order, the opaque
 steps' CuPy routines, control flow's host loops) and the kernels' arithmetic (as host C++)
@@ -110,7 +110,7 @@ class _State:
         self.build = None       # host compiler: C++ source -> ctypes.CDLL (install's build=)
         self.pending: list = []  # RawModules not compiled yet
         self.modules = 0        # RawModules created
-        self.builds = 0         # host compiler runs
+        self.builds = 0         # calls of build (compiler runs, or its cache)
         self.launches: list = []  # (kernel name, grid, block) of each launch, in order
 
 
