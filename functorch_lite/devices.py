@@ -64,7 +64,7 @@ def device_put(x, device: str | None = None):
     'cpu'
     """
     if device is None or device == "cpu":
-        return tree_util.map(lambda v: wrap(v.get()) if is_gpu(v) else as_array(v), x)
+        return tree_util.map(lambda v: wrap(v.get() if is_gpu(v) else as_array(v)), x)
     idx = gpu_index(device)
     return tree_util.map(lambda v: put(v if is_gpu(v) else plain(as_array(v)), idx), x)
 
