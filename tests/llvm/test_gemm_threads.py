@@ -7,6 +7,10 @@ against numpy. Speed is measured in benchmarks/run.py (W3)."""
 from __future__ import annotations
 
 import ctypes
+import os
+import pathlib
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -180,7 +184,7 @@ def _same_bits_for_any_thread_count(monkeypatch, f, args, refs, parallel=True):
     for r, want in zip(one, refs):
         assert r.shape == want.shape
         np.testing.assert_allclose(r, want, rtol=2e-4, atol=2e-4 * np.abs(want).max())
-    for threads in (2, 3):
+    for threads in (2, 3, 16):
         for r, r1 in zip(_compiled_with(monkeypatch, threads, f, *args), one):
             np.testing.assert_array_equal(r, r1)
 
@@ -240,3 +244,30 @@ def test_no_sum_needs_no_scratch_and_a_sum_of_one_term_splits():
     assert gemm.scratch_bytes(7, 13, 0, np.float32, VB, 3, 1) == 0
     a, b = _operands(30, 70, 1, np.float32, False, False, 3)
     np.testing.assert_array_equal(_shared(a, b, 3, 1, together=True), _whole(a, b))
+
+
+CHURN = r"""
+import gc, os
+import numpy as np
+import backends, functorch_lite as fl
+from backends.llvm import gemm
+gemm.FLOPS_PER_THREAD = 1
+os.environ["FUNCTORCH_LITE_THREADS"] = "16"
+a = np.ones((40, 300), np.float32)
+for _ in range(150):
+    prog = backends.get("llvm").compile(fl.make_ir(lambda a: a @ a.T)(a))
+    assert (prog(a)[0] == 300).all()
+    del prog
+    gc.collect()
+print("ok")
+"""
+
+
+def test_threads_that_end_late_outlive_their_program():
+    # the caller waits for pieces, not threads: a helper may still be running (or not yet
+    # started) when its program is freed, so what it runs must not be the program's code
+    root = pathlib.Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    r = subprocess.run([sys.executable, "-c", CHURN], cwd=root, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "ok" in r.stdout, r.stderr[-2000:]
