@@ -54,10 +54,12 @@ MR = 12  # rows of a micro-tile: 2 * MR accumulators + 2 B vectors + 1 broadcast
 # a thread per this many floating-point operations at most: a thread costs ~25 us to
 # start (2-core VM), the caller waits only for pieces, not threads. Two threads vs one
 # (measured): 128x128x256 0.84x, 128x256x256 1.15x, 256^3 1.47x, 128x256x512 1.49x,
-# W3's products 1.64-1.84x, 1024^3 1.95x
+# W3's products 1.76-1.88x (~420-460 GFLOP/s), 1024^3 1.95x
 FLOPS_PER_THREAD = 1 << 23
 MAX_THREADS = 64  # fl_parallel runs at most this many threads
-PIECES_PER_THREAD = 4  # C is cut finer than one piece per thread, so late threads do less
+# C is cut finer than one piece per thread, so a late or descheduled thread does less
+# (on an idle machine 1, 2, 4 or 8 per thread time within 3% on W3's products)
+PIECES_PER_THREAD = 4
 # the block ``fl_gemm_*_part`` reads: one 8-byte field each, in this order
 PART_FIELDS = ("m", "n", "k", "a", "sam", "sak", "b", "sbk", "sbn", "c", "ldc", "scratch",
                "pieces", "axis")
