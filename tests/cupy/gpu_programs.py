@@ -35,9 +35,10 @@ def w1(x):
     return fnp.tanh(x) * fl.nn.sigmoid(x) + 0.5 * x * x - fnp.exp(-fnp.abs(x))
 
 
-def mlp_sgd_case() -> Case:
-    """A W3-like training step (MLP, cross-entropy, SGD with momentum), small sizes."""
-    opt = fl.optim.sgd(0.05, momentum=0.9)
+def mlp_sgd_step(lr: float):
+    """A W3-like training step: MLP with relu, cross-entropy, SGD with momentum 0.9.
+    Returns (step, optimizer)."""
+    opt = fl.optim.sgd(lr, momentum=0.9)
 
     def loss(params, x, y):
         h = x
@@ -52,6 +53,12 @@ def mlp_sgd_case() -> Case:
         params, state = opt.update(grads, state, params)
         return params, state, value
 
+    return step, opt
+
+
+def mlp_sgd_case() -> Case:
+    """A W3-like training step (MLP, cross-entropy, SGD with momentum), small sizes."""
+    step, opt = mlp_sgd_step(0.05)
     sizes = [20, 16, 16, 5]
     r = rng(10)
     params = [((r.randn(a, b) / np.sqrt(a)).astype(np.float32), r.randn(b).astype(np.float32))

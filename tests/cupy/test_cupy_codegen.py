@@ -18,6 +18,7 @@ import cuda_host
 import numpy as np
 import pytest
 from cupy_cases import CASES, DTYPES
+from gpu_programs import mlp_sgd_step, w1
 
 import functorch_lite as fl
 import functorch_lite.numpy as fnp
@@ -31,10 +32,6 @@ from functorch_lite.primitives import shape as S
 from functorch_lite.rewrite import optimize
 
 
-def w1(x):
-    return fnp.tanh(x) * fl.nn.sigmoid(x) + 0.5 * x * x - fnp.exp(-fnp.abs(x))
-
-
 def w2(x):
     m = fnp.max(x, axis=1, keepdims=True)
     s = x - m
@@ -42,21 +39,7 @@ def w2(x):
 
 
 def w3_step():
-    opt = fl.optim.sgd(0.01, momentum=0.9)
-
-    def loss(params, x, y):
-        h = x
-        for i, (w, b) in enumerate(params):
-            h = h @ w + b
-            if i < len(params) - 1:
-                h = fl.nn.relu(h)
-        return fl.nn.cross_entropy(h, y)
-
-    def step(params, state, x, y):
-        value, grads = fl.value_and_grad(loss)(params, x, y)
-        params, state = opt.update(grads, state, params)
-        return params, state, value
-
+    step, opt = mlp_sgd_step(0.01)
     sizes = [784, 512, 512, 10]
     params = [(fl.ShapeDtypeStruct((a, b), np.float32), fl.ShapeDtypeStruct((b,), np.float32))
               for a, b in zip(sizes[:-1], sizes[1:])]
