@@ -35,7 +35,8 @@ underflow thresholds) give numpy's answers exactly::
     expm1           2         2
     log             2         2
     log1p           2         2
-    tanh            2         2
+    tanh            2         2         1 - 2t/(1+t), t = exp(-|x|)**2 from |x| >=
+                                        0.55: shares exp(-|x|) with exp, logistic
     logistic        2         2         1/(1+exp(-x)); exp(-|x|) only: no overflow
     sinh, cosh      2         2
     asinh, acosh    2         2
@@ -427,13 +428,13 @@ class _Prec:
             self.exp_lo, self.exp_hi = -104.0, 90.0
             self.expm1_lo, self.expm1_hi = -30.0, 89.0
             self.den_shift = 24
-            self.tanh_sat, self.erf_sat = 10.0, 4.0
+            self.erf_sat = 4.0
             self.big_sqrt = 2.0 ** 13     # a*a + 1 == a*a beyond
         else:
             self.exp_lo, self.exp_hi = -746.0, 712.0
             self.expm1_lo, self.expm1_hi = -40.0, 710.0
             self.den_shift = 54
-            self.tanh_sat, self.erf_sat = 20.0, 6.0
+            self.erf_sat = 6.0
             self.big_sqrt = 2.0 ** 28
 
     def coef(self, name):
@@ -719,27 +720,41 @@ def _tanh(b, x, P):
     a = b.abs(x)
     z = b.mul(a, a)
     small = b.fma(b.mul(a, z), b.poly(z, P.coef("tanh")), a)
-    ac = b.sel(b.cmp("olt", a, P.tanh_sat), a, P.tanh_sat)
-    t = _expm1_core(b, b.add(ac, ac), P)
-    big = b.sub(1.0, b.div(2.0, b.add(t, 2.0)))     # 1 - 2/(exp(2a) + 1)
+    # tanh(a) = 1 - 2t/(1 + t), t = exp(-2a) = e*e: e = exp(-|x|) is computed exactly as
+    # exp(-abs(x)) and logistic compute it, so a kernel using two or three of them
+    # evaluates one exponential (LLVM merges the identical inlined instructions). No
+    # overflow: a large a gives t = 0 and 1 exactly. e's error, ~2**-24 relative (exp
+    # rounds 1 + its polynomial once), reaches the result as c*2/(1+t) times it, <= 0.75
+    # of its ulp at the split; t keeps its rounding error (fma) and the division is
+    # corrected, so the rest is the final rounding
+    e = _exp(b, b.neg(a), P)
+    t = b.mul(e, e)
+    tlo = b.fma(e, e, b.neg(t))
+    c = _div_corrected(b, b.add(t, t), 1.0, t, b.add(tlo, tlo), tlo)
+    big = b.sub(1.0, c)
     v = b.copysign(b.sel(b.cmp("olt", a, _TANH_SPLIT), small, big), x)
     return _keep_nan(b, x, v)
 
 
 # below: the odd polynomial (fitted on [0, 0.55]); above atanh(1/2), so the other
-# branch's results are >= 1/2 and 2/(t + 2) <= 1/2 has half their ulp
+# branch's results are >= 1/2 and its c = 2t/(1 + t) <= 1/2
 _TANH_SPLIT = 1125 / 2048
 
 
-def _div_corrected(b, num, one, t):
-    """num / (one + t) with the rounding of the sum and of the quotient put back
-    (|one| >= |t|, both >= 0): the error is about half an ulp beyond that of t.
-    One division: the correction, a few ulp of q, only needs 1/d to a few bits."""
+def _div_corrected(b, num, one, t, num_lo=None, t_lo=None):
+    """(num + num_lo) / (one + t + t_lo) with the rounding of the sum and of the quotient
+    put back (|one| >= |t|, both >= 0; the low parts small beside num and t): the error
+    is about half an ulp beyond that of the inputs. One division: the correction, a few
+    ulp of q, only needs 1/d to a few bits."""
     d = b.add(one, t)
     dlo = b.add(b.sub(one, d), t)               # exact: one + t = d + dlo
+    if t_lo is not None:
+        dlo = b.add(dlo, t_lo)
     r = b.div(1.0, d)
     q = b.mul(num, r)
     rem = b.fma(b.neg(q), d, num)               # exact: num - q*d
+    if num_lo is not None:
+        rem = b.add(rem, num_lo)
     return b.fma(b.fma(b.neg(q), dlo, rem), r, q)
 
 

@@ -25,7 +25,9 @@ import re
 import numpy as np
 import pytest
 
-from backends.llvm import mathlib
+import functorch_lite as fl
+import functorch_lite.numpy as fnp
+from backends.llvm import compiler, mathlib
 from functorch_lite.primitives import elementwise as E
 
 llvm = pytest.importorskip("llvmlite.binding")
@@ -563,6 +565,39 @@ def test_exp_loop_vectorizes():
     body = body[:body.index(".Lfunc_end")]
     assert re.search(r"\b[yz]mm\d+", body), body
     assert "call" not in body
+
+
+def _exponentials_per_element(f):
+    """Exp range reductions (``llvm.roundeven`` lanes) per stored result element in the
+    optimised module of ``jit(f)`` on float32, in every block that has one (the
+    vectorized body, whatever its width and interleave, and any scalar loop alike)."""
+    x = fl.ShapeDtypeStruct((4096,), np.float32)
+    mod, _ = compiler.optimise(fl.jit(f, backend="llvm").lower(x).as_text())
+
+    def lanes(m):
+        return int(m.group(1) or 1)
+    ratios = set()
+    for fn in mod.functions:
+        for blk in fn.blocks:
+            text = str(blk)
+            rounds = sum(lanes(m) for m in re.finditer(
+                r"call (?:fast )?(?:<(\d+) x float>|float) @llvm\.roundeven", text))
+            if rounds:
+                stores = sum(lanes(m) for m in re.finditer(
+                    r"store (?:<(\d+) x float>|float) ", text))
+                ratios.add(rounds / stores)
+    return ratios
+
+
+def test_w1_kernel_evaluates_one_exponential_per_element():
+    """tanh and logistic compute exp(-|x|) exactly as exp(-abs(x)) does, so W1's fused
+    kernel (benchmarks/run.py) evaluates one exponential per element, not three."""
+    def w1(x):
+        return (fnp.tanh(x) * fl.nn.sigmoid(x) + 0.5 * x * x
+                - fnp.exp(-fnp.abs(x)))
+    assert _exponentials_per_element(w1) == {1.0}
+    # the count sees separate exponentials: exp(x) is not exp(-|x|)
+    assert _exponentials_per_element(lambda x: fnp.tanh(x) + fnp.exp(x)) == {2.0}
 
 
 def test_every_definition_is_self_contained():
