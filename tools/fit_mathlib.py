@@ -227,8 +227,9 @@ FITS = {
     "log_f64": (_log_p, _log_w, 0, Z_LOG, 6, np.float64),
     "logpow_f64": (_logpow_q, _logpow_w, 0, Z_LOG, 7, np.float64),
     "log_f64lite": (_log_p, _log_w, 0, Z_LOG, 3, np.float64),
-    "tanh_f32": (_TANH[0], _TANH[1], 0, 0.55 ** 2, 5, np.float32),
-    "tanh_f64": (_TANH[0], _TANH[1], 0, 0.55 ** 2, 11, np.float64),
+    # below mathlib's tanh_split (1 and 0.75): above, tanh uses exp(-|x|)
+    "tanh_f32": (_TANH[0], _TANH[1], 0, 1, 6, np.float32),
+    "tanh_f64": (_TANH[0], _TANH[1], 0, 0.75 ** 2, 12, np.float64),
     "sinh_f32": (_SINH[0], _SINH[1], 0, 1, 3, np.float32),
     "sinh_f64": (_SINH[0], _SINH[1], 0, 1, 8, np.float64),
     "asin_f32": (_ASIN[0], _ASIN[1], 0, 0.25, 5, np.float32),

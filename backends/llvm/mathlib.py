@@ -35,8 +35,9 @@ underflow thresholds) give numpy's answers exactly::
     expm1           2         2
     log             2         2
     log1p           2         2
-    tanh            2         2         1 - 2t/(1+t), t = exp(-|x|)**2 from |x| >=
-                                        0.55: shares exp(-|x|) with exp, logistic
+    tanh            2         2         1 - 2t/(1+t), t = exp(-|x|)**2 from |x| >= 1
+                                        (f64: 0.75); shares exp(-|x|) with exp and
+                                        logistic in one kernel
     logistic        2         2         1/(1+exp(-x)); exp(-|x|) only: no overflow
     sinh, cosh      2         2
     asinh, acosh    2         2
@@ -281,16 +282,16 @@ _COEF = {
         0.3999999999999998, 0.2857142857144385, 0.22222222217785165, 0.18181818844721984,
         0.15384558370096885, 0.13336267010693106, 0.11675725407780449, 0.11982243725694841,
     ),
-    # tanh(a) = a + a*z*P(z), z = a*a, a < 0.55
+    # tanh(a) = a + a*z*P(z), z = a*a, a < tanh_split (1 for f32, 0.75 for f64)
     "tanh_f32": (
-        -0.3333333134651184, 0.1333322674036026, -0.05394915118813515, 0.021711410954594612,
-        -0.008194442838430405, 0.0021456736139953136,
+        -0.33333295583724976, 0.13332346081733704, -0.05387984588742256, 0.021486671641469002,
+        -0.007945992052555084, 0.002301195403560996, -0.0003583814832381904,
     ),
     "tanh_f64": (
-        -0.3333333333333333, 0.1333333333333293, -0.053968253967948486, 0.021869488524520992,
-        -0.008863235269824443, 0.0035921243262366123, -0.001455798966207477,
-        0.0005897954763437661, -0.0002380792087061172, 9.366101391652846e-05,
-        -3.2567720639031286e-05, 7.222794003482205e-06,
+        -0.3333333333333327, 0.13333333333324343, -0.05396825396377877, 0.02186948842393493,
+        -0.008863233866943524, 0.0035921121501493875, -0.0014557313735409064,
+        0.0005895600138518641, -0.00023762139905498023, 9.344511127960964e-05,
+        -3.3619352072959184e-05, 9.493851665969824e-06, -1.4860693219843493e-06,
     ),
     # sinh(a) = a + a*z*P(z), a < 1
     "sinh_f32": (
@@ -424,17 +425,18 @@ class _Prec:
         self.two_thirds = _split(Fraction(2, 3), bits, 2)
         if ty == "float":
             # exp clamps (the results are inf or 0 beyond; the exponent stays an i32 that
-            # two normal powers of two can hold), subnormal-scaling for log, saturation
+            # two normal powers of two can hold), subnormal-scaling for log, tanh's split
+            # between its polynomial and exp(-|x|) (see _tanh), saturation
             self.exp_lo, self.exp_hi = -104.0, 90.0
             self.expm1_lo, self.expm1_hi = -30.0, 89.0
             self.den_shift = 24
-            self.erf_sat = 4.0
+            self.tanh_split, self.tanh_sat, self.erf_sat = 1.0, 10.0, 4.0
             self.big_sqrt = 2.0 ** 13     # a*a + 1 == a*a beyond
         else:
             self.exp_lo, self.exp_hi = -746.0, 712.0
             self.expm1_lo, self.expm1_hi = -40.0, 710.0
             self.den_shift = 54
-            self.erf_sat = 6.0
+            self.tanh_split, self.tanh_sat, self.erf_sat = 0.75, 20.0, 6.0
             self.big_sqrt = 2.0 ** 28
 
     def coef(self, name):
@@ -618,10 +620,17 @@ def _expm1_poly(b, r, P):
     return b.fma(b.mul(r, r), b.poly(r, P.coef("expm1")), r)
 
 
+def _exp_parts(b, x, P):
+    """(p, ni) with exp(x) = p * 2**ni, p in [0.7, 1.42], for x already clamped to
+    [exp_lo, exp_hi]: the instructions exp(x) begins with, so that a function using
+    them beside exp(x) in one kernel gets them merged with exp's."""
+    _, ni, r = _exp_reduce(b, x, P)
+    return b.add(_expm1_poly(b, r, P), 1.0), ni
+
+
 def _exp_core(b, x, P, shift=0):
     """exp(x) * 2**shift for x already clamped to [exp_lo, exp_hi]."""
-    _, ni, r = _exp_reduce(b, x, P)
-    p = b.add(_expm1_poly(b, r, P), 1.0)
+    p, ni = _exp_parts(b, x, P)
     if shift:
         ni = b.iop("add", ni, shift)
     return _scale(b, p, ni, P)
@@ -720,41 +729,32 @@ def _tanh(b, x, P):
     a = b.abs(x)
     z = b.mul(a, a)
     small = b.fma(b.mul(a, z), b.poly(z, P.coef("tanh")), a)
-    # tanh(a) = 1 - 2t/(1 + t), t = exp(-2a) = e*e: e = exp(-|x|) is computed exactly as
-    # exp(-abs(x)) and logistic compute it, so a kernel using two or three of them
-    # evaluates one exponential (LLVM merges the identical inlined instructions). No
-    # overflow: a large a gives t = 0 and 1 exactly. e's error, ~2**-24 relative (exp
-    # rounds 1 + its polynomial once), reaches the result as c*2/(1+t) times it, <= 0.75
-    # of its ulp at the split; t keeps its rounding error (fma) and the division is
-    # corrected, so the rest is the final rounding
-    e = _exp(b, b.neg(a), P)
-    t = b.mul(e, e)
-    tlo = b.fma(e, e, b.neg(t))
-    c = _div_corrected(b, b.add(t, t), 1.0, t, b.add(tlo, tlo), tlo)
-    big = b.sub(1.0, c)
-    v = b.copysign(b.sel(b.cmp("olt", a, _TANH_SPLIT), small, big), x)
+    # a >= tanh_split: tanh(a) = 1 - c, c = 2t/(1 + t), t = exp(-2a) = (p*2**n)**2 from
+    # the instructions exp(-abs(x)) and logistic compute exp(-|x|) with, so a kernel
+    # using two or three of them evaluates one exponential (LLVM merges the identical
+    # inlined instructions). Errors in u = ulp of the result (>= 1/2): exp's relative
+    # error, <= 1.6u, costs 2c/(1 + t) times it; the roundings of t, 1 + t and c cost
+    # <= c/(1 + t), c/(1 + t) and 1/2 ulp(c). At the split (c = 0.24 f32, 0.36 f64) that
+    # is 1.7u and 2.3u with the final rounding, so the result stays within 2 ulp of the
+    # rounded exact one without compensated steps (f32: max 1 ulp over all inputs).
+    # 2**(2n) is a normal number while a < tanh_sat; beyond, tanh rounds to 1.
+    p, ni = _exp_parts(b, _clamp(b, b.neg(a), P.exp_lo, P.exp_hi), P)
+    t = b.mul(b.mul(p, p), _pow2(b, b.iop("add", ni, ni), P))
+    big = b.sub(1.0, b.div(b.add(t, t), b.add(t, 1.0)))
+    big = b.sel(b.cmp("olt", a, P.tanh_sat), big, 1.0)
+    v = b.copysign(b.sel(b.cmp("olt", a, P.tanh_split), small, big), x)
     return _keep_nan(b, x, v)
 
 
-# below: the odd polynomial (fitted on [0, 0.55]); above atanh(1/2), so the other
-# branch's results are >= 1/2 and its c = 2t/(1 + t) <= 1/2
-_TANH_SPLIT = 1125 / 2048
-
-
-def _div_corrected(b, num, one, t, num_lo=None, t_lo=None):
-    """(num + num_lo) / (one + t + t_lo) with the rounding of the sum and of the quotient
-    put back (|one| >= |t|, both >= 0; the low parts small beside num and t): the error
-    is about half an ulp beyond that of the inputs. One division: the correction, a few
-    ulp of q, only needs 1/d to a few bits."""
+def _div_corrected(b, num, one, t):
+    """num / (one + t) with the rounding of the sum and of the quotient put back
+    (|one| >= |t|, both >= 0): the error is about half an ulp beyond that of t.
+    One division: the correction, a few ulp of q, only needs 1/d to a few bits."""
     d = b.add(one, t)
     dlo = b.add(b.sub(one, d), t)               # exact: one + t = d + dlo
-    if t_lo is not None:
-        dlo = b.add(dlo, t_lo)
     r = b.div(1.0, d)
     q = b.mul(num, r)
     rem = b.fma(b.neg(q), d, num)               # exact: num - q*d
-    if num_lo is not None:
-        rem = b.add(rem, num_lo)
     return b.fma(b.fma(b.neg(q), dlo, rem), r, q)
 
 
