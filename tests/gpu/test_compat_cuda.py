@@ -1,9 +1,11 @@
 """compat's CUDA semantics on a fake GPU: devices, moving tensors and modules, autograd,
 optimizers and checkpoints following their parameters, PyTorch's errors.
 
-``fakecupy`` stands in for CuPy (dispatch and placement only, no CUDA). A fake GPU cannot
-run compiled CUDA programs, so the programs compat compiles (backward nodes, optimizer
-steps) are given the numpy backend, whose GPU path evaluates them eagerly on the device.
+``fakecupy`` stands in for CuPy (dispatch and placement). The programs compat compiles
+(backward nodes, optimizer steps) are given the numpy backend here, whose GPU path
+evaluates them eagerly on the device, so these tests need no C++ compiler; compat
+training through the cupy backend itself, on kernels built as host C++, is in
+tests/cupy/test_cupy_emulated.py.
 """
 
 from __future__ import annotations
