@@ -123,6 +123,24 @@ class Recycler:
 _POOLED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
+def _base_refs(v: np.ndarray) -> int:
+    return sys.getrefcount(v.base)
+
+
+def _sole_refs() -> int:
+    """What ``_base_refs`` gives for a buffer held only by two views (the Array's and
+    jit's plain one), counted on this interpreter rather than assumed: how many references
+    its own temporaries add differs between Python versions."""
+    owner = np.empty(1)
+    array_view = owner.view()
+    plain_view = array_view.view()
+    del owner
+    return _base_refs(plain_view)
+
+
+SOLE_REFS = _sole_refs()
+
+
 def sole_view(v: np.ndarray) -> bool:
     """Whether ``v`` (a view jit made of a donated Array) reaches memory nothing else
     does: its base is referenced only by the Array, by ``v`` and, maybe, by the recycler
@@ -130,8 +148,9 @@ def sole_view(v: np.ndarray) -> bool:
     base = v.base
     if type(base) is not np.ndarray or base.base is not None:
         return False
-    # the references: the Array's .base, v's .base, ``base`` here, getrefcount's argument
-    return sys.getrefcount(base) == 4 + Recycler.holds(base)
+    held = Recycler.holds(base)
+    del base
+    return _base_refs(v) == SOLE_REFS + held
 
 
 class Program:
