@@ -78,6 +78,14 @@ def _data_offset() -> int:
 DATA_OFFSET = _data_offset()
 
 
+def _refs_at(bufs: list, k: int) -> int:
+    return sys.getrefcount(bufs[k])
+
+
+# what _refs_at counts for a buffer only a list holds, measured on this interpreter
+FREE_REFS = _refs_at([np.empty(1)], 0)
+
+
 class Recycler:
     """Buffers for one large output slot, handed out again once no one else holds them.
 
@@ -105,9 +113,9 @@ class Recycler:
     def take(self) -> np.ndarray:
         bufs = self.bufs
         for k in range(len(bufs)):
-            # references: the list's and getrefcount's argument; anything more is a
-            # caller's array, view, memoryview or export still using the memory
-            if sys.getrefcount(bufs[k]) == 2:
+            # only the list's reference (FREE_REFS); anything more is a caller's array,
+            # view, memoryview or export still using the memory
+            if _refs_at(bufs, k) == FREE_REFS:
                 return bufs[k]
         buf = np.empty(self.shape, self.dtype)
         _POOLED[id(buf)] = self
