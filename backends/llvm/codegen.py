@@ -529,6 +529,7 @@ class _Module:
         self.metadata: list[str] = []  # numbered metadata nodes (loop hints)
         self.parallel = False  # whether the module calls fl_parallel
         self.hidden: list = []  # constants of nested programs
+        self.aliases: dict[int, int] = {}  # the top program's output -> donated input slot
         self.count = 0
 
     def absorb(self, text: str, b: Builder) -> None:
@@ -609,10 +610,15 @@ class _Module:
         self.count += 1
         return f"{stem}{self.count}"
 
-    def program(self, prog: FusedProgram, fname: str, top: bool = False) -> Layout:
+    def program(self, prog: FusedProgram, fname: str, top: bool = False,
+                donated=()) -> Layout:
         """``define internal void @fname(ptr %args, ptr %hidden)`` running ``prog``. In
         the ``top`` program, large kernels share their outer loop among the number of
-        threads found after the hidden constants."""
+        threads found after the hidden constants. An output that may take a ``donated``
+        input's buffer (``donation_aliases``, kept in ``self.aliases``) *is* that buffer
+        in the code: it is written through the input's pointer, so a kernel reading the
+        input and writing the output at the same index uses one pointer (two ``noalias``
+        pointers to the same memory would let LLVM reorder the loads after the stores)."""
         subs: dict[int, object] = {}
         scratch: dict[int, int] = {}
         for n, step in enumerate(prog.steps):
@@ -626,6 +632,10 @@ class _Module:
         layout = plan(prog, scratch, groups)
         slot = {id(v): i for i, v in enumerate(layout.inputs)}
         slot.update({id(v): len(layout.inputs) + j for j, v in enumerate(layout.outputs)})
+        self.aliases = donation_aliases(prog, layout, donated, groups) if donated else {}
+        # an aliased output's buffer is its input's: same slot, same kernel parameter
+        canon = {id(layout.outputs[j]): layout.inputs[i] for j, i in self.aliases.items()}
+        slot.update({id(layout.outputs[j]): i for j, i in self.aliases.items()})
         arena_slot = len(layout.inputs) + len(layout.outputs)
         main = Builder("m")
         ptrs: dict[int, str] = {}
@@ -642,10 +652,18 @@ class _Module:
                                          f"i64 {layout.temps[id(v)]}"))
             return ptrs[id(v)]
 
+        def buffers(step):
+            """The step's distinct buffers (an aliased output counts as its input) and
+            the parameter name of each of its Vars."""
+            vs = _step_reads(step) + _step_writes(step)
+            uniq = list({id(canon.get(id(v), v)): canon.get(id(v), v) for v in vs}.values())
+            params = {id(v): f"%p{i}" for i, v in enumerate(uniq)}
+            params.update({id(v): params[id(canon[id(v)])] for v in vs if id(v) in canon})
+            return uniq, params
+
         def kernel(step, split, keep_outer=False):
             sname = self.fresh(f"{fname}_s")
-            uniq = list({id(v): v for v in _step_reads(step) + _step_writes(step)}.values())
-            params = {id(v): f"%p{i}" for i, v in enumerate(uniq)}
+            uniq, params = buffers(step)
             text, b = kernel_function(step, sname, params, split, keep_outer)
             self.absorb(text, b)
             return sname, [f"ptr {pointer(v)}" for v in uniq], b.outer
@@ -675,8 +693,7 @@ class _Module:
                     main.do(f"call void @{name}({', '.join(args)})")
                 continue
             sname = self.fresh(f"{fname}_s")
-            uniq = list({id(v): v for v in _step_reads(step) + _step_writes(step)}.values())
-            params = {id(v): f"%p{i}" for i, v in enumerate(uniq)}
+            uniq, params = buffers(step)
             args = [f"ptr {pointer(v)}" for v in uniq]
             if isinstance(step, Kernel):
                 text, b = kernel_function(step, sname, params)
@@ -738,8 +755,8 @@ def generate(prog: FusedProgram, name: str = "main", donated=()) -> Module:
     ``fl_call(ptr objs, ptr statics, i64 offset)`` (the same, fed array objects).
     ``donated`` lists input slots whose buffers outputs may take (``donation_aliases``)."""
     mod = _Module()
-    layout = mod.program(prog, "prog", top=True)
-    aliases = donation_aliases(prog, layout, donated, row_groups(prog)) if donated else {}
+    layout = mod.program(prog, "prog", top=True, donated=donated)
+    aliases = mod.aliases
     n_bufs = len(layout.inputs) + len(layout.outputs)
     hidden_slot = n_bufs + 1
     for nm_, dt in sorted(mod.math):

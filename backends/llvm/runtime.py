@@ -164,10 +164,11 @@ def sole_view(v: np.ndarray) -> bool:
 class Program:
     """A callable running one compiled program on flat numpy arrays.
 
-    Called with ``donated=`` (indices of arguments the caller gives up), an output the
-    program's plan lets share a donated argument's buffer (``codegen.donation_aliases``)
-    is written into it, when nothing else can see that memory (``sole_view``) or the
-    argument had to be copied anyway."""
+    A program compiled with donations writes some outputs into donated arguments'
+    buffers (``codegen.donation_aliases``). Called with ``donated=`` (indices of arguments
+    the caller gives up), such an argument's own buffer is used when nothing else can see
+    that memory (``sole_view``) or it had to be copied anyway; otherwise it is copied
+    first, so the caller's memory is never written."""
 
     takes_donations = True
 
@@ -250,10 +251,13 @@ class Program:
                 copied.add(i)
             objs[k + i] = id(a)
         taken = {}
-        if donated and self.aliases:
-            for j, i in self.aliases.items():
-                if i in donated and (i in copied or sole_view(bufs[i])):
-                    taken[j] = bufs[i]
+        for j, i in self.aliases.items():
+            # the code writes output j into argument i's buffer: the donated buffer when
+            # nothing else can see it, else a copy of the argument made here
+            if not (i in copied or (i in donated and sole_view(bufs[i]))):
+                bufs[i] = np.array(bufs[i], order="C")
+                objs[self.n_consts + i] = id(bufs[i])
+            taken[j] = bufs[i]
         outs = []
         k = self.n_in
         for j, o in enumerate(self._outs):
