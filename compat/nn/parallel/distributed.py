@@ -13,9 +13,10 @@ parameter the graph did not reach contributes zeros), waits for all and writes t
 averages into ``.grad``.
 
 How much communication overlaps computation depends on the MPI library progressing a
-non-blocking all-reduce while Python computes (Open MPI mostly progresses it inside MPI
-calls, so most of the transfer happens in the final wait); the packing and the launch
-order are PyTorch's either way.
+non-blocking all-reduce while Python computes: Open MPI progresses it inside MPI calls, so
+each gradient's hook tests the all-reduces in flight (one cheap MPI call each), which
+moves them forward between the backward pass's operations; the rest happens in the final
+wait. The packing and the launch order are PyTorch's either way.
 
 The plan's last leaf holds one flag per parameter (1 where this rank has a gradient; it
 travels in the last bucket of its dtype, which starts at the end of backward anyway): a
@@ -181,6 +182,10 @@ class DistributedDataParallel(Module):
             queue_callback(self.finish)
         self.missing[self.bucket_of[self.index_of[id(param)]]] -= 1
         self.start_ready()
+        # Open MPI moves a non-blocking all-reduce forward only inside MPI calls: testing
+        # the ones in flight at each gradient lets them progress during backward
+        for handle in self.handles:
+            handle.done()
 
     def start_ready(self) -> None:
         """Start the buckets in line whose gradients are all there (in bucket order)."""
