@@ -33,6 +33,14 @@ def _ident(name: str) -> str:
 
 
 class CupyBackend:
+    """The ``cupy`` backend: ``compile`` gives a callable running a program on CuPy arrays
+    (CuPy imported then), ``lower_text`` its CUDA source (no CuPy or GPU needed).
+
+    >>> closed = fl.make_ir(lambda x: fnp.exp(x) * 2.0)(fl.ShapeDtypeStruct((4,), "float32"))
+    >>> '__global__' in BACKEND.lower_text(closed)  # doctest: +SKIP
+    True
+    """
+
     name = "cupy"
     device = "gpu"
 
