@@ -12,6 +12,8 @@ flat program:
 * ``simplify_algebra``: local identities that hold bit for bit under IEEE and numpy
   semantics (``x * 1 -> x``, ``x + -0.0 -> x``, ``neg(neg(x)) -> x``, ...).
 * ``optimize``: all of them, with CSE and DCE, to a fixpoint: what a backend calls first.
+* ``refuse_like_reference``: not a rewrite but the check a compiling backend makes before
+  them: operand types the reference interpreter refuses raise its exception.
 
 Every rewrite keeps each value's bits (-0.0, nan and inf included) and its type (dtype
 and weak type), and the program's inputs and outputs; control-flow bodies (``cond``
@@ -20,6 +22,8 @@ constants. The numpy reference backend and ``make_ir`` keep showing the staged p
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -704,3 +708,39 @@ def optimize(closed: ClosedJaxpr, max_elements: int = DEFAULT_MAX_ELEMENTS) -> C
             break
         size = new_size
     return _finish(out)
+
+
+# --------------------------------------------------------------------------- refusals
+
+_accepted: set = set()  # (primitive, operand types, params) the reference accepts
+
+
+def refuse_like_reference(closed: ClosedJaxpr) -> None:
+    """Raise the reference interpreter's own exception for every elementwise equation of
+    ``closed`` (nested programs included) whose operand types numpy refuses, such as the
+    negative of a bool or the bitwise not of a float: the primitive's numpy ``impl`` runs
+    once on zeros of those types (literal operands keep their value, so ``x ** -1`` of
+    an integer ``x`` raises as it does eagerly). The staged program is checked, before
+    any rewrite could remove the equation (``x - 0`` of a bool).
+
+    >>> ir = fl.make_ir(lambda x: -x)(np.array([True]))
+    >>> refuse_like_reference(ir)  # doctest: +SKIP
+    TypeError: The numpy boolean negative, the `-` operator, is not supported, ...
+    """
+    for e in closed.eqns:
+        for p in e.params.values():
+            for sub in (p if isinstance(p, tuple) else (p,)):
+                if isinstance(sub, ClosedJaxpr):
+                    refuse_like_reference(sub)
+        if e.prim not in ELEMENTWISE:
+            continue
+        key = (e.prim, tuple((x.aval.dtype, repr(x.val) if isinstance(x, Literal) else None)
+                             for x in e.invars), repr(sorted(e.params.items())))
+        if key in _accepted:
+            continue
+        args = [np.asarray(x.val, x.aval.dtype) if isinstance(x, Literal)
+                else np.zeros((), x.aval.dtype) for x in e.invars]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy's domain warnings: values, not types
+            e.prim.impl(*args, **e.params)
+        _accepted.add(key)

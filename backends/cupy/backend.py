@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import re
 
-from backends.llvm.lowering import refuse_like_reference
 from functorch_lite.fusion import fuse
 from functorch_lite.ir import ClosedJaxpr
-from functorch_lite.rewrite import optimize
+from functorch_lite.rewrite import optimize, refuse_like_reference
 
 from .codegen import Launch, Module, generate
 from .control import CONTROL, nested

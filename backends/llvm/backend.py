@@ -14,11 +14,10 @@ import sys
 
 from functorch_lite.fusion import fuse
 from functorch_lite.ir import ClosedJaxpr
-from functorch_lite.rewrite import optimize
+from functorch_lite.rewrite import optimize, refuse_like_reference
 
 from .codegen import generate
 from .compiler import compile_ir
-from .lowering import refuse_like_reference
 from .runtime import Program
 
 

@@ -5,8 +5,8 @@ remainder with 0 for a zero divisor, shifts past the width, x86's float-to-int c
 
 ``ELEMENTWISE[prim](builder, operand types, out type, operand values, params)`` emits
 the scalar code of one equation and returns its value; ``reduction`` gives a reduction's
-identity and combining step. ``refuse_like_reference`` raises, at compile time, what the
-reference raises for operand types it refuses (``-x`` of a bool, ``~x`` of a float).
+identity and combining step. (What the reference refuses for operand types, ``-x`` of a
+bool or ``~x`` of a float, is raised before this, by ``rewrite.refuse_like_reference``.)
 
 >>> b = Builder()
 >>> ELEMENTWISE[E.add_p](b, [F32, F32], F32, ["%x", "%y"], {})
@@ -17,11 +17,8 @@ reference raises for operand types it refuses (``-x`` of a bool, ``~x`` of a flo
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from functorch_lite.ir import ClosedJaxpr, Literal
 from functorch_lite.primitives import elementwise as E
 
 from . import mathlib
@@ -364,39 +361,3 @@ def reduction(prim_name: str, t: LType):
     if prim_name == "reduce_or":
         return "false" if t.kind == "b" else "0", lambda b, a, x: b.emit(f"or {t.reg} {a}, {x}")
     raise NotImplementedError(prim_name)
-
-
-# --------------------------------------------------------------------------- refusals
-
-_accepted: set = set()  # (primitive, operand types, params) the reference accepts
-
-
-def refuse_like_reference(closed: ClosedJaxpr) -> None:
-    """Raise the reference interpreter's own exception for every elementwise equation of
-    ``closed`` (nested programs included) whose operand types numpy refuses, such as the
-    negative of a bool or the bitwise not of a float: the primitive's numpy ``impl`` runs
-    once on zeros of those types (literal operands keep their value, so ``x ** -1`` of
-    an integer ``x`` raises as it does eagerly). The staged program is checked, before
-    any rewrite could remove the equation (``x - 0`` of a bool).
-
-    >>> ir = fl.make_ir(lambda x: -x)(np.array([True]))
-    >>> refuse_like_reference(ir)  # doctest: +SKIP
-    TypeError: The numpy boolean negative, the `-` operator, is not supported, ...
-    """
-    for e in closed.eqns:
-        for p in e.params.values():
-            for sub in (p if isinstance(p, tuple) else (p,)):
-                if isinstance(sub, ClosedJaxpr):
-                    refuse_like_reference(sub)
-        if e.prim not in ELEMENTWISE:
-            continue
-        key = (e.prim, tuple((x.aval.dtype, repr(x.val) if isinstance(x, Literal) else None)
-                             for x in e.invars), repr(sorted(e.params.items())))
-        if key in _accepted:
-            continue
-        args = [np.asarray(x.val, x.aval.dtype) if isinstance(x, Literal)
-                else np.zeros((), x.aval.dtype) for x in e.invars]
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # numpy's domain warnings: values, not types
-            e.prim.impl(*args, **e.params)
-        _accepted.add(key)
