@@ -54,6 +54,28 @@ def contiguous_strides(shp) -> tuple[int, ...]:
     return tuple(reversed(out))
 
 
+def collapse(shape, accessors, keep_outer: bool = False):
+    """A kernel's loop nest made shallower, for any backend: drop size-1 dims and merge
+    dim d into d+1 when every accessor (a list of element strides, one per dim) walks them
+    contiguously (``stride[d] == stride[d+1] * shape[d+1]``); returns (shape, accessors).
+    ``keep_outer``: dim 0 stays a dim of its own (threads or row blocks split it).
+
+    >>> collapse([2, 1, 3], [[3, 0, 1], [0, 0, 0]])
+    ([6], [[1], [0]])
+    """
+    keep = [d for d, n in enumerate(shape) if n != 1]
+    shape = [int(shape[d]) for d in keep]
+    accs = [[int(a[d]) for d in keep] for a in accessors]
+    for d in reversed(range(int(keep_outer), len(shape) - 1)):
+        if all(a[d] == a[d + 1] * shape[d + 1] for a in accs):
+            shape[d] *= shape[d + 1]
+            del shape[d + 1]
+            for a in accs:
+                a[d] = a[d + 1]
+                del a[d + 1]
+    return shape, accs
+
+
 @dataclass(frozen=True)
 class View:
     """Elements of ``base`` (a materialised buffer) at ``offset + sum(i_d * strides[d])``."""

@@ -35,7 +35,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from functorch_lite.core import ShapedArray
-from functorch_lite.fusion import FusedProgram, Kernel, Opaque, View, contiguous_strides
+from functorch_lite.fusion import (
+    FusedProgram,
+    Kernel,
+    Opaque,
+    View,
+    collapse,
+    contiguous_strides,
+)
 from functorch_lite.ir import Literal, Var
 
 from .lowering import ELEMENTWISE, CType, const, convert, ctype, load, reduction, store_value
@@ -92,22 +99,6 @@ class Module:
     steps: list = field(default_factory=list)
     scratch: list[Var] = field(default_factory=list)  # partial results of split reductions
     kernels: list[str] = field(default_factory=list)  # each kernel's own text
-
-
-def collapse(shape, accessors):
-    """Drop size-1 dims and merge dim d into d+1 when every accessor (a list of strides)
-    has ``stride[d] == stride[d+1] * shape[d+1]``; returns (shape, accessors)."""
-    keep = [d for d, n in enumerate(shape) if n != 1]
-    shape = [int(shape[d]) for d in keep]
-    accs = [[int(a[d]) for d in keep] for a in accessors]
-    for d in reversed(range(len(shape) - 1)):
-        if all(a[d] == a[d + 1] * shape[d + 1] for a in accs):
-            shape[d] *= shape[d + 1]
-            del shape[d + 1]
-            for a in accs:
-                a[d] = a[d + 1]
-                del a[d + 1]
-    return shape, accs
 
 
 def _offset(idx: list[str], strides, base: int = 0) -> str:

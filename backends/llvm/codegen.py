@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from functorch_lite.fusion import FusedProgram, Kernel, Opaque, View, contiguous_strides
+from functorch_lite.fusion import (
+    FusedProgram,
+    Kernel,
+    Opaque,
+    View,
+    collapse,
+    contiguous_strides,
+)
 from functorch_lite.ir import Literal, Var
 
 from . import mathlib
@@ -329,23 +336,6 @@ done:
 """
 
 
-def _collapse(shape, accessors, keep_outer=False):
-    """Drop size-1 dims and merge adjacent dims that every accessor walks contiguously
-    (stride[d] == stride[d+1] * shape[d+1]); returns (shape, accessors) after that.
-    ``keep_outer``: dim 0 (of size > 1) stays a dim of its own."""
-    keep = [d for d, n in enumerate(shape) if n != 1]
-    shape = [shape[d] for d in keep]
-    accs = [[a[d] for d in keep] for a in accessors]
-    for d in reversed(range(int(keep_outer), len(shape) - 1)):
-        if all(a[d] == a[d + 1] * shape[d + 1] for a in accs):
-            shape[d] *= shape[d + 1]
-            del shape[d + 1]
-            for a in accs:
-                a[d] = a[d + 1]
-                del a[d + 1]
-    return shape, accs
-
-
 def kernel_function(k: Kernel, name: str, params: dict[int, str],
                     split: bool = False, keep_outer: bool = False) -> tuple[str, Builder]:
     """One kernel as ``define internal void @name(ptr ...)``; ``params`` maps each buffer
@@ -373,7 +363,7 @@ def kernel_function(k: Kernel, name: str, params: dict[int, str],
         kept = iter(contiguous_strides([n for d, n in enumerate(k.shape) if d not in axes]))
         accessors.append([0 if d in axes else next(kept) for d in range(rank)])
     accessors += [[int(d == e.params["dimension"]) for d in range(rank)] for e in iotas]
-    shape, accs = _collapse(list(k.shape), accessors, keep_outer)
+    shape, accs = collapse(list(k.shape), accessors, keep_outer)
     n_in = len(inputs)
     out_strides = accs[n_in]
     iota_strides = dict(zip(map(id, iotas), accs[n_in + 1 + (red is not None):]))
