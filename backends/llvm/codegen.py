@@ -163,6 +163,10 @@ def donation_aliases(prog: FusedProgram, layout: Layout, donated, groups=()) -> 
     for g in groups:
         unit.update({n: g for n in g})
     writer = {id(v): n for n, s in enumerate(prog.steps) for v in _step_writes(s)}
+    reads: dict[int, list[int]] = {}  # Var id -> the steps reading it
+    for n, s in enumerate(prog.steps):
+        for vid in {id(v) for v in _step_reads(s)}:
+            reads.setdefault(vid, []).append(n)
     returned = {id(v) for v in prog.outvars if isinstance(v, Var)}
     aliases: dict[int, int] = {}
     free = [i for i in donated if id(layout.inputs[i]) not in returned]
@@ -175,10 +179,9 @@ def donation_aliases(prog: FusedProgram, layout: Layout, donated, groups=()) -> 
             if x.aval.shape != out.aval.shape or x.aval.dtype != out.aval.dtype:
                 continue
             first, last = unit[w][0], unit[w][-1]
-            reads = [n for n, s in enumerate(prog.steps)
-                     if any(v is x for v in _step_reads(s))]
+            steps = reads.get(id(x), [])
             if all(n < first or (n <= w and _same_index_read(prog.steps[n], x))
-                   for n in reads) and not any(n > last for n in reads):
+                   for n in steps) and not any(n > last for n in steps):
                 aliases[j] = i
                 free.remove(i)
                 break
