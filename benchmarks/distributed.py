@@ -40,17 +40,16 @@ sys.path.insert(0, str(HERE.parent))  # the checkout this file is in, as run.py 
 
 import functorch_lite as fl  # noqa: E402
 import functorch_lite.numpy as fnp  # noqa: E402
-from benchmarks.run import MLP3, mlp3_step  # noqa: E402
+from benchmarks.run import MLP3, mlp3_loss, mlp3_step, mlp_params  # noqa: E402
 from functorch_lite import distributed as dist  # noqa: E402
 
 GLOBAL_BATCH = 256
+_MLP3_LOSS = mlp3_loss(fl)
 
 
 def w3_params():
     """W3's parameters, as run.py makes them (seed 0)."""
-    r = np.random.RandomState(0)
-    return [((r.randn(a, b) / np.sqrt(a)).astype(np.float32), np.zeros(b, np.float32))
-            for a, b in zip(MLP3[:-1], MLP3[1:])]
+    return mlp_params(np, MLP3)
 
 
 def w3_batch():
@@ -60,13 +59,7 @@ def w3_batch():
 
 
 def w3_loss(params, batch):
-    x, y = batch
-    h = x
-    for i, (w, b) in enumerate(params):
-        h = h @ w + b
-        if i < len(params) - 1:
-            h = fl.nn.relu(h)
-    return fl.nn.cross_entropy(h, y)
+    return _MLP3_LOSS(params, *batch)
 
 
 def timed(fn, iters, rounds=7, warmup=3):

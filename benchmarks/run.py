@@ -89,16 +89,20 @@ def each_backend(run):
 # --------------------------------------------------------------------------- workloads
 
 
-def w1(fl, fnp, np, torch, jax, small):
-    n = 2 ** 20 if small else 2 ** 24
-    x = np.random.RandomState(0).randn(n).astype(np.float32)
-
+def w1_program(fl, fnp):
+    """W1's function (``fl.nn.sigmoid`` where the measured checkout has it)."""
     sig = getattr(getattr(fl, "nn", None), "sigmoid", None) or (lambda x: 1 / (1 + fnp.exp(-x)))
 
     def f(x):
         return fnp.tanh(x) * sig(x) + 0.5 * x * x - fnp.exp(-fnp.abs(x))
 
-    jf = fl.jit(f)
+    return f
+
+
+def w1(fl, fnp, np, torch, jax, small):
+    n = 2 ** 20 if small else 2 ** 24
+    x = np.random.RandomState(0).randn(n).astype(np.float32)
+    jf = fl.jit(w1_program(fl, fnp))
     res = {"ours": each_backend(lambda: timeit(lambda: jf(x)))}
     res["numpy"] = timeit(lambda: np.tanh(x) * (1 / (1 + np.exp(-x))) + 0.5 * x * x
                           - np.exp(-np.abs(x)))
@@ -116,16 +120,21 @@ def w1(fl, fnp, np, torch, jax, small):
     return f"elementwise chain, 2**{20 if small else 24} f32, jit", res
 
 
-def w2(fl, fnp, np, torch, jax, small):
-    n = 1024 if small else 4096
-    x = np.random.RandomState(0).randn(n, n).astype(np.float32)
+def w2_program(fnp):
+    """W2's function: a row-wise log_softmax written out."""
 
     def lsm(x):
         m = fnp.max(x, axis=1, keepdims=True)
         s = x - m
         return s - fnp.log(fnp.sum(fnp.exp(s), axis=1, keepdims=True))
 
-    jf = fl.jit(lsm)
+    return lsm
+
+
+def w2(fl, fnp, np, torch, jax, small):
+    n = 1024 if small else 4096
+    x = np.random.RandomState(0).randn(n, n).astype(np.float32)
+    jf = fl.jit(w2_program(fnp))
     res = {"ours": each_backend(lambda: timeit(lambda: jf(x)))}
 
     def np_lsm(x):
@@ -143,18 +152,22 @@ def w2(fl, fnp, np, torch, jax, small):
     return f"row log_softmax {n}x{n}, jit", res
 
 
-def _mlp_params(np, sizes, seed=0):
+def mlp_params(np, sizes, seed=0):
     r = np.random.RandomState(seed)
     return [((r.randn(a, b) / np.sqrt(a)).astype(np.float32), np.zeros(b, np.float32))
             for a, b in zip(sizes[:-1], sizes[1:])]
 
 
-def w4(fl, fnp, np, torch, jax, small):
+def w4_data(np, small):
+    """W4's parameters (MLP 784-128-10) and batch."""
     batch = 64 if small else 256
-    params = _mlp_params(np, [784, 128, 10])
     r = np.random.RandomState(1)
-    xb = r.randn(batch, 784).astype(np.float32)
-    yb = r.randint(0, 10, batch)
+    return (mlp_params(np, [784, 128, 10]), r.randn(batch, 784).astype(np.float32),
+            r.randint(0, 10, batch))
+
+
+def w4_loss(fnp):
+    """W4's per-example loss: the MLP's negative log-likelihood of one label."""
 
     def loss(params, x, y):
         h = x
@@ -166,7 +179,13 @@ def w4(fl, fnp, np, torch, jax, small):
         lse = m + fnp.log(fnp.sum(fnp.exp(h - m)))
         return lse - h[y]
 
-    per_ex = fl.jit(fl.vmap(fl.grad(loss), in_axes=(None, 0, 0)))
+    return loss
+
+
+def w4(fl, fnp, np, torch, jax, small):
+    params, xb, yb = w4_data(np, small)
+    batch = len(xb)
+    per_ex = fl.jit(fl.vmap(fl.grad(w4_loss(fnp)), in_axes=(None, 0, 0)))
     res = {"ours": each_backend(lambda: timeit(lambda: per_ex(params, xb, yb)))}
 
     def np_per_example():  # manual backprop, batched: the numpy peer
@@ -223,14 +242,12 @@ MLP3 = [784, 512, 512, 10]
 def _mlp3_data(np, small):
     batch = 64 if small else 256
     r = np.random.RandomState(1)
-    return (_mlp_params(np, MLP3), r.randn(batch, 784).astype(np.float32),
+    return (mlp_params(np, MLP3), r.randn(batch, 784).astype(np.float32),
             r.randint(0, 10, batch).astype(np.int32))
 
 
-def mlp3_step(fl, fnp):
-    """W3's step in functorch_lite: forward, cross-entropy, backward, SGD momentum 0.9
-    (PyTorch's rule), all in one jit. Returns (step, optimizer)."""
-    opt = fl.optim.sgd(0.01, momentum=0.9)
+def mlp3_loss(fl):
+    """W3's loss: the MLP (relu between layers) and cross-entropy."""
 
     def loss(params, x, y):
         h = x
@@ -239,6 +256,15 @@ def mlp3_step(fl, fnp):
             if i < len(params) - 1:
                 h = fl.nn.relu(h)
         return fl.nn.cross_entropy(h, y)
+
+    return loss
+
+
+def mlp3_step(fl, fnp):
+    """W3's step in functorch_lite: forward, cross-entropy, backward, SGD momentum 0.9
+    (PyTorch's rule), all in one jit. Returns (step, optimizer)."""
+    opt = fl.optim.sgd(0.01, momentum=0.9)
+    loss = mlp3_loss(fl)
 
     @fl.jit
     def step(params, state, x, y):
@@ -620,11 +646,7 @@ def w1g(fl, fnp, np, torch, jax, small):
         return "elementwise chain on the GPU: no GPU", {}
     n = 2 ** 20 if small else 2 ** 24
     x = cp.asarray(np.random.RandomState(0).randn(n).astype(np.float32))
-
-    def f(x):
-        return fnp.tanh(x) * fl.nn.sigmoid(x) + 0.5 * x * x - fnp.exp(-fnp.abs(x))
-
-    jf = fl.jit(f, backend="cupy")
+    jf = fl.jit(w1_program(fl, fnp), backend="cupy")
     t = _gpu_timeit(cp, lambda: jf(x))
     res = {"ours": {"cupy": t}, "copy": _gpu_timeit(cp, lambda: x.copy())}
     props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
@@ -646,13 +668,7 @@ def w2g(fl, fnp, np, torch, jax, small):
         return "row log_softmax on the GPU: no GPU", {}
     n = 1024 if small else 4096
     x = cp.asarray(np.random.RandomState(0).randn(n, n).astype(np.float32))
-
-    def lsm(x):
-        m = fnp.max(x, axis=1, keepdims=True)
-        s = x - m
-        return s - fnp.log(fnp.sum(fnp.exp(s), axis=1, keepdims=True))
-
-    jf = fl.jit(lsm, backend="cupy")
+    jf = fl.jit(w2_program(fnp), backend="cupy")
     return f"row log_softmax {n}x{n} f32, jit, GPU", {"ours": {"cupy": _gpu_timeit(
         cp, lambda: jf(x))}}
 
@@ -678,23 +694,9 @@ def w4g(fl, fnp, np, torch, jax, small):
     cp = _gpu()
     if cp is None:
         return "per-example gradients on the GPU: no GPU", {}
-    batch = 64 if small else 256
-    params = fl.tree.map(cp.asarray, _mlp_params(np, [784, 128, 10]))
-    r = np.random.RandomState(1)
-    xb = cp.asarray(r.randn(batch, 784).astype(np.float32))
-    yb = cp.asarray(r.randint(0, 10, batch))
-
-    def loss(params, x, y):
-        h = x
-        for i, (w, b) in enumerate(params):
-            h = h @ w + b
-            if i < len(params) - 1:
-                h = fnp.maximum(h, 0.0)
-        m = fnp.max(h)
-        lse = m + fnp.log(fnp.sum(fnp.exp(h - m)))
-        return lse - h[y]
-
-    per_ex = fl.jit(fl.vmap(fl.grad(loss), in_axes=(None, 0, 0)), backend="cupy")
+    params, xb, yb = fl.tree.map(cp.asarray, w4_data(np, small))
+    batch = len(xb)
+    per_ex = fl.jit(fl.vmap(fl.grad(w4_loss(fnp)), in_axes=(None, 0, 0)), backend="cupy")
     return (f"per-example grads (vmap(grad)), MLP 784-128-10, batch {batch}, jit, GPU",
             {"ours": {"cupy": _gpu_timeit(cp, lambda: per_ex(params, xb, yb))}})
 
