@@ -28,8 +28,6 @@ Array([5., 1., 2.], dtype=float32)
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 __all__ = ["Array", "WeakArray", "DeletedArray", "wrap", "plain", "immutable_error", "delete"]
@@ -155,7 +153,7 @@ class Array(np.ndarray):
 
     def delete(self) -> None:
         """Give up this array (JAX's ``Array.delete``): any later use raises."""
-        delete(self, "it was deleted with .delete()")
+        delete(self)
 
 
 class WeakArray(Array):
@@ -193,14 +191,14 @@ class DeletedArray(Array):
     >>> x = fnp.ones(2); x.delete()
     >>> x + 1
     Traceback (most recent call last):
-    RuntimeError: Array has been deleted (it was deleted with .delete()) ...
+    RuntimeError: Array has been deleted (donated to a jitted call, or .delete()) ...
     """
 
     __slots__ = ()
 
     def _dead(self, *args, **kwargs):
         raise RuntimeError(
-            f"Array has been deleted ({_WHY.get(id(self), 'it was donated')}): an array "
+            f"Array has been deleted (donated to a jitted call, or .delete()): an array "
             f"passed in donate_argnums may not be used after the call, its buffer may hold "
             f"the result now. Keep a copy (x.copy()) before the call if you need the value, "
             f"or drop donate_argnums. (shape {self.shape}, dtype {self.dtype})")
@@ -217,15 +215,9 @@ class DeletedArray(Array):
         pass
 
 
-# why each live deleted array was deleted (for its error message); entries go with them
-_WHY: dict[int, str] = {}
-
-
-def delete(x: Array, why: str) -> None:
+def delete(x: Array) -> None:
     """Make the Array ``x`` a ``DeletedArray`` (in place: every name for it sees that)."""
     if type(x) is Array or type(x) is WeakArray:
-        _WHY[id(x)] = why
-        weakref.finalize(x, _WHY.pop, id(x), None)
         x.__class__ = DeletedArray
 
 

@@ -160,7 +160,7 @@ def _run_donating(compiled, args, donate, out_weak):
         outs = compiled(*bufs)
     del bufs
     for i in donate:
-        delete(args[i], "it was donated to a jitted call")
+        delete(args[i])
     return [wrap(o, w) for o, w in zip(outs, out_weak)]
 
 
