@@ -11,6 +11,7 @@ a GPU (``compat.cuda.is_available()``). Moving data goes through ``functorch_lit
 from __future__ import annotations
 
 import functorch_lite as fl
+from functorch_lite.placement import is_gpu
 
 
 class device:  # noqa: N801 - PyTorch's name
@@ -106,7 +107,7 @@ def holds(d: device, array) -> bool:
 
 def device_of(array) -> device:
     """The device an array lives on: CUDA for CuPy arrays, CPU otherwise."""
-    if hasattr(array, "__cuda_array_interface__"):
+    if is_gpu(array):
         return device("cuda", int(getattr(getattr(array, "device", None), "id", 0)))
     return CPU
 
@@ -117,7 +118,7 @@ def put(array, d: device):
     Raises PyTorch's error for CUDA when no GPU is available."""
     if d.type == "cpu":
         # a writable host copy (a tensor's data is its own)
-        return fl.device_get(array) if hasattr(array, "__cuda_array_interface__") else array
+        return fl.device_get(array) if is_gpu(array) else array
     if d.type == "cuda":
         if not gpu_available():
             raise RuntimeError("Torch not compiled with CUDA enabled (compat: no GPU is "

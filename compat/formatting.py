@@ -18,6 +18,8 @@ import math
 
 import numpy as np
 
+from functorch_lite.placement import is_gpu
+
 from . import dtypes
 
 THRESHOLD = 1000  # elements before summarising, as PyTorch's print options
@@ -93,10 +95,10 @@ def format_tensor(t) -> str:
     """PyTorch's repr of tensor ``t``: ``tensor([1., 2.], requires_grad=True)``."""
     a = t.array
     suffix = []
-    if not isinstance(a, np.ndarray) and not hasattr(a, "__cuda_array_interface__"):
+    if not isinstance(a, np.ndarray) and not is_gpu(a):
         body = repr(a)  # a tracer: show what it is
     else:
-        host = np.asarray(a.get() if hasattr(a, "__cuda_array_interface__") else a)
+        host = np.asarray(a.get() if is_gpu(a) else a)
         if host.size == 0:
             body = "[]"
             if host.shape != (0,):
@@ -104,7 +106,7 @@ def format_tensor(t) -> str:
                 suffix.append(f"size=({dims})")
         else:
             body = format_array(host)
-    if hasattr(a, "__cuda_array_interface__"):
+    if is_gpu(a):
         suffix.append(f"device='{t.device}'")
     np_dtype = np.dtype(a.dtype)
     default = (dtypes.default_float_numpy(), np.dtype(np.int64), np.dtype(np.bool_),

@@ -22,6 +22,7 @@ import numpy as np
 
 import functorch_lite as fl
 from functorch_lite.jit import RETRACE_WARN_AFTER
+from functorch_lite.placement import is_gpu
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -177,7 +178,7 @@ def backward_program(fn, params, needs, diff_outs, backend):
 
 def backend_for(value) -> str:
     """The jit backend for an operation on ``value``: cupy for GPU arrays, numpy on CPU."""
-    return "cupy" if hasattr(value, "__cuda_array_interface__") else "numpy"
+    return "cupy" if is_gpu(value) else "numpy"
 
 
 def zeros_for(meta):

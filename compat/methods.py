@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 import functorch_lite.numpy as fnp
+from functorch_lite.placement import is_gpu
 
 from . import device as device_mod
 from . import dtypes
@@ -99,7 +100,7 @@ def fill_(self: Tensor, value) -> Tensor:
     check_inplace(self)
     a = self.array
     v = value.item() if isinstance(value, Tensor) else value
-    if isinstance(a, np.ndarray) or hasattr(a, "__cuda_array_interface__"):
+    if isinstance(a, np.ndarray) or is_gpu(a):
         a[...] = v  # numpy and CuPy arrays are written in place (tracers are not)
     else:
         self.array = fill_fn(a, v)
@@ -132,7 +133,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
         return inplace(self, lambda v: copy_op(v, src), src)
     check_inplace(self)
     a, s = self.array, src.array
-    if isinstance(a, np.ndarray) or hasattr(a, "__cuda_array_interface__"):
+    if isinstance(a, np.ndarray) or is_gpu(a):
         # copy_ moves data across devices (the one operation PyTorch lets mix them)
         s = device_mod.put(s, device_mod.device_of(a))
         try:

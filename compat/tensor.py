@@ -22,6 +22,7 @@ import weakref
 import numpy as np
 
 import functorch_lite as fl
+from functorch_lite.placement import is_gpu
 
 from . import device as device_mod
 from . import dtypes
@@ -170,7 +171,7 @@ class Tensor:
         a = self.array
         if isinstance(a, np.ndarray):
             return a
-        if hasattr(a, "__cuda_array_interface__"):
+        if is_gpu(a):
             raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
                             "Tensor.cpu() to copy the tensor to host memory first.")
         return np.asarray(a)  # a tracer: raises the core's concretization error
@@ -184,7 +185,7 @@ class Tensor:
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
-        if force and hasattr(self.array, "__cuda_array_interface__"):
+        if force and is_gpu(self.array):
             return np.asarray(fl.device_put(self.array, "cpu"))
         return self.numpy_array()
 
@@ -214,7 +215,7 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
-        return hasattr(self.array, "__cuda_array_interface__")
+        return is_gpu(self.array)
 
     is_cpu = property(lambda self: not self.is_cuda)
     is_sparse = False
@@ -306,7 +307,7 @@ class Tensor:
         size = int(np.prod(a.shape, dtype=np.int64))
         if size != 1:
             raise RuntimeError(f"a Tensor with {size} elements cannot be converted to Scalar")
-        if hasattr(a, "__cuda_array_interface__"):
+        if is_gpu(a):
             a = fl.device_put(a, "cpu")
         if not isinstance(a, np.ndarray):
             a = np.asarray(a)  # a tracer: raises the core's concretization error
@@ -652,7 +653,7 @@ def to_array(data, dtype=None, copy: bool = True) -> np.ndarray:
         if isinstance(data, (list, tuple)):
             a = np.asarray(_unwrap_nested(data))
             f64 = _has_float64(data)
-        elif hasattr(data, "__cuda_array_interface__"):
+        elif is_gpu(data):
             a = np.asarray(fl.device_put(data, "cpu"))
             f64 = True
         else:

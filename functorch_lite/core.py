@@ -21,7 +21,7 @@ import numpy as np
 
 from . import dtypes
 from .array import Array, DeletedArray, WeakArray, wrap
-from .placement import same_device
+from .placement import is_gpu, same_device
 
 # --------------------------------------------------------------------------- avals
 
@@ -104,7 +104,7 @@ class ShapeDtypeStruct:
 
 def is_array_like(x) -> bool:
     return isinstance(x, (np.ndarray, np.generic)) or (
-        hasattr(x, "__cuda_array_interface__") and hasattr(x, "dtype")
+        is_gpu(x) and hasattr(x, "dtype")
     )
 
 
@@ -321,7 +321,7 @@ class EvalTrace(Trace):
                     f"A traced value from {x.owner.describe()} reached eager evaluation of "
                     f"`{prim.name}` outside its transform.\n  at {where_str(user_frame())}"
                 )
-            elif hasattr(t, "__cuda_array_interface__"):
+            elif is_gpu(x):
                 gpu = True
             plain.append(x)
         if gpu:

@@ -106,7 +106,7 @@ def default_backend(leaves=()) -> str:
     if env:
         return env
     for x in leaves:
-        if hasattr(x, "__cuda_array_interface__"):
+        if is_gpu(x):
             return "cupy"
     return backends.default_cpu()
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from functorch_lite.placement import is_gpu
+
 from ..device import device_of
 from ..grad_mode import STATE
 from ..graph import OpNode, node_class
@@ -90,7 +92,7 @@ class Op:
         arrays = [x.array if isinstance(x, Tensor) else x for x in inputs]
         for a in arrays:
             # a host array is one type test; a GPU array checks that all tensors agree
-            if type(a) is not np.ndarray and hasattr(type(a), "__cuda_array_interface__"):
+            if type(a) is not np.ndarray and is_gpu(a):
                 check_devices(inputs)
                 break
         out = self.forward(arrays, params)

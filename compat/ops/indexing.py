@@ -21,6 +21,7 @@ import builtins
 import numpy as np
 
 import functorch_lite.numpy as fnp
+from functorch_lite.placement import is_gpu
 
 from ..tensor import Tensor, own, wrap, wrap_dim
 from .dispatch import Op
@@ -38,7 +39,7 @@ def encode(idx, dims: int):
     spec, arrays = [], []
     for it in items:
         if isinstance(it, Tensor):
-            it = it.array if not hasattr(it.array, "__cuda_array_interface__") else \
+            it = it.array if not is_gpu(it.array) else \
                 np.asarray(it.numpy(force=True))
         if isinstance(it, builtins.slice):
             if it.step is not None and int(it.step) <= 0:

@@ -18,6 +18,7 @@ import numpy as np
 from ..api_util import as_array
 from ..array import plain, wrap
 from ..core import ShapeDtypeStruct, Tracer, get_aval
+from ..placement import is_gpu
 from . import world
 
 __all__ = ["DEFAULT_BUCKET_BYTES", "OPS", "Buckets", "Bucket", "Handle", "host_leaves",
@@ -46,7 +47,7 @@ def host_leaves(name: str, leaves) -> list:
                 "collectives exchange concrete data, so call them outside jit/grad/vmap "
                 "(data_parallel all-reduces the gradients after its jitted step)")
         x = as_array(x)
-        if hasattr(x, "__cuda_array_interface__"):
+        if is_gpu(x):
             x = x.get()
         out.append(plain(np.asarray(x)))
     return out
