@@ -377,28 +377,33 @@ def _pack_b(bl: Blocking) -> str:
     close_p()
     close_jp()
     f.do("br label %tail")
-    # the last, partial panel (if any)
+    _last_panel(f, t, nr, full, rem, "%b",
+                lambda p, j: f.add(f.mul(p, "%sk"), f.mul(f.add(f.mul(full, nr), j), "%sn")))
+    return (f"define internal void @packb_{bl.key}(ptr noalias %b, i64 %sk, i64 %sn, i64 %kc, "
+            "i64 %nc, ptr noalias %dst) noinline nounwind {\nentry:\n" + "\n".join(f.lines) + "\n}")
+
+
+def _last_panel(f, t: str, width, full, rem, src: str, src_of) -> None:
+    """The end of a packing routine (from its ``tail`` label): the last, partial panel
+    (``rem`` of ``width`` lanes, if any) is zeroed, then the lanes there are are copied
+    from ``src`` at ``src_of(p, lane)`` (both loops branch-free, so they vectorize)."""
     f.label("tail")
     some = f.v(f"icmp sgt i64 {rem}, 0")
     f.do(f"br i1 {some}, label %part, label %out")
     f.label("part")
-    # zeros, then the columns there are (both loops branch-free, so they vectorize)
-    panel = f.gep(t, "%dst", f.mul(f.mul(full, "%kc"), nr))
-    z, close_z = f.loop(f.mul("%kc", nr))
+    panel = f.gep(t, "%dst", f.mul(f.mul(full, "%kc"), width))
+    z, close_z = f.loop(f.mul("%kc", width))
     f.do(f"store {t} 0.0, ptr {f.gep(t, panel, z)}")
     close_z()
     p, close_p = f.loop("%kc")
     j, close_j = f.loop(rem)
-    src = f.add(f.mul(p, "%sk"), f.mul(f.add(f.mul(full, nr), j), "%sn"))
-    x = f.v(f"load {t}, ptr {f.gep(t, '%b', src)}")
-    f.do(f"store {t} {x}, ptr {f.gep(t, panel, f.add(f.mul(p, nr), j))}")
+    x = f.v(f"load {t}, ptr {f.gep(t, src, src_of(p, j))}")
+    f.do(f"store {t} {x}, ptr {f.gep(t, panel, f.add(f.mul(p, width), j))}")
     close_j()
     close_p()
     f.do("br label %out")
     f.label("out")
     f.do("ret void")
-    return (f"define internal void @packb_{bl.key}(ptr noalias %b, i64 %sk, i64 %sn, i64 %kc, "
-            "i64 %nc, ptr noalias %dst) noinline nounwind {\nentry:\n" + "\n".join(f.lines) + "\n}")
 
 
 def _pack_a(bl: Blocking) -> str:
@@ -436,24 +441,8 @@ def _pack_a(bl: Blocking) -> str:
     close_r()
     close_ip()
     f.do("br label %tail")
-    f.label("tail")
-    some = f.v(f"icmp sgt i64 {rem}, 0")
-    f.do(f"br i1 {some}, label %part, label %out")
-    f.label("part")
-    panel = f.gep(t, "%dst", f.mul(f.mul(full, "%kc"), MR))
-    z, close_z = f.loop(f.mul("%kc", MR))
-    f.do(f"store {t} 0.0, ptr {f.gep(t, panel, z)}")
-    close_z()
-    p, close_p = f.loop("%kc")
-    r, close_r = f.loop(rem)
-    src = f.add(f.mul(f.add(f.mul(full, MR), r), "%sm"), f.mul(p, "%sk"))
-    x = f.v(f"load {t}, ptr {f.gep(t, '%a', src)}")
-    f.do(f"store {t} {x}, ptr {f.gep(t, panel, f.add(f.mul(p, MR), r))}")
-    close_r()
-    close_p()
-    f.do("br label %out")
-    f.label("out")
-    f.do("ret void")
+    _last_panel(f, t, MR, full, rem, "%a",
+                lambda p, r: f.add(f.mul(f.add(f.mul(full, MR), r), "%sm"), f.mul(p, "%sk")))
     return (f"define internal void @packa_{bl.key}(ptr noalias %a, i64 %sm, i64 %sk, i64 %mc, "
             "i64 %kc, ptr noalias %dst) noinline nounwind {\nentry:\n" + "\n".join(f.lines) + "\n}")
 
